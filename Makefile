@@ -1,0 +1,55 @@
+# parley: the PostgreSQL extension (PGXS) and the parleyd gateway.
+#
+#   make            build the extension and the gateway
+#   make install    install the extension into PostgreSQL (as root)
+#   make test       everything: installs missing packages, builds, starts a
+#                   throwaway cluster, pg_regress + isolation + gateway tests
+#   make run        a local PostgreSQL (unless DATABASE_URL is set) + parleyd
+#   make bench      benchmarks (not tests)
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+
+# --- the extension, built by PGXS --------------------------------------------
+MODULE_big  = parley
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
+MODULEDIR   = extension
+DATA        = extension/parley.control $(sort $(wildcard migrations/parley--*.sql))
+PG_CPPFLAGS = -Iextension -Wall -Wextra -Werror -Wno-unused-parameter \
+              -Wno-missing-field-initializers -Wno-sign-compare
+
+# pg_regress: every sql/*.sql, in name order; isolation: every spec.
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+ISOLATION    = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso
+
+EXTRA_CLEAN = test/isolation/output_iso
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# --- the gateway -------------------------------------------------------------
+.PHONY: gateway deps test run bench soak fuzz docs
+all: gateway
+
+gateway:
+	$(MAKE) -C gateway PG_CONFIG=$(PG_CONFIG) SANITIZE=$(SANITIZE)
+
+# --- workflows ---------------------------------------------------------------
+deps:
+	@bash test/install-deps.sh
+
+test:
+	@bash test/run-tests.sh
+
+run:
+	@bash test/run-local.sh
+
+bench:
+	@bash test/bench/run.sh
+
+soak:
+	@bash test/soak.sh
+
+fuzz:
+	@bash test/fuzz/run.sh

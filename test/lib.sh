@@ -1,0 +1,63 @@
+# Shared shell helpers for parley's scripts: a throwaway PostgreSQL cluster
+# run as the postgres user, stopped on every exit path.
+# Source this file; it defines PGBIN and the cluster_* functions.
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PGBIN=$("$PG_CONFIG" --bindir)
+
+# Run a command as the postgres user when we are root (PostgreSQL refuses
+# to run as root); as ourselves otherwise.
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# A free TCP port on loopback.
+free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$(( 20000 + RANDOM % 20000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "no free port" >&2
+    return 1
+}
+
+# cluster_start DIR: initdb in DIR/data, start on a private port with the
+# socket in DIR; exports PGHOST, PGPORT, PGUSER, PGDATABASE.
+cluster_start() {
+    CLUSTER_DIR=$1
+    mkdir -p "$CLUSTER_DIR"
+    chown postgres: "$CLUSTER_DIR" 2>/dev/null || true
+    PGPORT=$(free_port)
+    as_pg "$PGBIN/initdb" -D "$CLUSTER_DIR/data" -U postgres -A trust -E UTF8 \
+        --locale=C.UTF-8 >"$CLUSTER_DIR/initdb.log" 2>&1 \
+        || { cat "$CLUSTER_DIR/initdb.log" >&2; return 1; }
+    cat >>"$CLUSTER_DIR/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PGPORT
+unix_socket_directories = '$CLUSTER_DIR'
+fsync = off
+max_connections = 200
+shared_buffers = 256MB
+wal_level = logical
+max_replication_slots = 10
+max_wal_senders = 10
+max_prepared_transactions = 10
+CONF
+    as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null \
+        || { cat "$CLUSTER_DIR/server.log" >&2; return 1; }
+    export PGHOST=$CLUSTER_DIR PGPORT PGUSER=postgres PGDATABASE=postgres
+}
+
+cluster_stop() {
+    if [ -n "${CLUSTER_DIR:-}" ] && [ -f "$CLUSTER_DIR/data/postmaster.pid" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+}

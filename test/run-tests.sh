@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make test: install what is missing, build, install the extension, start a
+# throwaway cluster, run pg_regress + isolation, then the gateway suites.
+# SANITIZE=1 runs the gateway suites against an ASan+UBSan build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. test/lib.sh
+
+bash test/install-deps.sh
+
+echo "== build"
+make -s PG_CONFIG="$PG_CONFIG"
+make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+
+work=$(mktemp -d /tmp/parley-test.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+    cluster_stop
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== cluster"
+cluster_start "$work/pg"
+
+failed=0
+echo "== pg_regress + isolation"
+if ! make -s PG_CONFIG="$PG_CONFIG" installcheck; then
+    for d in regression.diffs test/isolation/output_iso/regression.diffs; do
+        [ -f "$d" ] && { echo "---- $d"; cat "$d"; }
+    done
+    failed=1
+fi
+cluster_stop
+
+if [ -d test/tap ] && ls test/tap/*.pl >/dev/null 2>&1; then
+    echo "== gateway (TAP)"
+    parleyd=$PWD/gateway/parleyd
+    if [ "${SANITIZE:-0}" = 1 ]; then
+        make -s -C gateway SANITIZE=1 PG_CONFIG="$PG_CONFIG"
+        parleyd=$PWD/gateway/san/parleyd
+    fi
+    mkdir -p "$work/tap"
+    chown postgres: "$work/tap"
+    if ! as_pg env PATH="$PGBIN:$PATH" TESTDIR="$work/tap" PARLEYD="$parleyd" \
+        PARLEY_SRC="$PWD" PG_CONFIG="$PG_CONFIG" \
+        prove -I "$("$PG_CONFIG" --pgxs | sed 's|/src/makefiles/pgxs.mk||')/src/test/perl" \
+              -I test/tap test/tap/; then
+        find "$work/tap" -name '*.log' -newer "$work/pg" -size -2M 2>/dev/null | head -20 | while read -r f; do
+            echo "---- $f (tail)"; tail -30 "$f"
+        done
+        failed=1
+    fi
+fi
+
+exit $failed
