@@ -21,7 +21,8 @@ PG_CPPFLAGS = -Iextension -Wall -Wextra -Werror -Wno-unused-parameter \
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 ISOLATION    = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
-ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso \
+                 --load-extension=parley
 
 EXTRA_CLEAN = test/isolation/output_iso
 
@@ -29,8 +30,11 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # --- the gateway -------------------------------------------------------------
-.PHONY: gateway deps test run bench soak fuzz docs
-all: gateway
+# "make" builds both; "make install" needs only the extension (PGXS's all),
+# so a DBA can install it without the gateway's libraries.
+.PHONY: build gateway deps test run bench soak fuzz docs
+.DEFAULT_GOAL := build
+build: all gateway
 
 gateway:
 	$(MAKE) -C gateway PG_CONFIG=$(PG_CONFIG) SANITIZE=$(SANITIZE)

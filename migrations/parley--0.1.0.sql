@@ -4,6 +4,16 @@
 
 \echo Use "CREATE EXTENSION parley" to load this file. \quit
 
+-- Lengths are counted in Unicode code points: the database must be UTF-8.
+DO $$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'parley needs a UTF8 database, not %', pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+END
+$$;
+
 -- ---------------------------------------------------------------------------
 -- Tables.  Every conversation-scoped table carries conversation_id first in
 -- its key so that a proxy can shard by it (see docs/scaling.md).

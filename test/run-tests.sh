@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 bash test/install-deps.sh
 
 echo "== build"
-make -s PG_CONFIG="$PG_CONFIG"
+make -s PG_CONFIG="$PG_CONFIG" build
 make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 
 work=$(mktemp -d /tmp/parley-test.XXXXXX)

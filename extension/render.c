@@ -1,0 +1,120 @@
+/*
+ * render.c
+ *	  Guest, participant, message and conversation objects from SPI rows.
+ *	  NULL columns become JSON null.
+ */
+#include "postgres.h"
+
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "query.h"
+#include "render.h"
+
+void
+render_col_text(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = parley_col(tt, row, col, &isnull);
+
+	jo_text(jo, key, isnull ? NULL : DatumGetTextPP(d));
+}
+
+void
+render_col_int64(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = parley_col(tt, row, col, &isnull);
+
+	if (isnull)
+		jo_null(jo, key);
+	else
+		jo_int64(jo, key, DatumGetInt64(d));
+}
+
+void
+render_col_timestamptz(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = parley_col(tt, row, col, &isnull);
+
+	if (isnull)
+		jo_null(jo, key);
+	else
+		jo_timestamptz(jo, key, DatumGetTimestampTz(d));
+}
+
+void
+render_col_uuid(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = parley_col(tt, row, col, &isnull);
+
+	if (isnull)
+		jo_null(jo, key);
+	else
+		jo_uuid(jo, key, DatumGetUUIDP(d));
+}
+
+void
+render_col_jsonb(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = parley_col(tt, row, col, &isnull);
+
+	if (isnull)
+		jo_null(jo, key);
+	else
+		jo_jsonb(jo, key, DatumGetJsonbP(d));
+}
+
+void
+render_guest(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int c)
+{
+	jo_begin_object(jo, key);
+	render_col_text(jo, "guest_id", tt, row, c);
+	render_col_text(jo, "display_name", tt, row, c + 1);
+	render_col_jsonb(jo, "metadata", tt, row, c + 2);
+	render_col_timestamptz(jo, "created_at", tt, row, c + 3);
+	render_col_timestamptz(jo, "updated_at", tt, row, c + 4);
+	jo_end_object(jo);
+}
+
+void
+render_participant(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int c)
+{
+	jo_begin_object(jo, key);
+	render_col_text(jo, "guest_id", tt, row, c);
+	render_col_text(jo, "role", tt, row, c + 1);
+	render_col_timestamptz(jo, "joined_at", tt, row, c + 2);
+	render_col_int64(jo, "last_read_seq", tt, row, c + 3);
+	jo_end_object(jo);
+}
+
+void
+render_message(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int c)
+{
+	jo_begin_object(jo, key);
+	render_col_uuid(jo, "conversation_id", tt, row, c);
+	render_col_int64(jo, "seq", tt, row, c + 1);
+	render_col_uuid(jo, "id", tt, row, c + 2);
+	render_col_text(jo, "sender_id", tt, row, c + 3);
+	render_col_text(jo, "body", tt, row, c + 4);
+	render_col_jsonb(jo, "metadata", tt, row, c + 5);
+	render_col_text(jo, "client_msg_id", tt, row, c + 6);
+	render_col_timestamptz(jo, "created_at", tt, row, c + 7);
+	render_col_timestamptz(jo, "edited_at", tt, row, c + 8);
+	jo_bool(jo, "deleted", !parley_col_isnull(tt, row, c + 9));
+	jo_end_object(jo);
+}
+
+void
+render_conversation_fields(JsonOut *jo, SPITupleTable *tt, uint64 row, int c)
+{
+	render_col_uuid(jo, "id", tt, row, c);
+	render_col_text(jo, "kind", tt, row, c + 1);
+	render_col_text(jo, "title", tt, row, c + 2);
+	render_col_text(jo, "created_by", tt, row, c + 3);
+	render_col_timestamptz(jo, "created_at", tt, row, c + 4);
+	render_col_int64(jo, "last_seq", tt, row, c + 5);
+}

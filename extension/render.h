@@ -1,0 +1,54 @@
+/*
+ * render.h
+ *	  The JSON shapes of API.md section 2, rendered from SPI rows.
+ *
+ * Each shape has a canonical column list; a query that selects
+ * "SELECT " MESSAGE_COLUMNS " FROM ..." can hand its rows to render_message()
+ * starting at column 1 (or at firstcol when the list is not first).
+ */
+#ifndef PARLEY_RENDER_H
+#define PARLEY_RENDER_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+#include "jsonout.h"
+
+#define GUEST_COLUMNS \
+	"guest_id, display_name, metadata, created_at, updated_at"
+#define GUEST_NCOLUMNS 5
+
+#define PARTICIPANT_COLUMNS \
+	"guest_id, role, joined_at, last_read_seq"
+#define PARTICIPANT_NCOLUMNS 4
+
+#define MESSAGE_COLUMNS \
+	"conversation_id, seq, id, sender_id, body, metadata, client_msg_id, " \
+	"created_at, edited_at, deleted_at"
+#define MESSAGE_NCOLUMNS 10
+
+#define CONVERSATION_COLUMNS \
+	"id, kind, title, created_by, created_at, last_seq"
+#define CONVERSATION_NCOLUMNS 6
+
+/* Each adds one object (under key, or as an array element when key is NULL). */
+extern void render_guest(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
+extern void render_participant(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
+extern void render_message(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
+
+/*
+ * Conversations are rendered in two steps because of the nested list:
+ * render_conversation_fields() adds the scalar fields to an open object;
+ * the caller then adds "participants" (and "unread" in lists) and closes it.
+ */
+extern void render_conversation_fields(JsonOut *jo, SPITupleTable *tt, uint64 row, int firstcol);
+
+/* Helpers for single columns. */
+extern void render_col_text(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col);
+extern void render_col_int64(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col);
+extern void render_col_timestamptz(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col);
+extern void render_col_uuid(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col);
+extern void render_col_jsonb(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col);
+
+#endif							/* PARLEY_RENDER_H */
