@@ -41,12 +41,16 @@ if [ -d test/tap ] && ls test/tap/*.pl >/dev/null 2>&1; then
         make -s -C gateway SANITIZE=1 PG_CONFIG="$PG_CONFIG"
         parleyd=$PWD/gateway/san/parleyd
     fi
-    mkdir -p "$work/tap"
-    chown postgres: "$work/tap"
+    # The TAP suites run as the postgres user, who may not be able to read
+    # a checkout under /root: give them a copy of the tree they can read.
+    mkdir -p "$work/tap" "$work/src"
+    tar --exclude=./.git --exclude=./.run -cf - . | tar -C "$work/src" -xf -
+    parleyd=$work/src/${parleyd#"$PWD"/}
+    chown -R postgres: "$work/tap" "$work/src"
     if ! as_pg env PATH="$PGBIN:$PATH" TESTDIR="$work/tap" PARLEYD="$parleyd" \
-        PARLEY_SRC="$PWD" PG_CONFIG="$PG_CONFIG" \
-        prove -I "$("$PG_CONFIG" --pgxs | sed 's|/src/makefiles/pgxs.mk||')/src/test/perl" \
-              -I test/tap test/tap/; then
+        PARLEY_SRC="$work/src" PG_CONFIG="$PG_CONFIG" \
+        bash -c 'cd "$PARLEY_SRC" && prove -I "$1" -I test/tap test/tap/' _ \
+            "$("$PG_CONFIG" --pgxs | sed 's|/src/makefiles/pgxs.mk||')/src/test/perl"; then
         find "$work/tap" -name '*.log' -newer "$work/pg" -size -2M 2>/dev/null | head -20 | while read -r f; do
             echo "---- $f (tail)"; tail -30 "$f"
         done
