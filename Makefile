@@ -57,3 +57,6 @@ soak:
 
 fuzz:
 	@bash test/fuzz/run.sh
+
+docs:
+	@bash test/make-docs.sh

@@ -32,6 +32,8 @@ if ! make -s PG_CONFIG="$PG_CONFIG" installcheck; then
     done
     failed=1
 fi
+echo "== schema docs"
+bash test/make-docs.sh --check || failed=1
 cluster_stop
 
 if [ -d test/tap ] && ls test/tap/*.pl >/dev/null 2>&1; then
