@@ -1,0 +1,223 @@
+/*
+ * auth.c
+ *	  The service key cache.  The database stores only SHA-256 hashes; the
+ *	  gateway hashes the presented key and compares it with every hash in
+ *	  constant time (CRYPTO_memcmp, no early exit), so the answer's timing
+ *	  does not depend on how much of a key matched.  Keys never reach the
+ *	  log.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "auth.h"
+#include "log.h"
+
+#define HASH_LEN 32
+
+struct key_entry
+{
+	unsigned char hash[HASH_LEN];
+	char	   *name;
+};
+
+static struct
+{
+	struct pool *pool;
+	int			stmt;
+	int			refresh_ms;
+	struct event *timer;
+	struct pool_job job;
+	bool		in_flight;
+	bool		loaded;
+	struct key_entry *keys;
+	int			nkeys;
+}			auth;
+
+static void
+free_keys(struct key_entry *keys, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(keys[i].name);
+	free(keys);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* bytea's hex output, "\x" and 64 hex digits, into 32 bytes. */
+static bool
+parse_hash(const char *text, unsigned char *out)
+{
+	if (strlen(text) != 2 + 2 * HASH_LEN || text[0] != '\\' || text[1] != 'x')
+		return false;
+	for (int i = 0; i < HASH_LEN; i++)
+	{
+		int			hi = hexval(text[2 + 2 * i]);
+		int			lo = hexval(text[3 + 2 * i]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (unsigned char) (hi * 16 + lo);
+	}
+	return true;
+}
+
+static void
+refresh_done(struct pool_job *job, PGresult *res, const struct problem *err)
+{
+	struct key_entry *keys;
+	int			n = 0;
+	int			rows;
+
+	(void) job;
+	auth.in_flight = false;
+	if (err != NULL)
+	{
+		log_debug("service key refresh failed: %s", err->detail);
+		return;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 2)
+	{
+		log_warn("service key refresh failed: %s",
+				 PQresultStatus(res) == PGRES_FATAL_ERROR ?
+				 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "unexpected result");
+		return;
+	}
+	rows = PQntuples(res);
+	keys = calloc(rows > 0 ? rows : 1, sizeof(*keys));
+	if (keys == NULL)
+		return;					/* keep the old set */
+	for (int i = 0; i < rows; i++)
+	{
+		if (PQgetisnull(res, i, 1) || !parse_hash(PQgetvalue(res, i, 1), keys[n].hash))
+			continue;
+		keys[n].name = strdup(PQgetvalue(res, i, 0));
+		if (keys[n].name == NULL)
+		{
+			free_keys(keys, n);
+			return;
+		}
+		n++;
+	}
+	if (!auth.loaded || n != auth.nkeys)
+		log_info("service keys loaded: %d valid", n);
+	free_keys(auth.keys, auth.nkeys);
+	auth.keys = keys;
+	auth.nkeys = n;
+	auth.loaded = true;
+}
+
+static void
+refresh_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct problem p;
+
+	(void) fd;
+	(void) what;
+	(void) arg;
+	if (auth.in_flight || !pool_is_up(auth.pool))
+		return;
+	memset(&auth.job, 0, sizeof(auth.job));
+	auth.job.stmt = auth.stmt;
+	auth.job.nparams = 0;
+	auth.job.values = NULL;
+	auth.job.done = refresh_done;
+	/* At the head of the queue, so that busy pools still see revocations. */
+	if (pool_submit(auth.pool, &auth.job, auth.refresh_ms * 4 + 1000, true, &p))
+		auth.in_flight = true;
+}
+
+bool
+auth_setup(struct event_base *base, struct pool *pool, int stmt, int refresh_ms)
+{
+	struct timeval tv = {refresh_ms / 1000, (refresh_ms % 1000) * 1000};
+
+	auth.pool = pool;
+	auth.stmt = stmt;
+	auth.refresh_ms = refresh_ms;
+	auth.timer = event_new(base, -1, EV_PERSIST, refresh_tick, NULL);
+	if (auth.timer == NULL || event_add(auth.timer, &tv) != 0)
+		return false;
+	return true;
+}
+
+/* The key of "Bearer <key>"; the scheme is case-insensitive. */
+const char *
+auth_bearer_token(const char *authorization, size_t *len)
+{
+	const char *s = authorization;
+	size_t		n;
+
+	if (s == NULL || strncasecmp(s, "Bearer", 6) != 0 || (s[6] != ' ' && s[6] != '\t'))
+		return NULL;
+	s += 6;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n > 256)
+		return NULL;
+	*len = n;
+	return s;
+}
+
+enum auth_result
+auth_check(const char *authorization, const char **key_name)
+{
+	unsigned char digest[HASH_LEN];
+	unsigned int dlen = 0;
+	const char *key;
+	size_t		len;
+	int			found = -1;
+
+	if (!auth.loaded)
+		return AUTH_NOT_LOADED;
+	key = auth_bearer_token(authorization, &len);
+	if (key == NULL)
+		return AUTH_MISSING;
+	if (!EVP_Digest(key, len, digest, &dlen, EVP_sha256(), NULL) || dlen != HASH_LEN)
+		return AUTH_UNKNOWN;
+	for (int i = 0; i < auth.nkeys; i++)
+	{
+		/* No early exit: every hash is compared. */
+		if (CRYPTO_memcmp(digest, auth.keys[i].hash, HASH_LEN) == 0)
+			found = i;
+	}
+	if (found < 0)
+		return AUTH_UNKNOWN;
+	if (key_name != NULL)
+		*key_name = auth.keys[found].name;
+	return AUTH_OK;
+}
+
+bool
+auth_loaded(void)
+{
+	return auth.loaded;
+}
+
+void
+auth_shutdown(void)
+{
+	if (auth.timer)
+		event_free(auth.timer);
+	auth.timer = NULL;
+	free_keys(auth.keys, auth.nkeys);
+	auth.keys = NULL;
+	auth.nkeys = 0;
+	auth.loaded = false;
+}

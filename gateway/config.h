@@ -1,0 +1,45 @@
+/*
+ * config.h
+ *	  parleyd's settings: one declarative table (config.c), read from the
+ *	  environment and an optional .env file.
+ */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct config
+{
+	char	   *database_url;		/* libpq conninfo or URI; "" = PG* env */
+	char	   *listen;				/* host:port */
+	int			pool_size;			/* database connections */
+	int			queue_size;			/* requests waiting for a connection */
+	int			request_timeout_ms; /* per request, queue wait included */
+	int			connect_timeout;	/* seconds to reach the database at start */
+	bool		prepared;			/* named prepared statements (else unnamed) */
+	int			log_level;			/* enum log_level */
+	bool		metrics_key_required;	/* /metrics needs a service key */
+	int			key_refresh_ms;		/* service key cache refresh period */
+	int			http_timeout;		/* seconds: idle keep-alive, slow clients */
+	int			retry_after;		/* seconds, in Retry-After of 503s */
+	int			shutdown_timeout;	/* seconds to drain on SIGTERM */
+	int			max_body;			/* bytes; larger bodies get 413 */
+	char	   *env_file;			/* where .env settings were read from */
+};
+
+extern struct config config;
+
+/*
+ * Fill `config` from the environment, the .env file and the defaults, in
+ * that order of precedence.  On a bad value, writes a one-line reason to
+ * errbuf and returns false.
+ */
+bool		config_load(char *errbuf, size_t errlen);
+
+/* `parleyd --help`: every setting with its default and meaning. */
+void		config_print_help(FILE *out);
+
+void		config_free(void);
+
+#endif							/* PARLEY_CONFIG_H */

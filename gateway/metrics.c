@@ -1,0 +1,171 @@
+/*
+ * metrics.c
+ *	  Counters in fixed arrays: no allocation on the request path.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "routes.h"
+
+static const int statuses[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413,
+415, 429, 500, 503};
+
+#define NSTATUS		(sizeof(statuses) / sizeof(statuses[0]))
+#define MAX_ROUTES	64
+#define MAX_DB_CODES 32
+
+/* Latency buckets in seconds. */
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+0.25, 0.5, 1, 2.5, 5};
+
+#define NBUCKETS	(sizeof(buckets) / sizeof(buckets[0]))
+
+struct route_metrics
+{
+	uint64_t	by_status[NSTATUS + 1];	/* last: any other status */
+	uint64_t	hist[NBUCKETS];	/* non-cumulative; summed on output */
+	uint64_t	count;
+	double		sum;
+};
+
+static struct route_metrics per_route[MAX_ROUTES + 1];	/* last: unmatched */
+
+static struct
+{
+	const char *code;
+	uint64_t	count;
+}			db_errors[MAX_DB_CODES];
+
+void
+metrics_request(int route, int status, double ms)
+{
+	struct route_metrics *m;
+	size_t		s;
+	size_t		b;
+	double		sec = ms / 1000.0;
+
+	if (route < 0 || route >= nroutes || route >= MAX_ROUTES)
+		route = MAX_ROUTES;
+	m = &per_route[route];
+	for (s = 0; s < NSTATUS && statuses[s] != status; s++)
+		;
+	m->by_status[s]++;
+	for (b = 0; b < NBUCKETS && sec > buckets[b]; b++)
+		;
+	if (b < NBUCKETS)
+		m->hist[b]++;
+	m->count++;
+	m->sum += sec;
+}
+
+void
+metrics_db_error(const char *code)
+{
+	for (int i = 0; i < MAX_DB_CODES; i++)
+	{
+		/* codes are static strings from the error table */
+		if (db_errors[i].code == NULL)
+			db_errors[i].code = code;
+		if (strcmp(db_errors[i].code, code) == 0)
+		{
+			db_errors[i].count++;
+			return;
+		}
+	}
+}
+
+static const char *
+route_label(int i)
+{
+	return i == MAX_ROUTES ? "unmatched" : routes[i].name;
+}
+
+void
+metrics_render(struct evbuffer *out, const struct pool_stats *pool, int in_flight)
+{
+	int			last = nroutes < MAX_ROUTES ? nroutes : MAX_ROUTES;
+
+	evbuffer_add_printf(out,
+						"# HELP parley_http_requests_total HTTP requests by route and status.\n"
+						"# TYPE parley_http_requests_total counter\n");
+	for (int r = 0; r <= MAX_ROUTES; r++)
+	{
+		if (r >= last && r != MAX_ROUTES)
+			continue;
+		for (size_t s = 0; s <= NSTATUS; s++)
+		{
+			if (per_route[r].by_status[s] == 0)
+				continue;
+			if (s < NSTATUS)
+				evbuffer_add_printf(out, "parley_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+									route_label(r), statuses[s],
+									(unsigned long long) per_route[r].by_status[s]);
+			else
+				evbuffer_add_printf(out, "parley_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+									route_label(r), (unsigned long long) per_route[r].by_status[s]);
+		}
+	}
+
+	evbuffer_add_printf(out,
+						"# HELP parley_http_request_duration_seconds Time from request to reply.\n"
+						"# TYPE parley_http_request_duration_seconds histogram\n");
+	for (int r = 0; r <= MAX_ROUTES; r++)
+	{
+		uint64_t	cum = 0;
+
+		if ((r >= last && r != MAX_ROUTES) || per_route[r].count == 0)
+			continue;
+		for (size_t b = 0; b < NBUCKETS; b++)
+		{
+			cum += per_route[r].hist[b];
+			evbuffer_add_printf(out,
+								"parley_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+								route_label(r), buckets[b], (unsigned long long) cum);
+		}
+		evbuffer_add_printf(out,
+							"parley_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+							"parley_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+							"parley_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+							route_label(r), (unsigned long long) per_route[r].count,
+							route_label(r), per_route[r].sum,
+							route_label(r), (unsigned long long) per_route[r].count);
+	}
+
+	evbuffer_add_printf(out,
+						"# HELP parley_pool_connections Database connections by state.\n"
+						"# TYPE parley_pool_connections gauge\n"
+						"parley_pool_connections{state=\"idle\"} %d\n"
+						"parley_pool_connections{state=\"in_use\"} %d\n"
+						"parley_pool_connections{state=\"starting\"} %d\n"
+						"parley_pool_connections{state=\"down\"} %d\n"
+						"# HELP parley_pool_size Configured database connections.\n"
+						"# TYPE parley_pool_size gauge\n"
+						"parley_pool_size %d\n"
+						"# HELP parley_pool_waiting Requests waiting for a database connection.\n"
+						"# TYPE parley_pool_waiting gauge\n"
+						"parley_pool_waiting %d\n"
+						"# HELP parley_pool_connect_failures_total Failed attempts to connect.\n"
+						"# TYPE parley_pool_connect_failures_total counter\n"
+						"parley_pool_connect_failures_total %llu\n"
+						"# HELP parley_pool_connections_lost_total Established connections that broke.\n"
+						"# TYPE parley_pool_connections_lost_total counter\n"
+						"parley_pool_connections_lost_total %llu\n"
+						"# HELP parley_pool_timeouts_total Requests that hit PARLEY_REQUEST_TIMEOUT_MS.\n"
+						"# TYPE parley_pool_timeouts_total counter\n"
+						"parley_pool_timeouts_total %llu\n"
+						"# HELP parley_http_in_flight Requests being handled.\n"
+						"# TYPE parley_http_in_flight gauge\n"
+						"parley_http_in_flight %d\n",
+						pool->idle, pool->busy, pool->starting, pool->down, pool->size,
+						pool->waiting, (unsigned long long) pool->connect_failures,
+						(unsigned long long) pool->connections_lost,
+						(unsigned long long) pool->timeouts, in_flight);
+
+	evbuffer_add_printf(out,
+						"# HELP parley_db_errors_total Statements that ended in a database error, by code.\n"
+						"# TYPE parley_db_errors_total counter\n");
+	for (int i = 0; i < MAX_DB_CODES && db_errors[i].code != NULL; i++)
+		evbuffer_add_printf(out, "parley_db_errors_total{code=\"%s\"} %llu\n",
+							db_errors[i].code, (unsigned long long) db_errors[i].count);
+}

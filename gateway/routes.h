@@ -1,0 +1,76 @@
+/*
+ * routes.h
+ *	  The route table: every HTTP route of parleyd, with the one SQL
+ *	  statement it runs and where each statement parameter comes from.
+ *	  OpenAPI (openapi.c), metrics labels and prepared statement names are
+ *	  all derived from this table.
+ */
+#ifndef PARLEY_ROUTES_H
+#define PARLEY_ROUTES_H
+
+#include <stdbool.h>
+
+#include "json_check.h"
+
+enum http_method
+{
+	METHOD_GET = 1 << 0,
+	METHOD_POST = 1 << 1,
+	METHOD_PUT = 1 << 2,
+	METHOD_PATCH = 1 << 3,
+	METHOD_DELETE = 1 << 4,
+	METHOD_OTHER = 1 << 5		/* HEAD, OPTIONS, ...: never routed */
+};
+
+enum route_kind
+{
+	ROUTE_SQL,					/* one statement on a pool connection */
+	ROUTE_HEALTHZ,
+	ROUTE_READYZ,
+	ROUTE_METRICS,
+	ROUTE_OPENAPI
+};
+
+enum param_source
+{
+	PARAM_PATH_TEXT,			/* a path segment, passed as text */
+	PARAM_PATH_UUID,			/* a path segment cast to uuid in SQL */
+	PARAM_PATH_SEQ,				/* a path segment: 1-18 digits, positive */
+	PARAM_QUERY,				/* optional query parameter, text */
+	PARAM_QUERY_REQUIRED,		/* required query parameter, text */
+	PARAM_QUERY_INT,			/* optional query parameter, an integer */
+	PARAM_BODY					/* the raw request body, one text parameter */
+};
+
+#define ROUTE_MAX_PARAMS 6
+#define ROUTE_COUNT_MAX 48		/* bound of nroutes, for fixed arrays */
+
+struct route_param
+{
+	enum param_source source;
+	const char *name;			/* path {name} or query name; NULL for body */
+	const char *description;	/* for OpenAPI */
+};
+
+struct route
+{
+	enum route_kind kind;
+	enum http_method method;
+	const char *pattern;		/* "/v1/guests/{guest_id}" */
+	const char *name;			/* operationId and metrics label */
+	const char *summary;
+	const char *sql;			/* ROUTE_SQL: $1.. in params order */
+	int			nparams;
+	struct route_param params[ROUTE_MAX_PARAMS];
+	const struct json_field *body;	/* fields of the body; NULL = no body */
+	int			status;			/* success status; 0 = column 2 of the row */
+	bool		public;			/* no service key needed */
+};
+
+extern const struct route routes[];
+extern const int nroutes;
+
+/* "GET", "POST", ... */
+const char *http_method_name(enum http_method m);
+
+#endif							/* PARLEY_ROUTES_H */
