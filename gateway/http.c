@@ -45,6 +45,7 @@ static struct
 	struct pool *pool;
 	const char *openapi;
 	int			in_flight;
+	int			closing;		/* draining: replies not yet written out */
 	bool		draining;
 	void		(*idle_cb) (void *);
 	void	   *idle_arg;
@@ -108,6 +109,32 @@ on_connection_close(struct evhttp_connection *evcon, void *arg)
 		ctx->req = NULL;
 }
 
+static void
+check_drained(void)
+{
+	if (srv.draining && srv.in_flight == 0 && srv.closing == 0 && srv.idle_cb != NULL)
+	{
+		void		(*cb) (void *) = srv.idle_cb;
+
+		srv.idle_cb = NULL;
+		cb(srv.idle_arg);
+	}
+}
+
+/*
+ * While draining every reply says "Connection: close", and evhttp frees
+ * the connection once the reply is written (or the write fails): only
+ * then is the reply really out.
+ */
+static void
+on_drained_close(struct evhttp_connection *evcon, void *arg)
+{
+	(void) evcon;
+	(void) arg;
+	srv.closing--;
+	check_drained();
+}
+
 /*
  * The one exit of every request: send status with body (may be NULL),
  * log, count, free.  The ctx is gone afterwards.
@@ -124,11 +151,17 @@ finish(struct req_ctx *ctx, int status, const char *content_type,
 		struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 		struct evbuffer *buf = evhttp_request_get_output_buffer(req);
 
-		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+		if (srv.draining)
+		{
+			evhttp_add_header(out, "Connection", "close");
+			srv.closing++;
+			evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+										  on_drained_close, NULL);
+		}
+		else
+			evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
 		if (content_type != NULL)
 			evhttp_add_header(out, "Content-Type", content_type);
-		if (srv.draining)
-			evhttp_add_header(out, "Connection", "close");
 		if (body != NULL && len > 0)
 			evbuffer_add(buf, body, len);
 		evhttp_send_reply(req, status, NULL, NULL);
@@ -142,8 +175,7 @@ finish(struct req_ctx *ctx, int status, const char *content_type,
 	request_parse_free(&ctx->rp);
 	free(ctx);
 	srv.in_flight--;
-	if (srv.draining && srv.in_flight == 0 && srv.idle_cb != NULL)
-		srv.idle_cb(srv.idle_arg);
+	check_drained();
 }
 
 static void
@@ -471,8 +503,7 @@ http_drain(void (*idle_cb) (void *), void *arg)
 		evhttp_del_accept_socket(srv.http, srv.listener);
 		srv.listener = NULL;
 	}
-	if (srv.in_flight == 0)
-		idle_cb(arg);
+	check_drained();
 }
 
 int
