@@ -1,0 +1,316 @@
+
+# ParleyTest: the shared fixture of parleyd's TAP suites.
+#
+#   my $node = ParleyTest::new_node('main');          # PostgreSQL + parley + gateway role
+#   my $key  = ParleyTest::create_key($node, 'svc');  # a service key
+#   my $gw   = ParleyTest->start(node => $node, key => $key, env => {...});
+#   my $r    = $gw->req(PUT => '/v1/guests/alice', {display_name => 'Alice'});
+#   is($r->{status}, 201); is($r->{json}{guest_id}, 'alice');
+#   $gw->stop;                                         # SIGTERM, exit 0, no sanitizer report
+#
+# Runs as the postgres user under test/run-tests.sh, with PARLEYD (the
+# binary), PARLEY_SRC (the source tree) and TESTDIR set.
+
+package ParleyTest;
+
+use strict;
+use warnings;
+
+use Carp;
+use HTTP::Tiny;
+use IO::Socket::INET;
+use IPC::Run;
+use JSON::PP;
+use POSIX ":sys_wait_h";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time usleep);
+
+our $JSON = JSON::PP->new->canonical->allow_nonref;
+
+# PostgreSQL::Test::Cluster->init runs "pg_regress --config-auth"; outside a
+# PostgreSQL build tree nobody sets PG_REGRESS, so find the PGXS copy.
+BEGIN
+{
+	if (!$ENV{PG_REGRESS})
+	{
+		my $pg_config = $ENV{PG_CONFIG} || 'pg_config';
+		my $pgxs = `$pg_config --pgxs`;
+		chomp $pgxs;
+		(my $regress = $pgxs) =~ s{src/makefiles/pgxs\.mk$}{src/test/regress/pg_regress};
+		$ENV{PG_REGRESS} = $regress;
+	}
+}
+
+# A started PostgreSQL node with the extension, the gateway role
+# parley_gateway (grants of extension/gateway-role.sql) in database postgres.
+sub new_node
+{
+	my ($name, %opts) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', "max_connections = 100\n");
+	$node->start;
+	setup_database($node, 'postgres') unless $opts{bare};
+	return $node;
+}
+
+sub setup_database
+{
+	my ($node, $db) = @_;
+	$node->safe_psql($db, 'CREATE EXTENSION parley');
+	$node->safe_psql('postgres', q{
+		DO $$BEGIN
+		  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'parley_gateway') THEN
+		    CREATE ROLE parley_gateway LOGIN;
+		  END IF;
+		END$$});
+	my $src = $ENV{PARLEY_SRC} or croak 'PARLEY_SRC is not set';
+	my ($stdout, $stderr);
+	my $ok = IPC::Run::run(
+		[
+			'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'role=parley_gateway',
+			'-d', $node->connstr($db), '-f', "$src/extension/gateway-role.sql"
+		],
+		'>', \$stdout, '2>', \$stderr);
+	croak "gateway-role.sql failed: $stderr" unless $ok;
+	return;
+}
+
+sub create_key
+{
+	my ($node, $name, $db) = @_;
+	return $node->safe_psql($db // 'postgres', "SELECT parley.service_key_create('$name')");
+}
+
+# libpq conninfo for the gateway role on $node.
+sub gateway_conninfo
+{
+	my ($node, $db) = @_;
+	return sprintf('host=%s port=%d dbname=%s user=parley_gateway',
+		$node->host, $node->port, $db // 'postgres');
+}
+
+my $counter = 0;
+
+# Start parleyd.  Options: node, key, env (hashref of extra settings),
+# wait ('ready' (default), 'healthy' or 'none'), name.
+sub start
+{
+	my ($class, %o) = @_;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my $name = $o{name} // ('parleyd' . ++$counter);
+	my $log  = "$PostgreSQL::Test::Utils::tmp_check/${name}_$port.log";
+	my %env  = (
+		PARLEY_LISTEN   => "127.0.0.1:$port",
+		PARLEY_ENV_FILE => '/dev/null',
+		PARLEY_LOG_LEVEL => 'info',
+		ASAN_OPTIONS  => 'halt_on_error=1:abort_on_error=1:detect_leaks=1:disable_coredump=1',
+		UBSAN_OPTIONS => 'halt_on_error=1:print_stacktrace=1',
+		($o{node} ? (DATABASE_URL => gateway_conninfo($o{node}, $o{db})) : ()),
+		%{ $o{env} // {} });
+
+	my $pid = fork();
+	croak "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		open(STDOUT, '>>', $log) or die "open $log: $!";
+		open(STDERR, '>&', \*STDOUT) or die "dup: $!";
+		for my $k (keys %env)
+		{
+			if (defined $env{$k}) { $ENV{$k} = $env{$k}; }
+			else { delete $ENV{$k}; }
+		}
+		exec($ENV{PARLEYD}) or die "exec $ENV{PARLEYD}: $!";
+	}
+	my $self = bless {
+		pid  => $pid,
+		port => $port,
+		log  => $log,
+		key  => $o{key},
+		url  => "http://127.0.0.1:$port",
+		http => HTTP::Tiny->new(timeout => 15, keep_alive => 1),
+	}, $class;
+	my $wait = $o{wait} // 'ready';
+	$self->wait_for($wait eq 'ready' ? '/readyz' : '/healthz') unless $wait eq 'none';
+	return $self;
+}
+
+# Poll an endpoint until it answers 200 (never a blind sleep).
+sub wait_for
+{
+	my ($self, $path, $timeout) = @_;
+	my $deadline = time() + ($timeout // 30);
+	my $http = HTTP::Tiny->new(timeout => 2);
+	while (time() < $deadline)
+	{
+		my $r = $http->get($self->{url} . $path);
+		return 1 if $r->{status} == 200;
+		croak "parleyd exited early; log:\n" . $self->log_text
+		  if waitpid($self->{pid}, WNOHANG) == $self->{pid};
+		usleep(50_000);
+	}
+	croak "parleyd: $path not 200 within the timeout; log:\n" . $self->log_text;
+}
+
+# Poll until $cond->() is true; returns whether it became true in time.
+sub poll_until
+{
+	my ($cond, $timeout) = @_;
+	my $deadline = time() + ($timeout // 10);
+	while (time() < $deadline)
+	{
+		return 1 if $cond->();
+		usleep(25_000);
+	}
+	return 0;
+}
+
+sub log_text
+{
+	my ($self) = @_;
+	open(my $fh, '<', $self->{log}) or return '';
+	local $/;
+	my $t = <$fh>;
+	close($fh);
+	return $t // '';
+}
+
+# One HTTP request.  $body: a Perl structure (sent as JSON), a string (sent
+# as is) or undef.  %o: key (overrides; undef = no Authorization),
+# headers, content_type.  Returns {status, headers, body, json}.
+sub req
+{
+	my ($self, $method, $path, $body, %o) = @_;
+	my %h;
+	my $key = exists $o{key} ? $o{key} : $self->{key};
+	$h{Authorization} = "Bearer $key" if defined $key;
+	if (defined $body)
+	{
+		$body = $JSON->encode($body) if ref $body;
+		$h{'Content-Type'} = exists $o{content_type} ? $o{content_type} : 'application/json';
+		delete $h{'Content-Type'} unless defined $h{'Content-Type'};
+	}
+	%h = (%h, %{ $o{headers} // {} });
+	my $r = $self->{http}->request($method, $self->{url} . $path,
+		{ headers => \%h, (defined $body ? (content => $body) : ()) });
+	my $json;
+	if (defined $r->{content} && length $r->{content})
+	{
+		$json = eval { $JSON->decode($r->{content}) };
+	}
+	return { status => $r->{status}, headers => $r->{headers}, body => $r->{content}, json => $json };
+}
+
+# Raw bytes over a fresh TCP connection; returns what the server sent
+# before closing (or before $timeout seconds).
+sub raw
+{
+	my ($self, $bytes, $timeout) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{port}, Proto => 'tcp')
+	  or croak "connect: $!";
+	$s->autoflush(1);
+	local $SIG{PIPE} = 'IGNORE';
+	print $s $bytes;
+	my $out = '';
+	my $deadline = time() + ($timeout // 5);
+	$s->blocking(0);
+	while (time() < $deadline)
+	{
+		my $buf;
+		my $n = sysread($s, $buf, 65536);
+		if (defined $n && $n == 0) { last; }
+		if (defined $n) { $out .= $buf; next; }
+		# keep-alive: a full response is enough
+		if ($out =~ /\r\n\r\n/ && $out =~ /Content-Length: (\d+)/i)
+		{
+			my ($head, $rest) = split /\r\n\r\n/, $out, 2;
+			last if length($rest // '') >= $1;
+		}
+		usleep(10_000);
+	}
+	close($s);
+	return $out;
+}
+
+# Status code of a raw response ('' when the server closed without one).
+sub raw_status
+{
+	my ($out) = @_;
+	return $out =~ m{^HTTP/1\.[01] (\d{3})} ? $1 : '';
+}
+
+sub alive
+{
+	my ($self) = @_;
+	return waitpid($self->{pid}, WNOHANG) == 0;
+}
+
+sub signal
+{
+	my ($self, $sig) = @_;
+	kill $sig, $self->{pid};
+}
+
+# Wait for the process to exit; returns its exit status (or undef).
+sub wait_exit
+{
+	my ($self, $timeout) = @_;
+	my $deadline = time() + ($timeout // 20);
+	while (time() < $deadline)
+	{
+		my $r = waitpid($self->{pid}, WNOHANG);
+		if ($r == $self->{pid})
+		{
+			$self->{exited} = 1;
+			return $? >> 8 if ($? & 127) == 0;
+			return 128 + ($? & 127);
+		}
+		usleep(20_000);
+	}
+	return undef;
+}
+
+# SIGTERM, expect exit 0 and no sanitizer report in the log.
+sub stop
+{
+	my ($self, $name) = @_;
+	$name //= 'parleyd';
+	return if $self->{exited};
+	$self->signal('TERM');
+	my $code = $self->wait_exit(30);
+	if (!defined $code)
+	{
+		kill 'KILL', $self->{pid};
+		waitpid($self->{pid}, 0);
+		$self->{exited} = 1;
+	}
+	is($code, 0, "$name: SIGTERM exits 0");
+	$self->check_log($name);
+	return $code;
+}
+
+# No sanitizer report and no crash in the log so far.
+sub check_log
+{
+	my ($self, $name) = @_;
+	my $log = $self->log_text;
+	my @bad = grep { /AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer|Segmentation|Assertion/ }
+	  split /\n/, $log;
+	ok(!@bad, ($name // 'parleyd') . ': no sanitizer report or crash in the log')
+	  or diag(join("\n", @bad[0 .. ($#bad < 20 ? $#bad : 20)]));
+	return;
+}
+
+sub DESTROY
+{
+	my ($self) = @_;
+	if (!$self->{exited} && $self->{pid})
+	{
+		kill 'KILL', $self->{pid};
+		waitpid($self->{pid}, 0);
+	}
+}
+
+1;
