@@ -27,7 +27,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
 
-our $JSON = JSON::PP->new->canonical->allow_nonref;
+our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
 # PostgreSQL::Test::Cluster->init runs "pg_regress --config-auth"; outside a
 # PostgreSQL build tree nobody sets PG_REGRESS, so find the PGXS copy.
