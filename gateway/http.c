@@ -448,6 +448,18 @@ parse_listen(const char *listen, char *host, size_t hostlen, unsigned short *por
 }
 
 bool
+http_check_listen(const char *listen, char *err, size_t errlen)
+{
+	char		host[256];
+	unsigned short port;
+
+	if (parse_listen(listen, host, sizeof(host), &port))
+		return true;
+	snprintf(err, errlen, "PARLEY_LISTEN: expected host:port, got \"%s\"", listen);
+	return false;
+}
+
+bool
 http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 		   char *err, size_t errlen)
 {

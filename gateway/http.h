@@ -12,6 +12,9 @@
 
 #include "pool.h"
 
+/* Is PARLEY_LISTEN well-formed?  Checked before anything starts. */
+bool		http_check_listen(const char *listen, char *err, size_t errlen);
+
 /* Bind PARLEY_LISTEN and start serving. */
 bool		http_setup(struct event_base *base, struct pool *pool,
 					   const char *openapi_json, char *err, size_t errlen);

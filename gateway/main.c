@@ -197,7 +197,7 @@ main(int argc, char **argv)
 				argv[i]);
 		return 1;
 	}
-	if (!config_load(err, sizeof(err)))
+	if (!config_load(err, sizeof(err)) || !http_check_listen(config.listen, err, sizeof(err)))
 	{
 		fprintf(stderr, "parleyd: %s\n", err);
 		config_free();
@@ -232,6 +232,9 @@ main(int argc, char **argv)
 	log_info("parleyd %s starting: pool %d, %s statements, queue %d, timeout %d ms",
 			 PARLEYD_VERSION, config.pool_size, config.prepared ? "prepared" : "unnamed",
 			 config.queue_size, config.request_timeout_ms);
+	log_debug("settings: listen %s, key refresh %d ms, http timeout %d s, max body %d, env file %s",
+			  config.listen, config.key_refresh_ms, config.http_timeout, config.max_body,
+			  config.env_file);
 	app.pool = pool_new(app.base, &opts);
 	app.openapi = openapi_build();
 	app.sigterm = evsignal_new(app.base, SIGTERM, on_signal, NULL);
