@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -17,6 +18,14 @@
 #include "log.h"
 
 #define HASH_LEN 32
+
+/*
+ * Fail closed: a key cache that could not be refreshed for this long may
+ * hold revoked keys, so /v1 answers 503 until a refresh succeeds.  Long
+ * enough that a pool busy with slow statements (the refresh waits for a
+ * free connection, up to PARLEY_REQUEST_TIMEOUT_MS) does not trip it.
+ */
+#define STALE_MIN_MS 10000
 
 struct key_entry
 {
@@ -33,9 +42,28 @@ static struct
 	struct pool_job job;
 	bool		in_flight;
 	bool		loaded;
+	bool		failing;		/* the last refresh failed (log once) */
+	struct timespec loaded_at;	/* last successful refresh */
 	struct key_entry *keys;
 	int			nkeys;
 }			auth;
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void
+refresh_failed(const char *why)
+{
+	if (!auth.failing)
+		log_warn("service key refresh failed: %s", why ? why : "unknown error");
+	auth.failing = true;
+}
 
 static void
 free_keys(struct key_entry *keys, int n)
@@ -86,14 +114,13 @@ refresh_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	auth.in_flight = false;
 	if (err != NULL)
 	{
-		log_debug("service key refresh failed: %s", err->detail);
+		refresh_failed(err->detail);
 		return;
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 2)
 	{
-		log_warn("service key refresh failed: %s",
-				 PQresultStatus(res) == PGRES_FATAL_ERROR ?
-				 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "unexpected result");
+		refresh_failed(PQresultStatus(res) == PGRES_FATAL_ERROR ?
+					   PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "unexpected result");
 		return;
 	}
 	rows = PQntuples(res);
@@ -112,8 +139,10 @@ refresh_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		}
 		n++;
 	}
-	if (!auth.loaded || n != auth.nkeys)
+	if (!auth.loaded || n != auth.nkeys || auth.failing)
 		log_info("service keys loaded: %d valid", n);
+	auth.failing = false;
+	clock_gettime(CLOCK_MONOTONIC, &auth.loaded_at);
 	free_keys(auth.keys, auth.nkeys);
 	auth.keys = keys;
 	auth.nkeys = n;
@@ -184,7 +213,7 @@ auth_check(const char *authorization, const char **key_name)
 	size_t		len;
 	int			found = -1;
 
-	if (!auth.loaded)
+	if (!auth_loaded())
 		return AUTH_NOT_LOADED;
 	key = auth_bearer_token(authorization, &len);
 	if (key == NULL)
@@ -207,7 +236,11 @@ auth_check(const char *authorization, const char **key_name)
 bool
 auth_loaded(void)
 {
-	return auth.loaded;
+	double		stale_ms = auth.refresh_ms * 10.0;
+
+	if (stale_ms < STALE_MIN_MS)
+		stale_ms = STALE_MIN_MS;
+	return auth.loaded && ms_since(&auth.loaded_at) <= stale_ms;
 }
 
 void

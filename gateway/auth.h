@@ -21,7 +21,7 @@ enum auth_result
 	AUTH_OK,
 	AUTH_MISSING,				/* no or malformed Authorization header */
 	AUTH_UNKNOWN,				/* not a valid key */
-	AUTH_NOT_LOADED				/* keys never loaded: the database is down */
+	AUTH_NOT_LOADED				/* keys not loaded, or stale: answer 503 */
 };
 
 /* Start the refresh timer; stmt is AUTH_SQL's index in the pool. */
@@ -34,7 +34,7 @@ bool		auth_setup(struct event_base *base, struct pool *pool, int stmt, int refre
  */
 enum auth_result auth_check(const char *authorization, const char **key_name);
 
-/* Have the keys been loaded at least once? */
+/* Are the keys loaded, and refreshed recently enough to trust? */
 bool		auth_loaded(void);
 
 void		auth_shutdown(void);
