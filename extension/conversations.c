@@ -1,33 +1,545 @@
 /*
  * conversations.c
  *	  conversation_create(), conversation_get(), conversation_list().
+ *
+ * A conversation is answered as its row (CONVERSATION_COLUMNS) plus its
+ * participants ordered by joined_at, guest_id; in lists also "unread".
+ *
+ * Direct conversations have a derived id (ids.h), so the unique key of the
+ * pair is the primary key itself: two guests creating their conversation at
+ * the same time both run INSERT ... ON CONFLICT (id) DO NOTHING; the second
+ * waits for the first to commit and then finds its row.
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
 
+#include "ids.h"
 #include "parley.h"
+#include "query.h"
+#include "render.h"
+#include "validate.h"
+
+/* The cursor of conversation_list(): 16 hex digits of activity, 32 of id. */
+#define CURSOR_LEN	(16 + 2 * UUID_LEN)
+
+/* Primary key of guests. */
+static ParleyQuery q_guest_exists = {
+	"SELECT 1 FROM parley.guests WHERE guest_id = $1",
+	1, {TEXTOID}
+};
+
+/*
+ * The first id of a sorted array that names no guest.  One primary key probe
+ * of guests per element.
+ */
+static ParleyQuery q_unknown_guest = {
+	"SELECT u.g FROM unnest($1::text[]) WITH ORDINALITY AS u(g, n)"
+	" WHERE NOT EXISTS (SELECT 1 FROM parley.guests x WHERE x.guest_id = u.g)"
+	" ORDER BY u.n LIMIT 1",
+	1, {TEXTARRAYOID}
+};
+
+/*
+ * A direct conversation that exists already (the pair's derived id) inserts
+ * nothing; ON CONFLICT waits for a concurrent inserter of the same id to
+ * finish, so after it the row is committed and the next statement sees it.
+ */
+static ParleyQuery q_insert_conversation = {
+	"INSERT INTO parley.conversations (id, kind, title, created_by)"
+	" VALUES ($1, $2, $3, $4)"
+	" ON CONFLICT (id) DO NOTHING"
+	" RETURNING " CONVERSATION_COLUMNS,
+	4, {UUIDOID, TEXTOID, TEXTOID, TEXTOID}
+};
+
+/* $3 is the owner, NULL for a direct conversation (both are members). */
+static ParleyQuery q_insert_participants = {
+	"INSERT INTO parley.participants (conversation_id, guest_id, role)"
+	" SELECT $1, u.g, CASE WHEN u.g = $3 THEN 'owner' ELSE 'member' END"
+	"   FROM unnest($2::text[]) AS u(g)",
+	3, {UUIDOID, TEXTARRAYOID, TEXTOID}
+};
+
+/* Primary key of conversations. */
+static ParleyQuery q_conversation = {
+	"SELECT " CONVERSATION_COLUMNS " FROM parley.conversations WHERE id = $1",
+	1, {UUIDOID}
+};
+
+/*
+ * conversation_get(): the row and whether the actor takes part, in one
+ * statement: primary key of conversations, then primary key of participants
+ * (conversation_id, guest_id).
+ */
+static ParleyQuery q_conversation_for_actor = {
+	"SELECT " CONVERSATION_COLUMNS ","
+	"       EXISTS (SELECT 1 FROM parley.participants p"
+	"                WHERE p.conversation_id = c.id AND p.guest_id = $2)"
+	"  FROM parley.conversations c WHERE c.id = $1",
+	2, {UUIDOID, TEXTOID}
+};
+
+/* Range scan of the participants primary key, then a sort (<= 1000 rows). */
+static ParleyQuery q_participants = {
+	"SELECT " PARTICIPANT_COLUMNS " FROM parley.participants"
+	" WHERE conversation_id = $1 ORDER BY joined_at, guest_id",
+	1, {UUIDOID}
+};
+
+/*
+ * conversation_list(): participants_guest_idx (guest_id, conversation_id)
+ * finds the guest's conversations, each joined by the conversations primary
+ * key; then a top-N sort on activity.  Activity lives in conversations and
+ * membership in participants, so no single index yields this order: a page
+ * costs O(the guest's conversations), not O(limit).  The column lists of
+ * the two tables do not overlap, so CONVERSATION_COLUMNS needs no alias.
+ */
+#define LIST_SELECT \
+	"SELECT " CONVERSATION_COLUMNS ", p.last_read_seq," \
+	"       COALESCE(c.last_message_at, c.created_at) AS activity" \
+	"  FROM parley.participants p" \
+	"  JOIN parley.conversations c ON c.id = p.conversation_id" \
+	" WHERE p.guest_id = $1"
+#define LIST_ORDER \
+	" ORDER BY activity DESC, c.id DESC LIMIT $2"
+#define LIST_COL_LAST_READ	(CONVERSATION_NCOLUMNS + 1)
+#define LIST_COL_ACTIVITY	(CONVERSATION_NCOLUMNS + 2)
+
+static ParleyQuery q_list_first = {
+	LIST_SELECT LIST_ORDER,
+	2, {TEXTOID, INT8OID}
+};
+
+static ParleyQuery q_list_before = {
+	LIST_SELECT
+	"   AND (COALESCE(c.last_message_at, c.created_at), c.id) < ($3, $4)"
+	LIST_ORDER,
+	4, {TEXTOID, INT8OID, TIMESTAMPTZOID, UUIDOID}
+};
+
+/*
+ * The participants of a whole page in one statement: for each id of the
+ * array (in page order) a range scan of the participants primary key.
+ */
+static ParleyQuery q_list_participants = {
+	"SELECT u.n, " PARTICIPANT_COLUMNS
+	"  FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)"
+	"  JOIN parley.participants p ON p.conversation_id = u.id"
+	" ORDER BY u.n, p.joined_at, p.guest_id",
+	1, {UUIDARRAYOID}
+};
+
+/* Add the "participants" array of one conversation from rows [from, to). */
+static void
+render_participant_rows(JsonOut *jo, SPITupleTable *tt, uint64 from, uint64 to, int firstcol)
+{
+	jo_begin_array(jo, "participants");
+	for (uint64 i = from; i < to; i++)
+		render_participant(jo, NULL, tt, i, firstcol);
+	jo_end_array(jo);
+}
+
+/*
+ * The conversation of row of conv (CONVERSATION_COLUMNS from column 1) with
+ * its participants, as one object.
+ */
+static void
+render_conversation_full(JsonOut *jo, SPITupleTable *conv, uint64 row, bool read_only)
+{
+	bool		isnull;
+	Datum		id = parley_col(conv, row, 1, &isnull);
+	uint64		n;
+
+	jo_begin_object(jo, NULL);
+	render_conversation_fields(jo, conv, row, 1);
+	n = parley_query_exec(&q_participants, &id, NULL, read_only, 0);
+	render_participant_rows(jo, SPI_tuptable, 0, n, 1);
+	jo_end_object(jo);
+}
+
+static int
+cmp_cstring(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static Datum
+cstrings_to_text_array(char **ids, int n)
+{
+	Datum	   *elems = palloc(Max(n, 1) * sizeof(Datum));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(ids[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * The other participants of a create: the valid guest ids of the array,
+ * sorted, without duplicates and without the actor.  A NULL array is empty.
+ */
+static char **
+other_participants(FunctionCallInfo fcinfo, int argno, const char *actor, int *count)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	char	  **ids;
+	int			kept = 0;
+
+	*count = 0;
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("participants must be a one-dimensional array")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+
+	ids = palloc(Max(n, 1) * sizeof(char *));
+	for (int i = 0; i < n; i++)
+	{
+		text	   *t;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("participants must not contain NULL"),
+					 errdetail("Element %d is NULL.", i + 1)));
+		t = DatumGetTextPP(elems[i]);
+		parley_check_guest_id(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), "participant id");
+		ids[i] = text_to_cstring(t);
+	}
+
+	qsort(ids, n, sizeof(char *), cmp_cstring);
+	for (int i = 0; i < n; i++)
+	{
+		if (strcmp(ids[i], actor) == 0)
+			continue;
+		if (kept > 0 && strcmp(ids[kept - 1], ids[i]) == 0)
+			continue;
+		ids[kept++] = ids[i];
+	}
+	*count = kept;
+	return ids;
+}
 
 PG_FUNCTION_INFO_V1(conversation_create);
 Datum
 conversation_create(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("conversation_create is not implemented yet")));
-	PG_RETURN_NULL();
+	char	   *actor = parley_guest_id_arg(fcinfo, 0, "actor");
+	char	   *kind;
+	bool		direct;
+	char	  **others;
+	int			nothers;
+	char	  **all;
+	text	   *title = NULL;
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Datum		others_array;
+	SPITupleTable *conv;
+	JsonOut		jo = {0};
+	int			status = 201;
+
+	parley_require_arg(fcinfo, 1, "kind");
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(kind, "direct") == 0)
+		direct = true;
+	else if (strcmp(kind, "group") == 0)
+		direct = false;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("kind must be \"direct\" or \"group\"")));
+
+	others = other_participants(fcinfo, 2, actor, &nothers);
+
+	if (!PG_ARGISNULL(3))
+	{
+		title = PG_GETARG_TEXT_PP(3);
+		parley_check_title(title);
+	}
+
+	if (direct && nothers != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a direct conversation needs exactly one other participant"),
+				 errdetail("%d other participants were given.", nothers)));
+	if (!direct && nothers + 1 > PARLEY_GROUP_MAX_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a group has at most %d participants", PARLEY_GROUP_MAX_SIZE),
+				 errdetail("%d were given, counting the creator.", nothers + 1)));
+
+	/* Everyone, the actor included, sorted (others is sorted already). */
+	all = palloc((nothers + 1) * sizeof(char *));
+	{
+		int			j = 0;
+		bool		placed = false;
+
+		for (int i = 0; i < nothers; i++)
+		{
+			if (!placed && strcmp(actor, others[i]) < 0)
+			{
+				all[j++] = actor;
+				placed = true;
+			}
+			all[j++] = others[i];
+		}
+		if (!placed)
+			all[j++] = actor;
+	}
+	others_array = cstrings_to_text_array(others, nothers);
+
+	if (direct)
+		parley_direct_conversation_id(actor, others[0], id);
+	else
+		parley_uuidv7(id);
+
+	SPI_connect();
+
+	values[0] = CStringGetTextDatum(actor);
+	if (parley_query_exec(&q_guest_exists, values, NULL, false, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_GUEST_NOT_FOUND),
+				 errmsg("guest \"%s\" does not exist", actor),
+				 errdetail("The acting guest must exist to create a conversation.")));
+	values[0] = others_array;
+	if (parley_query_exec(&q_unknown_guest, values, NULL, false, 1) > 0)
+	{
+		bool		isnull;
+		char	   *unknown = TextDatumGetCString(parley_col(SPI_tuptable, 0, 1, &isnull));
+
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_GUEST_NOT_FOUND),
+				 errmsg("guest \"%s\" does not exist", unknown),
+				 errdetail("Participant \"%s\" names no guest.", unknown)));
+	}
+
+	values[0] = UUIDPGetDatum(id);
+	values[1] = CStringGetTextDatum(kind);
+	values[2] = title ? PointerGetDatum(title) : (Datum) 0;
+	nulls[2] = title ? ' ' : 'n';
+	values[3] = CStringGetTextDatum(actor);
+	if (parley_query_exec(&q_insert_conversation, values, nulls, false, 0) == 1)
+	{
+		conv = SPI_tuptable;
+		values[1] = cstrings_to_text_array(all, nothers + 1);
+		values[2] = direct ? (Datum) 0 : CStringGetTextDatum(actor);
+		nulls[2] = direct ? 'n' : ' ';
+		parley_query_exec(&q_insert_participants, values, nulls, false, 0);
+	}
+	else
+	{
+		/* Only a direct conversation's id can exist: the pair's one. */
+		Assert(direct);
+		if (parley_query_exec(&q_conversation, values, NULL, false, 1) != 1)
+			elog(ERROR, "parley: direct conversation vanished after a conflict");
+		conv = SPI_tuptable;
+		status = 200;
+	}
+
+	render_conversation_full(&jo, conv, 0, false);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, status));
 }
 
 PG_FUNCTION_INFO_V1(conversation_get);
 Datum
 conversation_get(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("conversation_get is not implemented yet")));
-	PG_RETURN_NULL();
+	pg_uuid_t  *id;
+	char	   *actor;
+	Datum		values[2];
+	SPITupleTable *conv;
+	bool		isnull;
+	JsonOut		jo = {0};
+
+	parley_require_arg(fcinfo, 0, "conversation_id");
+	id = PG_GETARG_UUID_P(0);
+	actor = parley_guest_id_arg(fcinfo, 1, "actor");
+
+	values[0] = UUIDPGetDatum(id);
+	values[1] = CStringGetTextDatum(actor);
+
+	SPI_connect();
+	if (parley_query_exec(&q_conversation_for_actor, values, NULL, true, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_CONVERSATION_NOT_FOUND),
+				 errmsg("conversation %s does not exist",
+						DatumGetCString(DirectFunctionCall1(uuid_out, values[0])))));
+	conv = SPI_tuptable;
+	if (!DatumGetBool(parley_col(conv, 0, CONVERSATION_NCOLUMNS + 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_NOT_A_PARTICIPANT),
+				 errmsg("guest \"%s\" is not a participant of conversation %s", actor,
+						DatumGetCString(DirectFunctionCall1(uuid_out, values[0])))));
+
+	render_conversation_full(&jo, conv, 0, true);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
+}
+
+/*
+ * Cursor: the activity of the last conversation of a page (TimestampTz,
+ * microseconds, as 16 hex digits of its two's complement) and its id (32 hex
+ * digits).  Opaque to callers; only this file reads it.
+ */
+static char *
+cursor_encode(TimestampTz activity, const pg_uuid_t *id)
+{
+	static const char hex[] = "0123456789abcdef";
+	char	   *buf = palloc(CURSOR_LEN + 1);
+	uint64		a = (uint64) activity;
+	int			p = 0;
+
+	for (int shift = 60; shift >= 0; shift -= 4)
+		buf[p++] = hex[(a >> shift) & 0x0F];
+	for (int i = 0; i < UUID_LEN; i++)
+	{
+		buf[p++] = hex[id->data[i] >> 4];
+		buf[p++] = hex[id->data[i] & 0x0F];
+	}
+	buf[p] = '\0';
+	return buf;
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static void
+cursor_decode(text *cursor, TimestampTz *activity, pg_uuid_t *id)
+{
+	const char *s = VARDATA_ANY(cursor);
+	int			len = VARSIZE_ANY_EXHDR(cursor);
+	uint64		a = 0;
+
+	for (int i = 0; i < len && len == CURSOR_LEN; i++)
+		if (hex_value(s[i]) < 0)
+			len = -1;
+	if (len != CURSOR_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("before is not a valid cursor"),
+				 errhint("Pass the next_before of the previous page unchanged.")));
+
+	for (int i = 0; i < 16; i++)
+		a = (a << 4) | hex_value(s[i]);
+	*activity = (TimestampTz) a;
+	for (int i = 0; i < UUID_LEN; i++)
+		id->data[i] = (hex_value(s[16 + 2 * i]) << 4) | hex_value(s[17 + 2 * i]);
 }
 
 PG_FUNCTION_INFO_V1(conversation_list);
 Datum
 conversation_list(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("conversation_list is not implemented yet")));
-	PG_RETURN_NULL();
+	char	   *guest_id = parley_guest_id_arg(fcinfo, 0, "guest_id");
+	int			limit = parley_page_limit(fcinfo, 2);
+	bool		has_cursor = !PG_ARGISNULL(1);
+	TimestampTz before_activity = 0;
+	pg_uuid_t	before_id;
+	char	   *actor = NULL;
+	Datum		values[4];
+	uint64		n;
+	uint64		npage;
+	SPITupleTable *page;
+	SPITupleTable *parts;
+	uint64		nparts;
+	uint64		p = 0;
+	JsonOut		jo = {0};
+
+	if (has_cursor)
+		cursor_decode(PG_GETARG_TEXT_PP(1), &before_activity, &before_id);
+	if (!PG_ARGISNULL(3))
+		actor = parley_guest_id_arg(fcinfo, 3, "actor");
+
+	values[0] = CStringGetTextDatum(guest_id);
+
+	SPI_connect();
+	if (parley_query_exec(&q_guest_exists, values, NULL, true, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_GUEST_NOT_FOUND),
+				 errmsg("guest \"%s\" does not exist", guest_id)));
+	if (actor != NULL && strcmp(actor, guest_id) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_FORBIDDEN),
+				 errmsg("guest \"%s\" may not list the conversations of guest \"%s\"",
+						actor, guest_id)));
+
+	/* One row more than the page tells whether there is another page. */
+	values[1] = Int64GetDatum((int64) limit + 1);
+	if (has_cursor)
+	{
+		values[2] = TimestampTzGetDatum(before_activity);
+		values[3] = UUIDPGetDatum(&before_id);
+		n = parley_query_exec(&q_list_before, values, NULL, true, 0);
+	}
+	else
+		n = parley_query_exec(&q_list_first, values, NULL, true, 0);
+	page = SPI_tuptable;
+	npage = Min(n, (uint64) limit);
+
+	/* The participants of the whole page, in page order. */
+	{
+		Datum	   *ids = palloc(Max(npage, 1) * sizeof(Datum));
+		bool		isnull;
+
+		for (uint64 i = 0; i < npage; i++)
+			ids[i] = parley_col(page, i, 1, &isnull);
+		values[0] = PointerGetDatum(construct_array(ids, npage, UUIDOID, UUID_LEN,
+													false, TYPALIGN_CHAR));
+		nparts = parley_query_exec(&q_list_participants, values, NULL, true, 0);
+		parts = SPI_tuptable;
+	}
+
+	jo_begin_object(&jo, NULL);
+	jo_begin_array(&jo, "conversations");
+	for (uint64 i = 0; i < npage; i++)
+	{
+		bool		isnull;
+		int64		last_seq = DatumGetInt64(parley_col(page, i, CONVERSATION_NCOLUMNS, &isnull));
+		int64		last_read = DatumGetInt64(parley_col(page, i, LIST_COL_LAST_READ, &isnull));
+		uint64		from = p;
+
+		while (p < nparts &&
+			   DatumGetInt64(parley_col(parts, p, 1, &isnull)) == (int64) i + 1)
+			p++;
+
+		jo_begin_object(&jo, NULL);
+		render_conversation_fields(&jo, page, i, 1);
+		render_participant_rows(&jo, parts, from, p, 2);
+		jo_int64(&jo, "unread", last_seq - last_read);
+		jo_end_object(&jo);
+	}
+	jo_end_array(&jo);
+	jo_bool(&jo, "has_more", n > npage);
+	if (n > npage)
+	{
+		bool		isnull;
+		TimestampTz activity = DatumGetTimestampTz(parley_col(page, npage - 1,
+															   LIST_COL_ACTIVITY, &isnull));
+		pg_uuid_t  *last_id = DatumGetUUIDP(parley_col(page, npage - 1, 1, &isnull));
+
+		jo_cstring(&jo, "next_before", cursor_encode(activity, last_id));
+	}
+	else
+		jo_null(&jo, "next_before");
+	jo_end_object(&jo);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
