@@ -1,0 +1,394 @@
+/*
+ * test_pure.c
+ *	  Unit tests of the pure request path: routing, percent-decoding,
+ *	  parameter binding, JSON body checks, the SQLSTATE table, problem
+ *	  bodies.  No network, no database.  `make -C gateway check` runs it;
+ *	  test/tap/006_units.pl runs that.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "../errors.h"
+#include "../json_check.h"
+#include "../request.h"
+
+static int	failures;
+static int	checks;
+
+#define CHECK(cond, ...) \
+	do { \
+		checks++; \
+		if (!(cond)) { \
+			failures++; \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__); \
+			printf("\n"); \
+		} \
+	} while (0)
+
+static void
+test_percent_decode(void)
+{
+	char		out[64];
+
+	CHECK(percent_decode("a%41b", 5, false, out) == 3 && strcmp(out, "aAb") == 0, "a%%41b");
+	CHECK(percent_decode("a+b", 3, true, out) == 3 && strcmp(out, "a b") == 0, "plus as space");
+	CHECK(percent_decode("a+b", 3, false, out) == 3 && strcmp(out, "a+b") == 0, "plus kept in paths");
+	CHECK(percent_decode("%4", 2, false, out) == -1, "short escape");
+	CHECK(percent_decode("%", 1, false, out) == -1, "bare percent");
+	CHECK(percent_decode("%zz", 3, false, out) == -1, "bad hex");
+	CHECK(percent_decode("a%00", 4, false, out) == -1, "decoded NUL");
+	CHECK(percent_decode("%2F", 3, false, out) == 1 && strcmp(out, "/") == 0, "slash");
+}
+
+/* Route method + path; returns the route name, "404", or "405:<allow>". */
+static const char *
+route_of(enum http_method m, const char *path)
+{
+	static char buf[128];
+	struct request_parse rp;
+	struct problem p;
+	char		allow[64];
+
+	request_parse_init(&rp);
+	if (request_route(&rp, m, path, &p, allow, sizeof(allow)))
+		snprintf(buf, sizeof(buf), "%s", rp.route->name);
+	else if (p.status == 405)
+		snprintf(buf, sizeof(buf), "405:%s", allow);
+	else
+		snprintf(buf, sizeof(buf), "%d", p.status);
+	request_parse_free(&rp);
+	return buf;
+}
+
+static void
+test_routing(void)
+{
+	static const struct
+	{
+		enum http_method m;
+		const char *path;
+		const char *want;
+	}			cases[] = {
+		{METHOD_PUT, "/v1/guests/alice", "guest_upsert"},
+		{METHOD_GET, "/v1/guests/alice", "guest_get"},
+		{METHOD_POST, "/v1/guests/alice", "405:GET, PUT"},
+		{METHOD_OTHER, "/v1/guests/alice", "405:GET, PUT"},
+		{METHOD_GET, "/v1/guests/", "404"},
+		{METHOD_GET, "/v1/guests/alice/", "404"},
+		{METHOD_GET, "/v1/guests", "404"},
+		{METHOD_GET, "//v1/guests/alice", "404"},
+		{METHOD_GET, "", "404"},
+		{METHOD_GET, "v1/guests/alice", "404"},
+		{METHOD_GET, "/v1/guests/alice/conversations", "conversation_list"},
+		{METHOD_POST, "/v1/conversations", "conversation_create"},
+		{METHOD_GET, "/v1/conversations", "405:POST"},
+		{METHOD_GET, "/v1/conversations/c1", "conversation_get"},
+		{METHOD_POST, "/v1/conversations/c1/participants", "participant_add"},
+		{METHOD_DELETE, "/v1/conversations/c1/participants/bob", "participant_remove"},
+		{METHOD_POST, "/v1/conversations/c1/messages", "message_post"},
+		{METHOD_GET, "/v1/conversations/c1/messages", "message_list"},
+		{METHOD_PATCH, "/v1/conversations/c1/messages/7", "message_edit"},
+		{METHOD_DELETE, "/v1/conversations/c1/messages/7", "message_delete"},
+		{METHOD_GET, "/v1/conversations/c1/messages/7", "405:PATCH, DELETE"},
+		{METHOD_POST, "/v1/conversations/c1/read", "read_mark"},
+		{METHOD_GET, "/v1/conversations/c1/events", "404"},
+		{METHOD_GET, "/v1/%76%31/guests/x", "404"},
+		{METHOD_GET, "/healthz", "healthz"},
+		{METHOD_GET, "/readyz", "readyz"},
+		{METHOD_GET, "/metrics", "metrics"},
+		{METHOD_GET, "/openapi.json", "openapi"},
+		{METHOD_GET, "/a/b/c/d/e/f/g/h/i/j", "404"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		const char *got = route_of(cases[i].m, cases[i].path);
+
+		CHECK(strcmp(got, cases[i].want) == 0, "%s: got %s, want %s", cases[i].path, got, cases[i].want);
+	}
+}
+
+/* Bind a request; returns "ok" or "<status>:<code>". */
+static const char *
+bind(enum http_method m, const char *path, const char *query, const char *ct,
+	 const char *body, struct request_parse *rp)
+{
+	static char buf[128];
+	struct problem p;
+	char		allow[64];
+
+	request_parse_init(rp);
+	if (!request_route(rp, m, path, &p, allow, sizeof(allow)) ||
+		!request_bind(rp, query, ct, body, body ? strlen(body) : 0, 65536, &p))
+	{
+		snprintf(buf, sizeof(buf), "%d:%s", p.status, p.code);
+		return buf;
+	}
+	return "ok";
+}
+
+static void
+test_binding(void)
+{
+	struct request_parse rp;
+	const char *r;
+	const char *cid = "/v1/conversations/0190d6a4-0000-7000-8000-000000000000";
+	char		path[256];
+
+	r = bind(METHOD_PUT, "/v1/guests/al%69ce", NULL, "application/json", "{\"display_name\":\"A\"}", &rp);
+	CHECK(strcmp(r, "ok") == 0 && rp.nvalues == 2 && strcmp(rp.values[0], "alice") == 0 &&
+		  strcmp(rp.values[1], "{\"display_name\":\"A\"}") == 0, "guest_upsert binds: %s", r);
+	request_parse_free(&rp);
+
+	r = bind(METHOD_PUT, "/v1/guests/a", NULL, "text/plain", "{}", &rp);
+	CHECK(strcmp(r, "415:unsupported_media_type") == 0, "text/plain: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_PUT, "/v1/guests/a", NULL, NULL, "{}", &rp);
+	CHECK(strcmp(r, "415:unsupported_media_type") == 0, "no content type: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_PUT, "/v1/guests/a", NULL, " Application/JSON ; charset=utf-8", "{\"display_name\":\"A\"}", &rp);
+	CHECK(strcmp(r, "ok") == 0, "content type with charset: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_PUT, "/v1/guests/a", NULL, "application/jsonx", "{}", &rp);
+	CHECK(strcmp(r, "415:unsupported_media_type") == 0, "application/jsonx: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_PUT, "/v1/guests/a%zz", NULL, "application/json", "{\"display_name\":\"A\"}", &rp);
+	CHECK(strcmp(r, "400:validation_failed") == 0, "bad escape in a segment: %s", r);
+	request_parse_free(&rp);
+
+	snprintf(path, sizeof(path), "%s/messages/7", cid);
+	r = bind(METHOD_DELETE, path, "as=bob", NULL, NULL, &rp);
+	CHECK(strcmp(r, "ok") == 0 && rp.nvalues == 3 && strcmp(rp.values[1], "7") == 0 &&
+		  strcmp(rp.values[2], "bob") == 0, "message_delete binds: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_DELETE, path, NULL, NULL, NULL, &rp);
+	CHECK(strcmp(r, "400:validation_failed") == 0, "missing as: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_DELETE, path, "as=", NULL, NULL, &rp);
+	CHECK(strcmp(r, "400:validation_failed") == 0, "empty as: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_DELETE, path, "as=a&as=b", NULL, NULL, &rp);
+	CHECK(strcmp(r, "400:validation_failed") == 0, "as twice: %s", r);
+	request_parse_free(&rp);
+
+	for (const char *const *seq = (const char *const[]) {"0", "000", "-1", "1.0", "1e3", "x",
+		"1234567890123456789", NULL}; *seq; seq++)
+	{
+		snprintf(path, sizeof(path), "%s/messages/%s", cid, *seq);
+		r = bind(METHOD_DELETE, path, "as=bob", NULL, NULL, &rp);
+		CHECK(strcmp(r, "400:validation_failed") == 0, "seq %s: %s", *seq, r);
+		request_parse_free(&rp);
+	}
+	snprintf(path, sizeof(path), "%s/messages/007", cid);
+	r = bind(METHOD_DELETE, path, "as=bob", NULL, NULL, &rp);
+	CHECK(strcmp(r, "ok") == 0, "seq 007: %s", r);
+	request_parse_free(&rp);
+
+	snprintf(path, sizeof(path), "%s/messages", cid);
+	r = bind(METHOD_GET, path, "as=bob&before=5&limit=10&x=%zz", NULL, NULL, &rp);
+	CHECK(strcmp(r, "400:validation_failed") == 0, "bad escape in an unknown parameter: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_GET, path, "as=b%6Fb&before=5&limit=10&other=1", NULL, NULL, &rp);
+	CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[1], "bob") == 0 && strcmp(rp.values[2], "5") == 0 &&
+		  rp.values[3] == NULL && strcmp(rp.values[4], "10") == 0, "message_list binds: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_GET, path, "as=bob&limit=ten", NULL, NULL, &rp);
+	CHECK(strcmp(r, "400:validation_failed") == 0, "limit=ten: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_GET, path, "as=bob&after=-3", NULL, NULL, &rp);
+	CHECK(strcmp(r, "ok") == 0, "a negative integer is the extension's to judge: %s", r);
+	request_parse_free(&rp);
+
+	r = bind(METHOD_GET, "/v1/guests/g/conversations", "before=opaque%2Bcursor", NULL, NULL, &rp);
+	CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[1], "opaque+cursor") == 0 && rp.values[3] == NULL,
+		  "conversation_list binds: %s", r);
+	request_parse_free(&rp);
+
+	{
+		char	   *big = malloc(70001);
+
+		memset(big, 'x', 70000);
+		big[70000] = '\0';
+		r = bind(METHOD_PUT, "/v1/guests/a", NULL, "application/json", big, &rp);
+		CHECK(strcmp(r, "413:payload_too_large") == 0, "70000 bytes: %s", r);
+		request_parse_free(&rp);
+		free(big);
+	}
+}
+
+/* json_check_body on a PUT guest body; returns "ok" or the code. */
+static const char *
+body_check(const char *body, size_t len)
+{
+	static const struct json_field fields[] = {
+		{"display_name", JF_STRING, true},
+		{"metadata", JF_ANY, false},
+		{"seq", JF_INTEGER, false},
+		{"list", JF_STRING_ARRAY, false},
+		{"title", JF_STRING_OR_NULL, false},
+		{NULL, 0, false}
+	};
+	struct problem p;
+	char	   *copy = malloc(len + 1);
+	bool		ok;
+
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	ok = json_check_body(copy, len, fields, &p);
+	free(copy);
+	return ok ? "ok" : p.code;
+}
+
+#define BODY(s) body_check(s, sizeof(s) - 1)
+
+static void
+test_json(void)
+{
+	static const struct
+	{
+		const char *body;
+		size_t		len;
+		const char *want;
+	}			cases[] = {
+#define C(s, w) {s, sizeof(s) - 1, w}
+		C("{\"display_name\":\"A\"}", "ok"),
+		C(" {\"display_name\":\"A\"} \n", "ok"),
+		C("{\"display_name\":\"A\"} x", "invalid_json"),
+		C("{\"display_name\":\"A\"}{}", "invalid_json"),
+		C("{\"display_name\":\"A\"", "invalid_json"),
+		C("", "invalid_json"),
+		C("{\"display_name\":\"A\",\"display_name\":\"B\"}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"metadata\":[{\"k\":1,\"k\":2}]}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"metadata\":{\"k\":1,\"K\":2}}", "ok"),
+		C("{\"display_name\":\"A\\u0000\"}", "validation_failed"),
+		C("{\"display_name\":\"A\\ud800\"}", "validation_failed"),
+		C("{\"display_name\":\"A\\ud800\\u0041\"}", "validation_failed"),
+		C("{\"display_name\":\"A\\udfff\"}", "validation_failed"),
+		C("{\"display_name\":\"A\\ud83d\\ude00\"}", "ok"),
+		C("{\"display_name\":\"A\\\\u0000\"}", "ok"),
+		C("{\"display_name\":\"\xC3\xA9\"}", "ok"),
+		C("{\"display_name\":\"\xC3\"}", "invalid_json"),
+		C("{\"display_name\":\"\xE0\x80\xAF\"}", "invalid_json"),
+		C("{\"display_name\":\"\xF4\x90\x80\x80\"}", "invalid_json"),
+		C("{\"display_name\":\"a\x00\"}", "invalid_json"),
+		C("{\"display_name\":\"a\tb\"}", "invalid_json"),
+		C("[]", "validation_failed"),
+		C("null", "validation_failed"),
+		C("{}", "validation_failed"),
+		C("{\"display_name\":1}", "validation_failed"),
+		C("{\"Display_name\":\"A\"}", "validation_failed"),
+		C("{\"display_name\":\"A\",\"seq\":3}", "ok"),
+		C("{\"display_name\":\"A\",\"seq\":3.0}", "ok"),
+		C("{\"display_name\":\"A\",\"seq\":3.5}", "validation_failed"),
+		C("{\"display_name\":\"A\",\"seq\":\"3\"}", "validation_failed"),
+		C("{\"display_name\":\"A\",\"seq\":1e999}", "validation_failed"),
+		C("{\"display_name\":\"A\",\"list\":[\"a\",\"b\"]}", "ok"),
+		C("{\"display_name\":\"A\",\"list\":[\"a\",null]}", "validation_failed"),
+		C("{\"display_name\":\"A\",\"list\":\"a\"}", "validation_failed"),
+		C("{\"display_name\":\"A\",\"title\":null}", "ok"),
+		C("{\"display_name\":\"A\",\"title\":false}", "validation_failed"),
+		C("{\"display_name\":\"A\",\"metadata\":null}", "ok"),
+		C("{\"display_name\":\"A\",\"other\":[1,{}]}", "ok"),
+#undef C
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		const char *got = body_check(cases[i].body, cases[i].len);
+
+		CHECK(strcmp(got, cases[i].want) == 0, "body #%zu: got %s, want %s", i, got, cases[i].want);
+	}
+
+	{
+		/* Deeper than cJSON's limit: refused, without a stack overflow. */
+		size_t		depth = 100000;
+		char	   *deep = malloc(2 * depth + 64);
+		size_t		n = 0;
+
+		n += (size_t) sprintf(deep, "{\"display_name\":\"A\",\"metadata\":");
+		memset(deep + n, '[', depth);
+		n += depth;
+		memset(deep + n, ']', depth);
+		n += depth;
+		deep[n++] = '}';
+		CHECK(strcmp(body_check(deep, n), "invalid_json") == 0, "deep nesting");
+		free(deep);
+	}
+}
+
+static void
+test_errors(void)
+{
+	static const struct
+	{
+		const char *sqlstate;
+		int			status;
+		const char *code;
+	}			cases[] = {
+		{"22023", 400, "validation_failed"}, {"22P02", 400, "validation_failed"},
+		{"22P05", 400, "validation_failed"}, {"22003", 400, "validation_failed"},
+		{"22021", 400, "validation_failed"}, {"22004", 400, "validation_failed"},
+		{"PR001", 404, "guest_not_found"}, {"PR002", 404, "conversation_not_found"},
+		{"PR003", 404, "message_not_found"}, {"PR004", 404, "participant_not_found"},
+		{"PR005", 404, "service_key_not_found"}, {"PR010", 403, "not_a_participant"},
+		{"PR011", 403, "not_the_sender"}, {"PR012", 403, "not_the_owner"},
+		{"PR013", 403, "forbidden"}, {"PR020", 409, "idempotency_conflict"},
+		{"PR021", 409, "message_deleted"}, {"PR022", 409, "conversation_is_direct"},
+		{"PR023", 409, "service_key_exists"}, {"08006", 503, "database_unavailable"},
+		{"08P01", 503, "database_unavailable"}, {"57P01", 503, "database_unavailable"},
+		{"57P03", 503, "database_unavailable"}, {"53300", 503, "database_unavailable"},
+		{"57014", 503, "database_timeout"}, {"40001", 503, "conflict_retry"},
+		{"40P01", 503, "conflict_retry"}, {"42501", 500, "internal_error"},
+		{"XX000", 500, "internal_error"}, {"0A000", 500, "internal_error"},
+	};
+	struct problem p;
+	char	   *json;
+	cJSON	   *o;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		problem_from_sqlstate(&p, cases[i].sqlstate, "secret table parley.x", NULL);
+		CHECK(p.status == cases[i].status && strcmp(p.code, cases[i].code) == 0,
+			  "%s: got %d %s", cases[i].sqlstate, p.status, p.code);
+		if (p.status >= 500)
+			CHECK(strstr(p.detail, "secret") == NULL, "%s: no server text in a 5xx", cases[i].sqlstate);
+		else
+			CHECK(strcmp(p.detail, "secret table parley.x") == 0, "%s: the message", cases[i].sqlstate);
+	}
+	problem_from_sqlstate(&p, NULL, NULL, NULL);
+	CHECK(p.status == 500 && p.sqlstate[0] == '\0', "no SQLSTATE: 500");
+
+	problem_from_sqlstate(&p, "22023", "bad \"name\"", "Byte 3 is \x01.");
+	json = problem_to_json(&p, NULL);
+	o = cJSON_Parse(json);
+	CHECK(o != NULL, "problem JSON parses");
+	CHECK(strcmp(cJSON_GetObjectItemCaseSensitive(o, "detail")->valuestring,
+				 "bad \"name\": Byte 3 is \x01.") == 0, "detail with DETAIL");
+	CHECK(strcmp(cJSON_GetObjectItemCaseSensitive(o, "sqlstate")->valuestring, "22023") == 0, "sqlstate");
+	CHECK(cJSON_GetObjectItemCaseSensitive(o, "status")->valueint == 400, "status");
+	CHECK(cJSON_GetObjectItemCaseSensitive(o, "type") && cJSON_GetObjectItemCaseSensitive(o, "title"),
+		  "type and title");
+	cJSON_Delete(o);
+	free(json);
+
+	problem_set(&p, 404, CODE_NOT_FOUND, "no such route");
+	json = problem_to_json(&p, NULL);
+	CHECK(strstr(json, "sqlstate") == NULL, "no sqlstate for the gateway's own problems");
+	free(json);
+}
+
+int
+main(void)
+{
+	test_percent_decode();
+	test_routing();
+	test_binding();
+	test_json();
+	test_errors();
+	printf("%d checks, %d failures\n", checks, failures);
+	return failures == 0 ? 0 : 1;
+}
