@@ -8,7 +8,9 @@
  *	  The body is passed as ONE text parameter and fields are taken out in
  *	  SQL, so numbers keep their precision and nothing is re-serialised.
  *	  Path ids go in as text and are cast in SQL: a malformed UUID is
- *	  PostgreSQL's 22P02, a 400.
+ *	  PostgreSQL's 22P02, a 400.  An absent optional parameter is NULL; the
+ *	  functions apply their own defaults (limit 50), so no default lives
+ *	  here.
  */
 #include <stddef.h>
 
@@ -83,7 +85,7 @@ const struct route routes[] = {
 
 	{ROUTE_SQL, METHOD_GET, "/v1/guests/{guest_id}/conversations", "conversation_list",
 		"A guest's conversations, latest activity first, with unread counts",
-		"SELECT parley.conversation_list($1, $2, COALESCE($3::integer, 50), $4)::text",
+		"SELECT parley.conversation_list($1, $2, $3::integer, $4)::text",
 		4, {P_GUEST,
 			{PARAM_QUERY, "before", "opaque cursor: next_before of the previous page"},
 			{PARAM_QUERY_INT, "limit", "page size, 1-200, default 50"},
@@ -112,7 +114,7 @@ const struct route routes[] = {
 	{ROUTE_SQL, METHOD_GET, "/v1/conversations/{cid}/messages", "message_list",
 		"A keyset page of messages in ascending seq",
 		"SELECT parley.message_list($1::uuid, $2, $3::bigint, $4::bigint,"
-		" COALESCE($5::integer, 50))::text",
+		" $5::integer)::text",
 		5, {P_CID, P_AS,
 			{PARAM_QUERY_INT, "before", "newest messages with seq below this"},
 			{PARAM_QUERY_INT, "after", "oldest messages with seq above this"},
