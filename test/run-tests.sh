@@ -51,7 +51,7 @@ if [ -d test/tap ] && ls test/tap/*.pl >/dev/null 2>&1; then
     chown -R postgres: "$work/tap" "$work/src"
     if ! as_pg env PATH="$PGBIN:$PATH" TESTDIR="$work/tap" PARLEYD="$parleyd" \
         PARLEY_SRC="$work/src" PG_CONFIG="$PG_CONFIG" \
-        bash -c 'cd "$PARLEY_SRC" && prove -I "$1" -I test/tap test/tap/' _ \
+        bash -c 'cd "$PARLEY_SRC" && prove --ext=.pl -I "$1" -I test/tap test/tap/' _ \
             "$("$PG_CONFIG" --pgxs | sed 's|/src/makefiles/pgxs.mk||')/src/test/perl"; then
         find "$work/tap" -name '*.log' -newer "$work/pg" -size -2M 2>/dev/null | head -20 | while read -r f; do
             echo "---- $f (tail)"; tail -30 "$f"
