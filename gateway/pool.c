@@ -1,88 +1,19 @@
 /*
  * pool.c
- *	  The database connection pool.
+ *	  The database connection pool: jobs, the bounded wait queue, per-job
+ *	  timeouts.  The connections themselves are conn.c.
  *
- *	  Each connection is a small state machine driven by its socket:
- *
- *	    DOWN -> CONNECTING -> CHECKING -> PREPARING -> IDLE <-> BUSY
- *	      ^__________________ any failure (backoff timer) ______|
- *
- *	  CONNECTING follows PQconnectPoll; CHECKING runs the check query (the
- *	  extension's version); PREPARING sends one PQsendPrepare per statement
- *	  (skipped for unnamed statements, i.e. PgBouncer transaction mode).
- *	  Idle connections keep a read watch so a server that goes away is
- *	  noticed at once, not on the next request.
- *
- *	  Timeouts: a job's timer covers its wait in the queue and its run.  A
- *	  running job that times out is answered at once; the connection keeps
- *	  draining the abandoned statement.  libpq 15 has no non-blocking cancel
- *	  (PQcancelStart is libpq 17), and PQcancel() opens a new connection and
- *	  waits, so it runs on a short-lived detached thread with its own
- *	  PGcancel object; the event loop never blocks.  If the statement has
- *	  not ended within a grace period the connection is dropped.
+ *	  A job's timer covers its wait in the queue and its run.  A running job
+ *	  that times out is answered at once; its connection cancels the
+ *	  statement and drains it (conn_abandon()).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
-#include "pool.h"
-
-#define BACKOFF_MIN_MS		100
-#define BACKOFF_MAX_MS		2000
-#define CONNECT_ATTEMPT_MS	5000	/* PQconnectPoll has no timeout of its own */
-#define ABANDON_GRACE_MS	5000	/* after a cancel, before dropping */
-
-enum conn_state
-{
-	CONN_DOWN,
-	CONN_CONNECTING,
-	CONN_CHECKING,
-	CONN_PREPARING,
-	CONN_IDLE,
-	CONN_BUSY
-};
-
-struct pool_conn
-{
-	struct pool *pool;
-	int			id;
-	enum conn_state state;
-	PGconn	   *pg;
-	struct event *io;			/* on PQsocket(pg) */
-	int			io_fd;
-	short		io_what;
-	struct event *timer;		/* backoff, connect attempt, abandon grace */
-	int			attempts;		/* failed attempts in a row */
-	int			next_prepare;	/* PREPARING: statement being prepared */
-	PGresult   *result;			/* first result of the running command */
-	struct pool_job *job;		/* BUSY: the job, NULL if abandoned */
-	bool		was_up;			/* reached IDLE since the last failure */
-};
-
-struct pool
-{
-	struct event_base *base;
-	struct pool_options opts;
-	struct pool_conn *conns;
-	struct pool_job *q_head;		/* wait queue, oldest first */
-	struct pool_job *q_tail;
-	int			nwaiting;
-	bool		ever_up;
-	char		last_error[512];
-	uint64_t	connect_failures;
-	uint64_t	connections_lost;
-	uint64_t	timeouts;
-};
-
-static void conn_start(struct pool_conn *c);
-static void conn_fail(struct pool_conn *c, const char *why);
-static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
-static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
-static void job_finish(struct pool_job *job, PGresult *res, const struct problem *err);
-static void conn_run_job(struct pool_conn *c, struct pool_job *job);
+#include "pool_internal.h"
 
 static void
 queue_remove(struct pool *pool, struct pool_job *job)
@@ -125,8 +56,18 @@ queue_insert(struct pool *pool, struct pool_job *job, bool at_head)
 	pool->nwaiting++;
 }
 
-static double
-ms_since(const struct timespec *t0)
+struct pool_job *
+pool_queue_pop(struct pool *pool)
+{
+	struct pool_job *job = pool->q_head;
+
+	if (job != NULL)
+		queue_remove(pool, job);
+	return job;
+}
+
+double
+pool_ms_since(const struct timespec *t0)
 {
 	struct timespec now;
 
@@ -135,8 +76,8 @@ ms_since(const struct timespec *t0)
 }
 
 /* First line of a libpq message, without the trailing newline. */
-static void
-first_line(char *dst, size_t dstlen, const char *msg)
+void
+pool_first_line(char *dst, size_t dstlen, const char *msg)
 {
 	size_t		n = strcspn(msg ? msg : "", "\n");
 
@@ -146,349 +87,12 @@ first_line(char *dst, size_t dstlen, const char *msg)
 	dst[n] = '\0';
 }
 
-static void
-timer_arm(struct event *ev, int ms)
+void
+pool_timer_arm(struct event *ev, int ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	evtimer_add(ev, &tv);
-}
-
-/* Watch the connection's socket for what (EV_READ and/or EV_WRITE). */
-static bool
-conn_watch(struct pool_conn *c, short what)
-{
-	int			fd = PQsocket(c->pg);
-
-	if (fd < 0)
-		return false;
-	if (c->io_fd == fd && c->io_what == what && event_pending(c->io, EV_READ | EV_WRITE, NULL))
-		return true;
-	event_del(c->io);
-	event_assign(c->io, c->pool->base, fd, what | EV_PERSIST, conn_io_cb, c);
-	c->io_fd = fd;
-	c->io_what = what;
-	return event_add(c->io, NULL) == 0;
-}
-
-/* After a PQsend*: flush what libpq holds, then wait for the answer. */
-static void
-conn_flush(struct pool_conn *c)
-{
-	int			r = PQflush(c->pg);
-
-	if (r < 0)
-		conn_fail(c, PQerrorMessage(c->pg));
-	else if (!conn_watch(c, r == 1 ? (EV_READ | EV_WRITE) : EV_READ))
-		conn_fail(c, "cannot watch the database socket");
-}
-
-static const char *
-stmt_name(int i, char *buf, size_t len)
-{
-	snprintf(buf, len, "parley_%d", i);
-	return buf;
-}
-
-/* Send the next setup step, or become IDLE and take queued work. */
-static void conn_setup_next(struct pool_conn *c);
-
-static void
-conn_become_idle(struct pool_conn *c)
-{
-	struct pool *pool = c->pool;
-	struct pool_job *job;
-
-	c->state = CONN_IDLE;
-	c->job = NULL;
-	evtimer_del(c->timer);		/* connect attempt or abandon grace */
-	if (!c->was_up)
-	{
-		c->was_up = true;
-		c->attempts = 0;
-		if (!pool->ever_up)
-			log_info("database connection ready");
-		pool->ever_up = true;
-	}
-	if (!conn_watch(c, EV_READ))
-	{
-		conn_fail(c, "cannot watch the database socket");
-		return;
-	}
-	job = pool->q_head;
-	if (job != NULL)
-	{
-		queue_remove(pool, job);
-		conn_run_job(c, job);
-	}
-}
-
-static void
-conn_setup_next(struct pool_conn *c)
-{
-	const struct pool_options *o = &c->pool->opts;
-	char		name[32];
-
-	if (c->state == CONN_CONNECTING && o->check_sql != NULL)
-	{
-		c->state = CONN_CHECKING;
-		if (!PQsendQueryParams(c->pg, o->check_sql, 0, NULL, NULL, NULL, NULL, 0))
-		{
-			conn_fail(c, PQerrorMessage(c->pg));
-			return;
-		}
-		conn_flush(c);
-		return;
-	}
-	if (o->prepared && c->state != CONN_PREPARING)
-	{
-		c->state = CONN_PREPARING;
-		c->next_prepare = 0;
-	}
-	/* Routes without SQL have a NULL statement: nothing to prepare. */
-	while (c->state == CONN_PREPARING && c->next_prepare < o->nstatements &&
-		   o->statements[c->next_prepare] == NULL)
-		c->next_prepare++;
-	if (c->state == CONN_PREPARING && c->next_prepare < o->nstatements)
-	{
-		int			i = c->next_prepare++;
-
-		if (!PQsendPrepare(c->pg, stmt_name(i, name, sizeof(name)),
-						   o->statements[i], 0, NULL))
-		{
-			conn_fail(c, PQerrorMessage(c->pg));
-			return;
-		}
-		conn_flush(c);
-		return;
-	}
-	conn_become_idle(c);
-}
-
-static void
-conn_run_job(struct pool_conn *c, struct pool_job *job)
-{
-	const struct pool_options *o = &c->pool->opts;
-	char		name[32];
-	int			ok;
-
-	if (o->prepared)
-		ok = PQsendQueryPrepared(c->pg, stmt_name(job->stmt, name, sizeof(name)),
-								 job->nparams, job->values, NULL, NULL, 0);
-	else
-		ok = PQsendQueryParams(c->pg, o->statements[job->stmt], job->nparams,
-							   NULL, job->values, NULL, NULL, 0);
-	c->state = CONN_BUSY;
-	c->job = job;
-	job->conn = c;
-	job->state = JOB_RUNNING;
-	clock_gettime(CLOCK_MONOTONIC, &job->started);
-	if (!ok)
-	{
-		conn_fail(c, PQerrorMessage(c->pg));
-		return;
-	}
-	conn_flush(c);
-}
-
-/* A command's results are all in (PQgetResult gave NULL). */
-static void
-conn_command_done(struct pool_conn *c)
-{
-	PGresult   *res = c->result;
-	char		why[512];
-
-	c->result = NULL;
-	switch (c->state)
-	{
-		case CONN_CHECKING:
-			if (PQresultStatus(res) != PGRES_TUPLES_OK)
-				first_line(why, sizeof(why), PQresultErrorMessage(res));
-			else if (!c->pool->opts.check(res, why, sizeof(why)))
-				;
-			else
-			{
-				PQclear(res);
-				conn_setup_next(c);
-				return;
-			}
-			PQclear(res);
-			conn_fail(c, why);
-			return;
-		case CONN_PREPARING:
-			if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			{
-				snprintf(why, sizeof(why), "cannot prepare statement %d: ", c->next_prepare - 1);
-				first_line(why + strlen(why), sizeof(why) - strlen(why), PQresultErrorMessage(res));
-				PQclear(res);
-				conn_fail(c, why);
-				return;
-			}
-			PQclear(res);
-			conn_setup_next(c);
-			return;
-		case CONN_BUSY:
-			{
-				struct pool_job *job = c->job;
-
-				c->job = NULL;
-				if (PQstatus(c->pg) == CONNECTION_BAD)
-				{
-					struct problem p;
-
-					/* The server went away mid-statement: start over. */
-					problem_set(&p, 503, CODE_DB_UNAVAILABLE, "the database connection was lost");
-					if (job != NULL)
-						job_finish(job, NULL, &p);
-					PQclear(res);
-					conn_fail(c, PQerrorMessage(c->pg));
-					return;
-				}
-				if (job != NULL)
-					job_finish(job, res, NULL);
-				PQclear(res);
-				conn_become_idle(c);
-				return;
-			}
-		default:
-			PQclear(res);
-			return;
-	}
-}
-
-static void
-conn_io_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pool_conn *c = arg;
-
-	(void) fd;
-	if (c->state == CONN_CONNECTING)
-	{
-		switch (PQconnectPoll(c->pg))
-		{
-			case PGRES_POLLING_READING:
-				if (!conn_watch(c, EV_READ))
-					conn_fail(c, "cannot watch the database socket");
-				return;
-			case PGRES_POLLING_WRITING:
-				if (!conn_watch(c, EV_WRITE))
-					conn_fail(c, "cannot watch the database socket");
-				return;
-			case PGRES_POLLING_OK:
-				if (PQsetnonblocking(c->pg, 1) != 0)
-				{
-					conn_fail(c, PQerrorMessage(c->pg));
-					return;
-				}
-				conn_setup_next(c);
-				return;
-			default:
-				conn_fail(c, PQerrorMessage(c->pg));
-				return;
-		}
-	}
-
-	if (what & EV_WRITE)
-	{
-		int			r = PQflush(c->pg);
-
-		if (r < 0)
-		{
-			conn_fail(c, PQerrorMessage(c->pg));
-			return;
-		}
-		if (r == 0 && !conn_watch(c, EV_READ))
-		{
-			conn_fail(c, "cannot watch the database socket");
-			return;
-		}
-	}
-	if (!(what & EV_READ))
-		return;
-	if (!PQconsumeInput(c->pg))
-	{
-		conn_fail(c, PQerrorMessage(c->pg));
-		return;
-	}
-	if (c->state == CONN_IDLE)
-	{
-		PGnotify   *n;
-
-		/* Nothing is expected; notices and notifications are dropped. */
-		while ((n = PQnotifies(c->pg)) != NULL)
-			PQfreemem(n);
-		if (PQstatus(c->pg) == CONNECTION_BAD)
-			conn_fail(c, PQerrorMessage(c->pg));
-		return;
-	}
-	while (!PQisBusy(c->pg))
-	{
-		PGresult   *res = PQgetResult(c->pg);
-
-		if (res == NULL)
-		{
-			conn_command_done(c);
-			return;
-		}
-		if (c->result == NULL)
-			c->result = res;
-		else
-			PQclear(res);
-	}
-}
-
-/* Runs on its own thread: PQcancel() connects to the server and waits. */
-static void *
-cancel_thread_main(void *arg)
-{
-	PGcancel   *cancel = arg;
-	char		err[256];
-
-	if (!PQcancel(cancel, err, sizeof(err)))
-		log_warn("cancel request failed: %s", err);
-	PQfreeCancel(cancel);
-	return NULL;
-}
-
-/* Ask the server to cancel what c runs, without blocking the loop. */
-static void
-conn_send_cancel(struct pool_conn *c)
-{
-	PGcancel   *cancel = PQgetCancel(c->pg);
-	pthread_attr_t attr;
-	pthread_t	tid;
-
-	if (cancel == NULL)
-		return;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&tid, &attr, cancel_thread_main, cancel) != 0)
-	{
-		log_warn("cannot start a cancel thread; the statement runs on");
-		PQfreeCancel(cancel);
-	}
-	pthread_attr_destroy(&attr);
-}
-
-static void
-conn_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pool_conn *c = arg;
-
-	(void) fd;
-	(void) what;
-	switch (c->state)
-	{
-		case CONN_DOWN:
-			conn_start(c);
-			break;
-		case CONN_BUSY:
-			conn_fail(c, "a cancelled statement did not end in time");
-			break;
-		default:
-			conn_fail(c, "timed out connecting to the database");
-			break;
-	}
 }
 
 static void
@@ -506,18 +110,14 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 		queue_remove(pool, job);
 	else if (job->state == JOB_RUNNING)
 	{
-		struct pool_conn *c = job->conn;
-
-		c->job = NULL;			/* abandoned: the result is dropped */
-		conn_send_cancel(c);
-		timer_arm(c->timer, ABANDON_GRACE_MS);
+		conn_abandon(job->conn);
 	}
 	problem_set(&p, 503, CODE_DB_TIMEOUT, "the request took too long and was cancelled");
-	job_finish(job, NULL, &p);
+	pool_job_finish(job, NULL, &p);
 }
 
-static void
-job_finish(struct pool_job *job, PGresult *res, const struct problem *err)
+void
+pool_job_finish(struct pool_job *job, PGresult *res, const struct problem *err)
 {
 	if (job->timer_set)
 	{
@@ -525,14 +125,14 @@ job_finish(struct pool_job *job, PGresult *res, const struct problem *err)
 		job->timer_set = false;
 	}
 	if (job->state == JOB_RUNNING)
-		job->db_ms = ms_since(&job->started);
+		job->db_ms = pool_ms_since(&job->started);
 	job->state = JOB_NEW;
 	job->conn = NULL;
 	job->done(job, res, err);
 }
 
-static void
-fail_queued_jobs(struct pool *pool, const char *why)
+void
+pool_fail_queued_jobs(struct pool *pool, const char *why)
 {
 	struct pool_job *job;
 	struct problem p;
@@ -541,99 +141,8 @@ fail_queued_jobs(struct pool *pool, const char *why)
 	while ((job = pool->q_head) != NULL)
 	{
 		queue_remove(pool, job);
-		job_finish(job, NULL, &p);
+		pool_job_finish(job, NULL, &p);
 	}
-}
-
-static void
-conn_fail(struct pool_conn *c, const char *why)
-{
-	struct pool *pool = c->pool;
-	struct pool_job *job = c->job;
-	int			delay;
-
-	first_line(pool->last_error, sizeof(pool->last_error), why);
-	if (c->was_up)
-	{
-		pool->connections_lost++;
-		log_warn("database connection %d lost: %s", c->id, pool->last_error);
-	}
-	else
-	{
-		pool->connect_failures++;
-		if (c->attempts == 0)
-			log_warn("database connection %d failed: %s", c->id, pool->last_error);
-		else
-			log_debug("database connection %d failed: %s", c->id, pool->last_error);
-	}
-
-	event_del(c->io);
-	evtimer_del(c->timer);
-	if (c->result)
-		PQclear(c->result);
-	c->result = NULL;
-	if (c->pg)
-		PQfinish(c->pg);
-	c->pg = NULL;
-	c->io_fd = -1;
-	c->state = CONN_DOWN;
-	c->job = NULL;
-	c->was_up = false;
-
-	delay = BACKOFF_MIN_MS << (c->attempts < 5 ? c->attempts : 5);
-	if (delay > BACKOFF_MAX_MS)
-		delay = BACKOFF_MAX_MS;
-	delay += rand() % (delay / 4 + 1);	/* spread reconnects out */
-	c->attempts++;
-	timer_arm(c->timer, delay);
-
-	if (job != NULL)
-	{
-		struct problem p;
-
-		problem_set(&p, 503, CODE_DB_UNAVAILABLE, "the database connection was lost");
-		job_finish(job, NULL, &p);
-	}
-	if (!pool_is_up(pool))
-		fail_queued_jobs(pool, "no database connection is available");
-}
-
-/* libpq prints notices to stderr by default; route them to the log. */
-static void
-notice_processor(void *arg, const char *message)
-{
-	struct pool_conn *c = arg;
-	char		line[512];
-
-	first_line(line, sizeof(line), message);
-	log_debug("database connection %d: %s", c->id, line);
-}
-
-static void
-conn_start(struct pool_conn *c)
-{
-	const char *keywords[] = {"application_name", "dbname", "client_encoding", NULL};
-	const char *values[] = {"parleyd", c->pool->opts.conninfo, "UTF8", NULL};
-
-	if (values[1] != NULL && values[1][0] == '\0')
-		values[1] = NULL;
-	c->pg = PQconnectStartParams(keywords, values, 1);
-	if (c->pg == NULL)
-	{
-		conn_fail(c, "out of memory");
-		return;
-	}
-	if (PQstatus(c->pg) == CONNECTION_BAD)
-	{
-		conn_fail(c, PQerrorMessage(c->pg));
-		return;
-	}
-	PQsetNoticeProcessor(c->pg, notice_processor, c);
-	c->state = CONN_CONNECTING;
-	timer_arm(c->timer, CONNECT_ATTEMPT_MS);
-	/* libpq's first step is always a write (PGRES_POLLING_WRITING). */
-	if (!conn_watch(c, EV_WRITE))
-		conn_fail(c, "cannot watch the database socket");
 }
 
 struct pool *
@@ -653,14 +162,7 @@ pool_new(struct event_base *base, const struct pool_options *opts)
 	}
 	for (int i = 0; i < opts->size; i++)
 	{
-		struct pool_conn *c = &pool->conns[i];
-
-		c->pool = pool;
-		c->id = i;
-		c->io_fd = -1;
-		c->io = event_new(base, -1, 0, conn_io_cb, c);
-		c->timer = evtimer_new(base, conn_timer_cb, c);
-		if (c->io == NULL || c->timer == NULL)
+		if (!conn_init(pool, &pool->conns[i], i))
 		{
 			pool->opts.size = i + 1;
 			pool_free(pool);
@@ -692,7 +194,7 @@ pool_submit(struct pool *pool, struct pool_job *job, int timeout_ms, bool priori
 			if (pool->conns[i].state == CONN_IDLE)
 			{
 				evtimer_assign(&job->timer, pool->base, job_timer_cb, job);
-				timer_arm(&job->timer, timeout_ms);
+				pool_timer_arm(&job->timer, timeout_ms);
 				job->timer_set = true;
 				conn_run_job(&pool->conns[i], job);
 				return true;
@@ -707,7 +209,7 @@ pool_submit(struct pool *pool, struct pool_job *job, int timeout_ms, bool priori
 	queue_insert(pool, job, priority);
 	job->state = JOB_QUEUED;
 	evtimer_assign(&job->timer, pool->base, job_timer_cb, job);
-	timer_arm(&job->timer, timeout_ms);
+	pool_timer_arm(&job->timer, timeout_ms);
 	job->timer_set = true;
 	return true;
 }
@@ -765,32 +267,11 @@ pool_get_stats(const struct pool *pool, struct pool_stats *st)
 void
 pool_free(struct pool *pool)
 {
-	struct problem p;
-
 	if (pool == NULL)
 		return;
-	problem_set(&p, 503, CODE_DB_UNAVAILABLE, "parleyd is shutting down");
 	for (int i = 0; i < pool->opts.size; i++)
-	{
-		struct pool_conn *c = &pool->conns[i];
-
-		if (c->job != NULL)
-		{
-			struct pool_job *job = c->job;
-
-			c->job = NULL;
-			job_finish(job, NULL, &p);
-		}
-		if (c->io)
-			event_free(c->io);
-		if (c->timer)
-			event_free(c->timer);
-		if (c->result)
-			PQclear(c->result);
-		if (c->pg)
-			PQfinish(c->pg);
-	}
-	fail_queued_jobs(pool, "parleyd is shutting down");
+		conn_close(&pool->conns[i]);
+	pool_fail_queued_jobs(pool, "parleyd is shutting down");
 	free(pool->conns);
 	free(pool);
 }

@@ -1,0 +1,68 @@
+/*
+ * pool_internal.h
+ *	  What pool.c (jobs, wait queue) and conn.c (one connection's state
+ *	  machine) share.  Not for other files: they use pool.h.
+ */
+#ifndef PARLEY_POOL_INTERNAL_H
+#define PARLEY_POOL_INTERNAL_H
+
+#include "pool.h"
+
+enum conn_state
+{
+	CONN_DOWN,					/* no PGconn; the backoff timer restarts it */
+	CONN_CONNECTING,			/* PQconnectPoll */
+	CONN_CHECKING,				/* the check query (extension version) */
+	CONN_PREPARING,				/* one PQsendPrepare per statement */
+	CONN_IDLE,					/* ready; read-watched to notice a close */
+	CONN_BUSY					/* running a job (or an abandoned one) */
+};
+
+struct pool_conn
+{
+	struct pool *pool;
+	int			id;
+	enum conn_state state;
+	PGconn	   *pg;
+	struct event *io;			/* on PQsocket(pg) */
+	int			io_fd;
+	short		io_what;
+	struct event *timer;		/* backoff, connect attempt, abandon grace */
+	int			attempts;		/* failed attempts in a row */
+	int			next_prepare;	/* PREPARING: statement being prepared */
+	PGresult   *result;			/* first result of the running command */
+	struct pool_job *job;		/* BUSY: the job, NULL if abandoned */
+	bool		was_up;			/* reached IDLE since the last failure */
+};
+
+struct pool
+{
+	struct event_base *base;
+	struct pool_options opts;
+	struct pool_conn *conns;
+	struct pool_job *q_head;	/* wait queue, oldest first */
+	struct pool_job *q_tail;
+	int			nwaiting;
+	bool		ever_up;
+	char		last_error[512];
+	uint64_t	connect_failures;
+	uint64_t	connections_lost;
+	uint64_t	timeouts;
+};
+
+/* conn.c */
+bool		conn_init(struct pool *pool, struct pool_conn *c, int id);
+void		conn_start(struct pool_conn *c);
+void		conn_run_job(struct pool_conn *c, struct pool_job *job);
+void		conn_abandon(struct pool_conn *c);
+void		conn_close(struct pool_conn *c);
+
+/* pool.c */
+void		pool_job_finish(struct pool_job *job, PGresult *res, const struct problem *err);
+struct pool_job *pool_queue_pop(struct pool *pool);
+void		pool_fail_queued_jobs(struct pool *pool, const char *why);
+double		pool_ms_since(const struct timespec *t0);
+void		pool_first_line(char *dst, size_t dstlen, const char *msg);
+void		pool_timer_arm(struct event *ev, int ms);
+
+#endif							/* PARLEY_POOL_INTERNAL_H */
