@@ -162,7 +162,8 @@ finish(struct req_ctx *ctx, int status, const char *content_type,
 			evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
 		if (content_type != NULL)
 			evhttp_add_header(out, "Content-Type", content_type);
-		if (body != NULL && len > 0)
+		/* A HEAD answer has no body, or a keep-alive client would misread it. */
+		if (body != NULL && len > 0 && ctx->cmd != EVHTTP_REQ_HEAD)
 			evbuffer_add(buf, body, len);
 		evhttp_send_reply(req, status, NULL, NULL);
 	}

@@ -123,6 +123,15 @@ $out = $gw->raw("PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\nConnection: close\r
 like(ParleyTest::raw_status($out), qr/^(413|)$/, 'an oversized chunked body: 413 or closed');
 alice_unchanged('malformed HTTP');
 
+# Pipelined requests on one connection are answered, in order.
+$out = $gw->raw("GET /v1/guests/alice HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $key\r\n\r\n"
+	  . "GET /v1/guests/nobody HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $key\r\n\r\n"
+	  . "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5, 1);
+is_deeply([ $out =~ m{HTTP/1\.1 (\d{3})}g ], [ 200, 404, 200 ], 'pipelined requests answered in order');
+$out = $gw->raw("HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5, 1);
+like($out, qr{^HTTP/1\.1 405}, 'HEAD: 405');
+unlike($out, qr/\r\n\r\n./s, 'HEAD: no body');
+
 # --- slow and many clients -----------------------------------------------------------
 # Half-sent requests hold a connection but not the server; PARLEY_HTTP_TIMEOUT
 # (2 s here) closes them.

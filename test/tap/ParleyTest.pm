@@ -204,10 +204,11 @@ sub req
 }
 
 # Raw bytes over a fresh TCP connection; returns what the server sent
-# before closing (or before $timeout seconds).
+# before closing (or before $timeout seconds).  Unless $until_close, one
+# complete response with a Content-Length is enough.
 sub raw
 {
-	my ($self, $bytes, $timeout) = @_;
+	my ($self, $bytes, $timeout, $until_close) = @_;
 	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{port}, Proto => 'tcp')
 	  or croak "connect: $!";
 	$s->autoflush(1);
@@ -223,7 +224,7 @@ sub raw
 		if (defined $n && $n == 0) { last; }
 		if (defined $n) { $out .= $buf; next; }
 		# keep-alive: a full response is enough
-		if ($out =~ /\r\n\r\n/ && $out =~ /Content-Length: (\d+)/i)
+		if (!$until_close && $out =~ /\r\n\r\n/ && $out =~ /Content-Length: (\d+)/i)
 		{
 			my ($head, $rest) = split /\r\n\r\n/, $out, 2;
 			last if length($rest // '') >= $1;
