@@ -342,7 +342,8 @@ conversation_create(PG_FUNCTION_ARGS)
 	else
 	{
 		/* Only a direct conversation's id can exist: the pair's one. */
-		Assert(direct);
+		if (!direct)
+			elog(ERROR, "parley: new group id collides with an existing conversation");
 		if (parley_query_exec(&q_conversation, values, NULL, false, 1) != 1)
 			elog(ERROR, "parley: direct conversation vanished after a conflict");
 		conv = SPI_tuptable;
