@@ -33,8 +33,7 @@ struct req_ctx
 	struct request_parse rp;
 	struct pool_job job;
 	struct timespec t0;
-	const char *key_name;		/* valid until the next key refresh */
-	char		key_label[72];	/* copy of key_name for the log line */
+	char		key_label[72];	/* the service key's name, for the log */
 	char		path[256];		/* sanitized, for the log line */
 };
 
@@ -168,7 +167,8 @@ finish(struct req_ctx *ctx, int status, const char *content_type,
 		evhttp_send_reply(req, status, NULL, NULL);
 	}
 
-	log_info("%s %s %d %.1fms db=%.1fms%s%s%s", method_text(ctx->cmd), ctx->path, status, ms, ctx->job.db_ms,
+	log_info("%s %s %d %.1fms db=%.1fms%s%s%s",
+			 method_text(ctx->cmd), ctx->path, status, ms, ctx->job.db_ms,
 			 ctx->key_label[0] ? " key=" : "", ctx->key_label,
 			 req == NULL ? " (client gone)" : "");
 	metrics_request(ctx->route, status, ms);
@@ -266,11 +266,12 @@ check_key(struct req_ctx *ctx, struct problem *p)
 {
 	const char *authz = evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
 										   "Authorization");
+	const char *key_name = NULL;
 
-	switch (auth_check(authz, &ctx->key_name))
+	switch (auth_check(authz, &key_name))
 	{
 		case AUTH_OK:
-			snprintf(ctx->key_label, sizeof(ctx->key_label), "%s", ctx->key_name);
+			snprintf(ctx->key_label, sizeof(ctx->key_label), "%s", key_name);
 			return true;
 		case AUTH_NOT_LOADED:
 			problem_set(p, 503, CODE_DB_UNAVAILABLE, "service keys are not loaded yet: the database is unreachable");
