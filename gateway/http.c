@@ -13,8 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/util.h>
 #include <event2/keyvalq_struct.h>
 
 #include "auth.h"
@@ -449,6 +453,55 @@ parse_listen(const char *listen, char *host, size_t hostlen, unsigned short *por
 	return true;
 }
 
+/*
+ * Our own listener rather than evhttp_bind_socket(): its backlog is
+ * libevent's small default, and a thousand clients connecting at once
+ * should not wait on SYN retries.  Runs before the loop: getaddrinfo may
+ * block here.
+ */
+#define LISTEN_BACKLOG 4096
+
+static struct evhttp_bound_socket *
+listen_on(struct event_base *base, const char *host, unsigned short port,
+		  char *err, size_t errlen)
+{
+	struct evutil_addrinfo hints;
+	struct evutil_addrinfo *ai = NULL;
+	struct evconnlistener *lev;
+	struct evhttp_bound_socket *bound;
+	char		portstr[8];
+	int			rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	rc = evutil_getaddrinfo(host, portstr, &hints, &ai);
+	if (rc != 0 || ai == NULL)
+	{
+		snprintf(err, errlen, "PARLEY_LISTEN: cannot resolve %s: %s", host, evutil_gai_strerror(rc));
+		return NULL;
+	}
+	lev = evconnlistener_new_bind(base, NULL, NULL,
+								  LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+								  LISTEN_BACKLOG, ai->ai_addr, (int) ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (lev == NULL)
+	{
+		snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s: %s", config.listen,
+				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return NULL;
+	}
+	bound = evhttp_bind_listener(srv.http, lev);
+	if (bound == NULL)
+	{
+		evconnlistener_free(lev);
+		snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s", config.listen);
+	}
+	return bound;
+}
+
 bool
 http_check_listen(const char *listen, char *err, size_t errlen)
 {
@@ -494,10 +547,9 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	evhttp_set_max_body_size(srv.http, (ev_ssize_t) config.max_body * 2);
 	evhttp_set_timeout(srv.http, config.http_timeout);
 	evhttp_set_gencb(srv.http, on_request, NULL);
-	srv.listener = evhttp_bind_socket_with_handle(srv.http, host, port);
+	srv.listener = listen_on(base, host, port, err, errlen);
 	if (srv.listener == NULL)
 	{
-		snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s", config.listen);
 		evhttp_free(srv.http);
 		srv.http = NULL;
 		return false;
