@@ -85,6 +85,9 @@ failure_kind(const char *why)
 {
 	if (strncmp(why, "extension ", 10) == 0)
 		return "";
+	if (strstr(why, "connection option") || strstr(why, "invalid URI") ||
+		strstr(why, "invalid connection"))
+		return "bad DATABASE_URL: ";
 	if (strstr(why, "authentication failed") || strstr(why, "no pg_hba.conf entry") ||
 		strstr(why, "password") || (strstr(why, "role \"") && strstr(why, "does not exist")))
 		return "authentication failed: ";
@@ -159,6 +162,27 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	http_drain(on_drained, NULL);
 }
 
+/* A malformed DATABASE_URL never connects: say so now, not in 30 s. */
+static bool
+check_database_url(const char *url, char *err, size_t errlen)
+{
+	char	   *msg = NULL;
+	PQconninfoOption *opts;
+
+	if (url[0] == '\0')
+		return true;
+	opts = PQconninfoParse(url, &msg);
+	if (opts == NULL)
+	{
+		snprintf(err, errlen, "DATABASE_URL: %.*s", msg ? (int) strcspn(msg, "\n") : 13,
+				 msg ? msg : "out of memory");
+		PQfreemem(msg);
+		return false;
+	}
+	PQconninfoFree(opts);
+	return true;
+}
+
 /* 1000+ keep-alive clients need more descriptors than the usual 1024. */
 static void
 raise_fd_limit(void)
@@ -197,7 +221,8 @@ main(int argc, char **argv)
 				argv[i]);
 		return 1;
 	}
-	if (!config_load(err, sizeof(err)) || !http_check_listen(config.listen, err, sizeof(err)))
+	if (!config_load(err, sizeof(err)) || !http_check_listen(config.listen, err, sizeof(err)) ||
+		!check_database_url(config.database_url, err, sizeof(err)))
 	{
 		fprintf(stderr, "parleyd: %s\n", err);
 		config_free();
