@@ -121,7 +121,8 @@ for my $bad (
 	[ PARLEY_PREPARED  => 'maybe' ],
 	[ PARLEY_LISTEN    => 'nowhere' ],
 	[ PARLEY_REQUEST_TIMEOUT_MS => '5s' ],
-	[ PARLEY_ENV_FILE  => '/nonexistent/.env' ])
+	[ PARLEY_ENV_FILE  => '/nonexistent/.env' ],
+	[ DATABASE_URL     => 'host=x bogus' ])
 {
 	my ($o, $e);
 	IPC::Run::run([ $ENV{PARLEYD} ], '>', \$o, '2>', \$e,
