@@ -76,6 +76,12 @@ scan_raw(const unsigned char *s, size_t len, struct problem *p)
 	bool		in_string = false;
 	size_t		i = 0;
 
+	/* cJSON skips a byte order mark, PostgreSQL's json parser does not. */
+	if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+	{
+		problem_set(p, 400, CODE_INVALID_JSON, "a byte order mark is not JSON");
+		return false;
+	}
 	while (i < len)
 	{
 		unsigned char c = s[i];

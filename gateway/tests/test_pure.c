@@ -293,6 +293,7 @@ test_json(void)
 		C("{\"display_name\":\"A\",\"title\":false}", "validation_failed"),
 		C("{\"display_name\":\"A\",\"metadata\":null}", "ok"),
 		C("{\"display_name\":\"A\",\"other\":[1,{}]}", "ok"),
+		C("\xEF\xBB\xBF{\"display_name\":\"A\"}", "invalid_json"),
 #undef C
 	};
 
