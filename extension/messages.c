@@ -1,41 +1,534 @@
 /*
  * messages.c
  *	  message_post(), message_list(), message_edit(), message_delete().
+ *
+ * seq.  A conversation's row holds last_seq; a post takes the next value
+ * with UPDATE ... SET last_seq = last_seq + 1 and keeps the row lock (FOR NO
+ * KEY UPDATE, so foreign key checks of other sessions are not blocked) until
+ * it commits or aborts.  Posters of one conversation therefore run one at a
+ * time: seq is strictly increasing in commit order, and an aborted post
+ * gives its value back (the UPDATE is rolled back with it), so seq is also
+ * gapless.  In READ COMMITTED a waiting UPDATE re-reads the newest row
+ * version once the lock is free, so it never reuses a value.
+ *
+ * Idempotency.  (conversation_id, sender_id, client_msg_id) is unique
+ * (messages_client_msg_id_key).  A post with a client_msg_id locks the
+ * conversation row first and only then looks for an earlier message with
+ * that key, in a statement of its own and so with a snapshot taken after the
+ * lock: a concurrent retry that committed while we waited is seen, one that
+ * aborted is not.  Only when there is none does it take a seq, so retries
+ * make exactly one message and never burn a seq.  body_digest (SHA-256 of
+ * the body as first posted) tells a replay from a conflicting reuse of the
+ * key even after the stored body was edited or deleted.
+ *
+ * Every function checks in the API's order: arguments (400), conversation
+ * (404), acting guest takes part (403), then the rest.
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/uuid.h"
 
+#include "ids.h"
 #include "parley.h"
+#include "query.h"
+#include "render.h"
+#include "validate.h"
+
+/*
+ * The post itself, one statement: bump last_seq (primary key of
+ * conversations, row lock), move the sender's read marker to the new seq
+ * (primary key of participants), insert the message (primary key
+ * (conversation_id, seq) and, with a client_msg_id, the unique index).
+ *
+ * The marker UPDATE joins the new seq, so it runs after the conversation row
+ * is locked (the same lock order as participant_remove: conversation, then
+ * participant), and it is also the membership check: it matches no row when
+ * the sender takes no part (or was removed while we waited for the lock),
+ * the INSERT then has no row to insert, the statement answers nothing and
+ * the caller raises, which rolls the bump back.  So the successful hot path
+ * is this one statement.
+ */
+static ParleyQuery q_post = {
+	"WITH c AS ("
+	"  UPDATE parley.conversations SET last_seq = last_seq + 1, last_message_at = now()"
+	"   WHERE id = $1"
+	"  RETURNING last_seq"
+	"), r AS ("
+	"  UPDATE parley.participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)"
+	"    FROM c"
+	"   WHERE p.conversation_id = $1 AND p.guest_id = $2"
+	"  RETURNING c.last_seq"
+	"), m AS ("
+	"  INSERT INTO parley.messages (conversation_id, seq, id, sender_id, body, metadata,"
+	"                               client_msg_id, body_digest)"
+	"  SELECT $1, r.last_seq, $3, $2, $4, $5, $6, $7 FROM r"
+	"  RETURNING " MESSAGE_COLUMNS
+	")"
+	" SELECT " MESSAGE_COLUMNS " FROM m",
+	7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
+};
+
+/*
+ * Access check: the conversation (primary key) and whether the actor takes
+ * part (primary key of participants).  No row: 404; false: 403.
+ */
+static ParleyQuery q_access = {
+	"SELECT EXISTS (SELECT 1 FROM parley.participants p"
+	"                WHERE p.conversation_id = c.id AND p.guest_id = $2)"
+	"  FROM parley.conversations c WHERE c.id = $1",
+	2, {UUIDOID, TEXTOID}
+};
+
+/*
+ * Idempotent posts, step 1: lock the conversation row (primary key), the
+ * lock q_post would take, so that retries with one client_msg_id queue here.
+ */
+static ParleyQuery q_lock_conversation = {
+	"SELECT 1 FROM parley.conversations WHERE id = $1 FOR NO KEY UPDATE",
+	1, {UUIDOID}
+};
+
+/*
+ * Step 2, with a snapshot taken after the lock: membership (primary key of
+ * participants) and the earlier message with this key, if any
+ * (messages_client_msg_id_key).  Always one row; the message columns are
+ * NULL when there is none.
+ */
+static ParleyQuery q_replay = {
+	"SELECT EXISTS (SELECT 1 FROM parley.participants p"
+	"                WHERE p.conversation_id = $1 AND p.guest_id = $2),"
+	"       m.body_digest, " MESSAGE_COLUMNS
+	"  FROM (SELECT) AS one"
+	"  LEFT JOIN parley.messages m"
+	"    ON m.conversation_id = $1 AND m.sender_id = $2 AND m.client_msg_id = $3",
+	3, {UUIDOID, TEXTOID, TEXTOID}
+};
+#define REPLAY_COL_MEMBER	1
+#define REPLAY_COL_DIGEST	2
+#define REPLAY_COL_MESSAGE	3
+#define REPLAY_COL_SEQ		(REPLAY_COL_MESSAGE + 1)
+
+/*
+ * message_list() pages: range scans of the messages primary key
+ * (conversation_id, seq), LIMIT (limit + 1) rows, the extra one telling
+ * whether there is more in the direction of travel.  Newest first (no
+ * cursor, or before): an Index Scan Backward, reversed in C; after: a
+ * forward Index Scan.
+ */
+static ParleyQuery q_page_newest = {
+	"SELECT " MESSAGE_COLUMNS " FROM parley.messages"
+	" WHERE conversation_id = $1"
+	" ORDER BY seq DESC LIMIT $2",
+	2, {UUIDOID, INT8OID}
+};
+
+static ParleyQuery q_page_before = {
+	"SELECT " MESSAGE_COLUMNS " FROM parley.messages"
+	" WHERE conversation_id = $1 AND seq < $3"
+	" ORDER BY seq DESC LIMIT $2",
+	3, {UUIDOID, INT8OID, INT8OID}
+};
+
+static ParleyQuery q_page_after = {
+	"SELECT " MESSAGE_COLUMNS " FROM parley.messages"
+	" WHERE conversation_id = $1 AND seq > $3"
+	" ORDER BY seq ASC LIMIT $2",
+	3, {UUIDOID, INT8OID, INT8OID}
+};
+
+/*
+ * Edit and delete, step 1: everything their checks need in one row: the
+ * conversation (primary key), the actor's role (primary key of
+ * participants) and the message (primary key of messages).  No row: 404.
+ */
+static ParleyQuery q_message_access = {
+	"SELECT c.kind, p.role, m.sender_id, m.deleted_at IS NOT NULL"
+	"  FROM parley.conversations c"
+	"  LEFT JOIN parley.participants p ON p.conversation_id = c.id AND p.guest_id = $3"
+	"  LEFT JOIN parley.messages m ON m.conversation_id = c.id AND m.seq = $2"
+	" WHERE c.id = $1",
+	3, {UUIDOID, INT8OID, TEXTOID}
+};
+#define ACCESS_COL_KIND		1
+#define ACCESS_COL_ROLE		2
+#define ACCESS_COL_SENDER	3
+#define ACCESS_COL_DELETED	4
+
+/*
+ * Primary key of messages.  "deleted_at IS NULL" is rechecked on the newest
+ * row version, so an edit racing a delete finds nothing to edit (409).
+ */
+static ParleyQuery q_edit = {
+	"UPDATE parley.messages SET body = $3, edited_at = now()"
+	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL"
+	" RETURNING " MESSAGE_COLUMNS,
+	3, {UUIDOID, INT8OID, TEXTOID}
+};
+
+/* Primary key of messages; a tombstone is left alone. */
+static ParleyQuery q_delete = {
+	"UPDATE parley.messages SET body = NULL, metadata = '{}', deleted_at = now()"
+	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL",
+	2, {UUIDOID, INT8OID}
+};
+
+static char *
+uuid_string(Datum id)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
+}
+
+static void
+raise_conversation_not_found(Datum cid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PARLEY_CONVERSATION_NOT_FOUND),
+			 errmsg("conversation %s does not exist", uuid_string(cid))));
+}
+
+static void
+raise_not_a_participant(Datum cid, const char *actor)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PARLEY_NOT_A_PARTICIPANT),
+			 errmsg("guest \"%s\" is not a participant of conversation %s",
+					actor, uuid_string(cid))));
+}
+
+/* 404 unless the conversation exists, 403 unless actor takes part. */
+static void
+check_access(Datum cid, const char *actor, bool read_only)
+{
+	Datum		values[2];
+	bool		isnull;
+
+	values[0] = cid;
+	values[1] = CStringGetTextDatum(actor);
+	if (parley_query_exec(&q_access, values, NULL, read_only, 1) == 0)
+		raise_conversation_not_found(cid);
+	if (!DatumGetBool(parley_col(SPI_tuptable, 0, 1, &isnull)))
+		raise_not_a_participant(cid, actor);
+}
+
+/* A seq argument of edit and delete: present and positive. */
+static int64
+seq_arg(FunctionCallInfo fcinfo, int argno)
+{
+	int64		seq;
+
+	parley_require_arg(fcinfo, argno, "seq");
+	seq = PG_GETARG_INT64(argno);
+	if (seq <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("seq must be a positive integer"),
+				 errdetail("It is " INT64_FORMAT ".", seq)));
+	return seq;
+}
+
+/* A page cursor of message_list: absent (false) or non-negative. */
+static bool
+cursor_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int64 *value)
+{
+	if (PG_ARGISNULL(argno))
+		return false;
+	*value = PG_GETARG_INT64(argno);
+	if (*value < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", argname),
+				 errdetail("It is " INT64_FORMAT ".", *value)));
+	return true;
+}
+
+/*
+ * The checks of edit and delete up to "the message exists" (404, 403, 404),
+ * from one row of q_message_access.  Returns that row's table; *deleted
+ * tells whether the message is a tombstone.
+ */
+static SPITupleTable *
+message_access(Datum cid, int64 seq, const char *actor, bool *deleted)
+{
+	Datum		values[3];
+	SPITupleTable *tt;
+	bool		isnull;
+
+	values[0] = cid;
+	values[1] = Int64GetDatum(seq);
+	values[2] = CStringGetTextDatum(actor);
+	if (parley_query_exec(&q_message_access, values, NULL, false, 1) == 0)
+		raise_conversation_not_found(cid);
+	tt = SPI_tuptable;
+	if (parley_col_isnull(tt, 0, ACCESS_COL_ROLE))
+		raise_not_a_participant(cid, actor);
+	if (parley_col_isnull(tt, 0, ACCESS_COL_SENDER))
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_MESSAGE_NOT_FOUND),
+				 errmsg("message " INT64_FORMAT " of conversation %s does not exist",
+						seq, uuid_string(cid))));
+	*deleted = DatumGetBool(parley_col(tt, 0, ACCESS_COL_DELETED, &isnull));
+	return tt;
+}
+
+static bool
+col_text_equals(SPITupleTable *tt, int col, const char *s)
+{
+	bool		isnull;
+	Datum		d = parley_col(tt, 0, col, &isnull);
+	text	   *t;
+
+	if (isnull)
+		return false;
+	t = DatumGetTextPP(d);
+	return VARSIZE_ANY_EXHDR(t) == strlen(s) &&
+		memcmp(VARDATA_ANY(t), s, VARSIZE_ANY_EXHDR(t)) == 0;
+}
 
 PG_FUNCTION_INFO_V1(message_post);
 Datum
 message_post(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("message_post is not implemented yet")));
-	PG_RETURN_NULL();
+	Datum		cid;
+	char	   *sender;
+	text	   *body;
+	text	   *client_msg_id = NULL;
+	Jsonb	   *metadata;
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+	bytea	   *digest = NULL;
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', 'n', 'n'};
+	JsonOut		jo = {0};
+
+	parley_require_arg(fcinfo, 0, "conversation_id");
+	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
+	sender = parley_guest_id_arg(fcinfo, 1, "sender");
+	parley_require_arg(fcinfo, 2, "body");
+	body = PG_GETARG_TEXT_PP(2);
+	parley_check_body(body);
+	if (!PG_ARGISNULL(3))
+	{
+		client_msg_id = PG_GETARG_TEXT_PP(3);
+		parley_check_client_msg_id(client_msg_id);
+	}
+	parley_require_arg(fcinfo, 4, "metadata");
+	metadata = PG_GETARG_JSONB_P(4);
+	parley_check_metadata(metadata, "metadata");
+
+	values[0] = cid;
+	values[1] = CStringGetTextDatum(sender);
+
+	SPI_connect();
+
+	if (client_msg_id != NULL)
+	{
+		SPITupleTable *tt;
+		bool		isnull;
+
+		digest = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+		SET_VARSIZE(digest, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+		parley_sha256(VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body), (uint8 *) VARDATA(digest));
+
+		if (parley_query_exec(&q_lock_conversation, values, NULL, false, 1) == 0)
+			raise_conversation_not_found(cid);
+
+		values[2] = PointerGetDatum(client_msg_id);
+		parley_query_exec(&q_replay, values, NULL, false, 1);
+		tt = SPI_tuptable;
+		if (!DatumGetBool(parley_col(tt, 0, REPLAY_COL_MEMBER, &isnull)))
+			raise_not_a_participant(cid, sender);
+		if (!parley_col_isnull(tt, 0, REPLAY_COL_SEQ))
+		{
+			Datum		d = parley_col(tt, 0, REPLAY_COL_DIGEST, &isnull);
+			bytea	   *stored = isnull ? NULL : DatumGetByteaPP(d);
+
+			if (stored == NULL ||
+				VARSIZE_ANY_EXHDR(stored) != PG_SHA256_DIGEST_LENGTH ||
+				memcmp(VARDATA_ANY(stored), VARDATA(digest), PG_SHA256_DIGEST_LENGTH) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_PARLEY_IDEMPOTENCY_CONFLICT),
+						 errmsg("client_msg_id \"%s\" was already used with a different body",
+								text_to_cstring(client_msg_id)),
+						 errdetail("It names message " INT64_FORMAT " of conversation %s.",
+								   DatumGetInt64(parley_col(tt, 0, REPLAY_COL_SEQ, &isnull)),
+								   uuid_string(cid)),
+						 errhint("Use a new client_msg_id for a new message.")));
+
+			/* A replay: the message as it is now (edited, or a tombstone). */
+			render_message(&jo, NULL, tt, 0, REPLAY_COL_MESSAGE);
+			PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
+		}
+	}
+
+	parley_uuidv7(id);
+	values[2] = UUIDPGetDatum(id);
+	values[3] = PointerGetDatum(body);
+	values[4] = JsonbPGetDatum(metadata);
+	if (client_msg_id != NULL)
+	{
+		values[5] = PointerGetDatum(client_msg_id);
+		values[6] = PointerGetDatum(digest);
+		nulls[5] = nulls[6] = ' ';
+	}
+
+	if (parley_query_exec(&q_post, values, nulls, false, 0) != 1)
+	{
+		/*
+		 * Nothing posted: no conversation or not a participant.  Raising
+		 * rolls back the seq the statement may have taken.
+		 */
+		check_access(cid, sender, false);
+		raise_not_a_participant(cid, sender);
+	}
+	render_message(&jo, NULL, SPI_tuptable, 0, 1);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 201));
 }
 
 PG_FUNCTION_INFO_V1(message_list);
 Datum
 message_list(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("message_list is not implemented yet")));
-	PG_RETURN_NULL();
+	Datum		cid;
+	char	   *actor;
+	int64		before = 0;
+	int64		after = 0;
+	bool		has_before;
+	bool		has_after;
+	int			limit;
+	Datum		values[3];
+	uint64		n;
+	uint64		npage;
+	SPITupleTable *tt;
+	JsonOut		jo = {0};
+
+	parley_require_arg(fcinfo, 0, "conversation_id");
+	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
+	actor = parley_guest_id_arg(fcinfo, 1, "actor");
+	has_before = cursor_arg(fcinfo, 2, "before", &before);
+	has_after = cursor_arg(fcinfo, 3, "after", &after);
+	if (has_before && has_after)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("before and after cannot be used together"),
+				 errhint("Page backwards with before, forwards with after.")));
+	limit = parley_page_limit(fcinfo, 4);
+
+	SPI_connect();
+	check_access(cid, actor, true);
+
+	values[0] = cid;
+	values[1] = Int64GetDatum((int64) limit + 1);
+	if (has_after)
+	{
+		values[2] = Int64GetDatum(after);
+		n = parley_query_exec(&q_page_after, values, NULL, true, 0);
+	}
+	else if (has_before)
+	{
+		values[2] = Int64GetDatum(before);
+		n = parley_query_exec(&q_page_before, values, NULL, true, 0);
+	}
+	else
+		n = parley_query_exec(&q_page_newest, values, NULL, true, 0);
+	tt = SPI_tuptable;
+	npage = Min(n, (uint64) limit);
+
+	/* Always ascending seq: the newest-first pages are read in reverse. */
+	jo_begin_object(&jo, NULL);
+	jo_begin_array(&jo, "messages");
+	for (uint64 i = 0; i < npage; i++)
+		render_message(&jo, NULL, tt, has_after ? i : npage - 1 - i, 1);
+	jo_end_array(&jo);
+	jo_bool(&jo, "has_more", n > npage);
+	jo_end_object(&jo);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
 PG_FUNCTION_INFO_V1(message_edit);
 Datum
 message_edit(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("message_edit is not implemented yet")));
-	PG_RETURN_NULL();
+	Datum		cid;
+	int64		seq;
+	char	   *actor;
+	text	   *body;
+	bool		deleted;
+	Datum		values[3];
+	JsonOut		jo = {0};
+
+	parley_require_arg(fcinfo, 0, "conversation_id");
+	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
+	seq = seq_arg(fcinfo, 1);
+	actor = parley_guest_id_arg(fcinfo, 2, "actor");
+	parley_require_arg(fcinfo, 3, "body");
+	body = PG_GETARG_TEXT_PP(3);
+	parley_check_body(body);
+
+	SPI_connect();
+	{
+		SPITupleTable *tt = message_access(cid, seq, actor, &deleted);
+
+		if (!col_text_equals(tt, ACCESS_COL_SENDER, actor))
+			ereport(ERROR,
+					(errcode(ERRCODE_PARLEY_NOT_THE_SENDER),
+					 errmsg("guest \"%s\" is not the sender of message " INT64_FORMAT,
+							actor, seq),
+					 errdetail("Only the sender edits a message.")));
+	}
+
+	values[0] = cid;
+	values[1] = Int64GetDatum(seq);
+	values[2] = PointerGetDatum(body);
+	if (deleted || parley_query_exec(&q_edit, values, NULL, false, 0) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_MESSAGE_DELETED),
+				 errmsg("message " INT64_FORMAT " of conversation %s is deleted",
+						seq, uuid_string(cid)),
+				 errdetail("A deleted message cannot be edited.")));
+	render_message(&jo, NULL, SPI_tuptable, 0, 1);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
 PG_FUNCTION_INFO_V1(message_delete);
 Datum
 message_delete(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("message_delete is not implemented yet")));
-	PG_RETURN_NULL();
+	Datum		cid;
+	int64		seq;
+	char	   *actor;
+	bool		deleted;
+	Datum		values[2];
+
+	parley_require_arg(fcinfo, 0, "conversation_id");
+	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
+	seq = seq_arg(fcinfo, 1);
+	actor = parley_guest_id_arg(fcinfo, 2, "actor");
+
+	SPI_connect();
+	{
+		SPITupleTable *tt = message_access(cid, seq, actor, &deleted);
+
+		if (!col_text_equals(tt, ACCESS_COL_SENDER, actor) &&
+			!(col_text_equals(tt, ACCESS_COL_KIND, "group") &&
+			  col_text_equals(tt, ACCESS_COL_ROLE, "owner")))
+			ereport(ERROR,
+					(errcode(ERRCODE_PARLEY_NOT_THE_SENDER),
+					 errmsg("guest \"%s\" may not delete message " INT64_FORMAT,
+							actor, seq),
+					 errdetail("Only the sender, or the owner of a group, deletes a message.")));
+	}
+
+	/* A tombstone stays as it is: deleting it again changes nothing. */
+	if (!deleted)
+	{
+		values[0] = cid;
+		values[1] = Int64GetDatum(seq);
+		parley_query_exec(&q_delete, values, NULL, false, 0);
+	}
+	SPI_finish();
+	parley_set_status(204);
+	PG_RETURN_VOID();
 }
