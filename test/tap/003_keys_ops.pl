@@ -17,14 +17,16 @@ my $gw   = ParleyTest->start(node => $node, key => $key);
 # --- keys ------------------------------------------------------------------------
 is($gw->req(PUT => '/v1/guests/alice', { display_name => 'Alice' })->{status}, 201, 'first key works');
 
-my $t0     = time();
+# The clock starts once the key is committed (psql's own start-up is not
+# the gateway's to answer for).
 my $second = ParleyTest::create_key($node, 'second');
+my $t0     = time();
 ok(ParleyTest::poll_until(sub { $gw->req(GET => '/v1/guests/alice', undef, key => $second)->{status} == 200 }, 5),
 	'a new key is accepted');
 cmp_ok(time() - $t0, '<', 1.0, 'a new key works within 1 s');
 
-$t0 = time();
 $node->safe_psql('postgres', "SELECT parley.service_key_revoke('second')");
+$t0 = time();
 ok(ParleyTest::poll_until(sub { $gw->req(GET => '/v1/guests/alice', undef, key => $second)->{status} == 401 }, 5),
 	'a revoked key is refused');
 cmp_ok(time() - $t0, '<', 1.0, 'a revoked key is refused within 1 s');
