@@ -3,8 +3,10 @@
 -- filled) the total of pg_backend_memory_contexts may not grow by more than
 -- 256 kB over 100,000 more: a leak of 3 bytes per call would show.  Along
 -- the way: idempotent posts and replays, lists, read marks and rejected
--- posts, so their paths are measured too.  Commits every 1,000 posts, as a
--- gateway's connection would (one transaction per request).
+-- posts, so their paths are measured too.  The procedure commits every
+-- 1,000 posts: a gateway commits every request, and one transaction that
+-- updates a row 100,000 times grows that transaction's combo-cid table,
+-- which is freed at commit and is not the session's memory.
 \set VERBOSITY terse
 SELECT parley.guest_upsert('mem_ann', 'Ann') IS NOT NULL AS ann,
        parley.guest_upsert('mem_bob', 'Bob') IS NOT NULL AS bob,

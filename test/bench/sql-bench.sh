@@ -2,7 +2,7 @@
 # SQL benchmark of the extension (not a test): message_post and
 # message_list through pgbench, no gateway.  Starts a throwaway cluster
 # (test/lib.sh: fsync off), loads guests, conversations and a history of
-# messages, runs pgbench -c $CLIENTS -T $SECONDS for each script and prints
+# messages, runs pgbench -c $CLIENTS -T $DURATION for each script and prints
 # the tps.  Needs the extension installed (make install).
 #
 #   bash test/bench/sql-bench.sh     (env: CLIENTS=8 DURATION=15 CONVERSATIONS=1000 HISTORY=100)
@@ -47,7 +47,7 @@ VACUUM ANALYZE;
 SQL
 
 run() {
-    local name=$1 script=$2 nconv=$3 out tps
+    local name=$1 script=$2 nconv=$3 out tps lat
     out=$("$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" \
               -D nconv="$nconv" -f "test/bench/sql/$script" 2>&1) \
         || { echo "$out" >&2; return 1; }
