@@ -8,7 +8,7 @@ packages=(
     postgresql-15 postgresql-server-dev-15 postgresql-client-15
     libevent-dev libcjson-dev libssl-dev libpq-dev
     libipc-run-perl
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev valgrind
     pgbouncer wrk
 )
 

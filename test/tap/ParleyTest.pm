@@ -122,7 +122,10 @@ sub start
 			if (defined $env{$k}) { $ENV{$k} = $env{$k}; }
 			else { delete $ENV{$k}; }
 		}
-		exec($ENV{PARLEYD}) or die "exec $ENV{PARLEYD}: $!";
+		# PARLEYD_WRAPPER (e.g. "valgrind --leak-check=full ...") runs in
+		# the same process as parleyd, so signals and the pid still work.
+		my @wrap = split ' ', ($ENV{PARLEYD_WRAPPER} // '');
+		exec(@wrap, $ENV{PARLEYD}) or die "exec $ENV{PARLEYD}: $!";
 	}
 	my $self = bless {
 		pid  => $pid,
@@ -297,7 +300,7 @@ sub check_log
 {
 	my ($self, $name) = @_;
 	my $log = $self->log_text;
-	my @bad = grep { /AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer|Segmentation|Assertion/ }
+	my @bad = grep { /AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer|Segmentation|Assertion|definitely lost: [1-9]|Invalid (?:read|write|free)|uninitialised value/ }
 	  split /\n/, $log;
 	ok(!@bad, ($name // 'parleyd') . ': no sanitizer report or crash in the log')
 	  or diag(join("\n", @bad[0 .. ($#bad < 20 ? $#bad : 20)]));
