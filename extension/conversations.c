@@ -20,6 +20,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "friends.h"
 #include "ids.h"
 #include "parley.h"
 #include "query.h"
@@ -232,9 +233,12 @@ other_participants(FunctionCallInfo fcinfo, int argno, const char *actor, int *c
 	return ids;
 }
 
-PG_FUNCTION_INFO_V1(conversation_create);
-Datum
-conversation_create(PG_FUNCTION_ARGS)
+/*
+ * conversation_create() of both SQL versions.  check_blocks is set by the
+ * 0.2.0 symbol only: under the 0.1.0 SQL the blocks table does not exist.
+ */
+static Datum
+conversation_create_impl(FunctionCallInfo fcinfo, bool check_blocks)
 {
 	char	   *actor = parley_guest_id_arg(fcinfo, 0, "actor");
 	char	   *kind;
@@ -325,6 +329,8 @@ conversation_create(PG_FUNCTION_ARGS)
 				 errmsg("guest \"%s\" does not exist", unknown),
 				 errdetail("Participant \"%s\" names no guest.", unknown)));
 	}
+	if (check_blocks && direct && parley_pair_blocked(actor, others[0]))
+		parley_raise_blocked(actor, others[0], "open a direct conversation with");
 
 	values[0] = UUIDPGetDatum(id);
 	values[1] = CStringGetTextDatum(kind);
@@ -352,6 +358,22 @@ conversation_create(PG_FUNCTION_ARGS)
 
 	render_conversation_full(&jo, conv, 0, false);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, status));
+}
+
+/* The symbol of the 0.1.0 SQL: no blocks yet. */
+PG_FUNCTION_INFO_V1(conversation_create);
+Datum
+conversation_create(PG_FUNCTION_ARGS)
+{
+	return conversation_create_impl(fcinfo, false);
+}
+
+/* The symbol of the 0.2.0 SQL: no direct conversation while a block stands. */
+PG_FUNCTION_INFO_V1(conversation_create_v0_2);
+Datum
+conversation_create_v0_2(PG_FUNCTION_ARGS)
+{
+	return conversation_create_impl(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(conversation_get);

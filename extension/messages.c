@@ -73,6 +73,24 @@ static ParleyQuery q_post = {
 };
 
 /*
+ * 0.2.0 only (the blocks table): a direct conversation (primary key) whose
+ * sender $2 takes part (primary key of participants) and holds a block row
+ * with the other guest, either way (primary key of blocks: both directions
+ * are stored on the sender's side).  No row when it is not direct or the
+ * sender takes no part.
+ */
+static ParleyQuery q_direct_blocked = {
+	"SELECT EXISTS (SELECT 1 FROM parley.participants o"
+	"                 JOIN parley.blocks b ON b.guest_id = $2 AND b.other_id = o.guest_id"
+	"                WHERE o.conversation_id = $1 AND o.guest_id <> $2)"
+	"  FROM parley.conversations c"
+	" WHERE c.id = $1 AND c.kind = 'direct'"
+	"   AND EXISTS (SELECT 1 FROM parley.participants me"
+	"                WHERE me.conversation_id = $1 AND me.guest_id = $2)",
+	2, {UUIDOID, TEXTOID}
+};
+
+/*
  * Access check: the conversation (primary key) and whether the actor takes
  * part (primary key of participants).  No row: 404; false: 403.
  */
@@ -288,9 +306,26 @@ col_text_equals(SPITupleTable *tt, int col, const char *s)
 		memcmp(VARDATA_ANY(t), s, VARSIZE_ANY_EXHDR(t)) == 0;
 }
 
-PG_FUNCTION_INFO_V1(message_post);
-Datum
-message_post(PG_FUNCTION_ARGS)
+/*
+ * 0.2.0: whether values[1] takes part in direct conversation values[0] and a
+ * block stands between it and the other guest.
+ */
+static bool
+direct_conversation_blocked(Datum *values)
+{
+	bool		isnull;
+
+	if (parley_query_exec(&q_direct_blocked, values, NULL, false, 1) == 0)
+		return false;
+	return DatumGetBool(parley_col(SPI_tuptable, 0, 1, &isnull));
+}
+
+/*
+ * message_post() of both SQL versions.  check_blocks is set by the 0.2.0
+ * symbol only: under the 0.1.0 SQL the blocks table does not exist.
+ */
+static Datum
+message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 {
 	Datum		cid;
 	char	   *sender;
@@ -322,6 +357,19 @@ message_post(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(sender);
 
 	SPI_connect();
+
+	/*
+	 * A block between the two guests of a direct conversation stops posts,
+	 * replays included.  The query answers false for a group, an unknown
+	 * conversation or a sender who takes no part, which the checks below
+	 * then report.
+	 */
+	if (check_blocks && direct_conversation_blocked(values))
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_BLOCKED),
+				 errmsg("guest \"%s\" cannot post in direct conversation %s: a block stands between its guests",
+						sender, uuid_string(cid)),
+				 errhint("Only the guest who blocked can lift the block.")));
 
 	if (client_msg_id != NULL)
 	{
@@ -385,6 +433,22 @@ message_post(PG_FUNCTION_ARGS)
 	}
 	render_message(&jo, NULL, SPI_tuptable, 0, 1);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 201));
+}
+
+/* The symbol of the 0.1.0 SQL: no blocks yet. */
+PG_FUNCTION_INFO_V1(message_post);
+Datum
+message_post(PG_FUNCTION_ARGS)
+{
+	return message_post_impl(fcinfo, false);
+}
+
+/* The symbol of the 0.2.0 SQL: no posts in a direct conversation under a block. */
+PG_FUNCTION_INFO_V1(message_post_v0_2);
+Datum
+message_post_v0_2(PG_FUNCTION_ARGS)
+{
+	return message_post_impl(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(message_list);

@@ -109,6 +109,17 @@ render_message(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int 
 }
 
 void
+render_friendship(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int c)
+{
+	jo_begin_object(jo, key);
+	render_col_text(jo, "guest_id", tt, row, c);
+	render_col_text(jo, "other_id", tt, row, c + 1);
+	render_col_text(jo, "status", tt, row, c + 2);
+	render_col_timestamptz(jo, "since", tt, row, c + 3);
+	jo_end_object(jo);
+}
+
+void
 render_conversation_fields(JsonOut *jo, SPITupleTable *tt, uint64 row, int c)
 {
 	render_col_uuid(jo, "id", tt, row, c);

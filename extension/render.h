@@ -32,10 +32,16 @@
 	"id, kind, title, created_by, created_at, last_seq"
 #define CONVERSATION_NCOLUMNS 6
 
+/* Friendships and blocks (0.2.0), from guest_id's side. */
+#define FRIENDSHIP_COLUMNS \
+	"guest_id, other_id, status, since"
+#define FRIENDSHIP_NCOLUMNS 4
+
 /* Each adds one object (under key, or as an array element when key is NULL). */
 extern void render_guest(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
 extern void render_participant(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
 extern void render_message(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
+extern void render_friendship(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
 
 /*
  * Conversations are rendered in two steps because of the nested list:

@@ -34,7 +34,7 @@
 
 /* The extension's version must have this major and at least this minor. */
 #define EXTENSION_MAJOR 0
-#define EXTENSION_MINOR 1
+#define EXTENSION_MINOR 2
 
 #define EXTENSION_SQL "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'parley'"
 

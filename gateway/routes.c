@@ -56,6 +56,7 @@ static const struct json_field read_body[] = {
 #define P_SEQ		{PARAM_PATH_SEQ, "seq", "message seq, a positive integer"}
 #define P_AS		{PARAM_QUERY_REQUIRED, "as", "acting guest"}
 #define P_BODY		{PARAM_BODY, NULL, NULL}
+#define P_OTHER		{PARAM_PATH_TEXT, "other_id", "the other guest's id"}
 
 const struct route routes[] = {
 	{ROUTE_SQL, METHOD_PUT, "/v1/guests/{guest_id}", "guest_upsert",
@@ -135,6 +136,35 @@ const struct route routes[] = {
 		"Move the acting guest's read marker forward",
 		"SELECT parley.read_mark($1::uuid, $2, (($3::jsonb)->'seq')::bigint)::text",
 		3, {P_CID, P_AS, P_BODY}, read_body, 200, false},
+
+	{ROUTE_SQL, METHOD_PUT, "/v1/guests/{guest_id}/friends/{other_id}", "friend_request",
+		"Ask other_id to be friends (201 outgoing), or accept its request (200 accepted)",
+		"SELECT r::text, parley.last_status() FROM parley.friend_request($1, $2) AS r",
+		2, {P_GUEST, P_OTHER}, NULL, 0, false},
+
+	{ROUTE_SQL, METHOD_DELETE, "/v1/guests/{guest_id}/friends/{other_id}", "friend_remove",
+		"Unfriend, cancel an outgoing request or decline an incoming one",
+		"SELECT parley.friend_remove($1, $2)",
+		2, {P_GUEST, P_OTHER}, NULL, 204, false},
+
+	{ROUTE_SQL, METHOD_GET, "/v1/guests/{guest_id}/friends", "friend_list",
+		"A guest's friends or requests, newest first",
+		"SELECT parley.friend_list($1, $2, $3, $4::integer)::text",
+		4, {P_GUEST,
+			{PARAM_QUERY, "status", "accepted (default), incoming or outgoing"},
+			{PARAM_QUERY, "before", "opaque cursor: next_before of the previous page"},
+		{PARAM_QUERY_INT, "limit", "page size, 1-200, default 50"}},
+		NULL, 200, false},
+
+	{ROUTE_SQL, METHOD_PUT, "/v1/guests/{guest_id}/blocks/{other_id}", "guest_block",
+		"Block other_id: ends any friendship or request, forbids their direct conversation",
+		"SELECT parley.guest_block($1, $2)::text",
+		2, {P_GUEST, P_OTHER}, NULL, 200, false},
+
+	{ROUTE_SQL, METHOD_DELETE, "/v1/guests/{guest_id}/blocks/{other_id}", "guest_unblock",
+		"Lift a block the guest holds",
+		"SELECT parley.guest_unblock($1, $2)",
+		2, {P_GUEST, P_OTHER}, NULL, 204, false},
 
 	{ROUTE_HEALTHZ, METHOD_GET, "/healthz", "healthz",
 		"The process is up", NULL, 0, {{0}}, NULL, 200, true},

@@ -1,0 +1,418 @@
+/*
+ * friends.c
+ *	  friend_request(), friend_remove(), guest_block(), guest_unblock(),
+ *	  friend_list() (extension version 0.2.0, API.md section 5).
+ *
+ * A friendship is two directed rows of parley.friendships, one per side, and
+ * a block two rows of parley.blocks ("blocking" on the blocker's side,
+ * "blocked_by" on the other's), so every question about one guest is a
+ * primary key probe of that guest's rows: a proxy sharding by guest id finds
+ * them together.
+ *
+ * Every change of a pair first takes a transaction-level advisory lock on
+ * the sorted pair, so two guests asking each other at the same moment, or a
+ * request racing a block, run one after the other instead of colliding on
+ * the primary key.
+ *
+ * Checks, in order: arguments (400, also for oneself), both guests exist
+ * (404), then the rule of the function.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "friends.h"
+#include "parley.h"
+#include "query.h"
+#include "render.h"
+#include "validate.h"
+
+/* The friend_list() cursor: 16 hex digits of "since", then the other id in hex. */
+#define CURSOR_TIME_DIGITS 16
+
+/* Primary key of guests. */
+static ParleyQuery q_guest_exists = {
+	"SELECT 1 FROM parley.guests WHERE guest_id = $1",
+	1, {TEXTOID}
+};
+
+/*
+ * The pair's lock.  '/' cannot occur in a guest id, so "a/b" of the sorted
+ * pair names one pair; a hash collision only makes two pairs wait for each
+ * other.
+ */
+static ParleyQuery q_lock_pair = {
+	"SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended("
+	"  LEAST($1, $2) || '/' || GREATEST($1, $2), 7))",
+	2, {TEXTOID, TEXTOID}
+};
+
+/* Any block between the two, either way: primary key prefix of $1's rows. */
+static ParleyQuery q_blocked = {
+	"SELECT 1 FROM parley.blocks WHERE guest_id = $1 AND other_id = $2 LIMIT 1",
+	2, {TEXTOID, TEXTOID}
+};
+
+/* $1's side of the pair (primary key of friendships). */
+static ParleyQuery q_friendship = {
+	"SELECT " FRIENDSHIP_COLUMNS " FROM parley.friendships"
+	" WHERE guest_id = $1 AND other_id = $2",
+	2, {TEXTOID, TEXTOID}
+};
+
+static ParleyQuery q_insert_request = {
+	"INSERT INTO parley.friendships (guest_id, other_id, status)"
+	" VALUES ($1, $2, 'outgoing'), ($2, $1, 'incoming')",
+	2, {TEXTOID, TEXTOID}
+};
+
+static ParleyQuery q_accept = {
+	"UPDATE parley.friendships SET status = 'accepted', since = now()"
+	" WHERE (guest_id = $1 AND other_id = $2) OR (guest_id = $2 AND other_id = $1)",
+	2, {TEXTOID, TEXTOID}
+};
+
+/* Both sides; answers how many rows went (0 or 2). */
+static ParleyQuery q_delete_friendship = {
+	"DELETE FROM parley.friendships"
+	" WHERE (guest_id = $1 AND other_id = $2) OR (guest_id = $2 AND other_id = $1)",
+	2, {TEXTOID, TEXTOID}
+};
+
+/* A repeated block keeps its first "since". */
+static ParleyQuery q_insert_block = {
+	"INSERT INTO parley.blocks (guest_id, other_id, direction)"
+	" VALUES ($1, $2, 'blocking'), ($2, $1, 'blocked_by')"
+	" ON CONFLICT DO NOTHING",
+	2, {TEXTOID, TEXTOID}
+};
+
+/* The blocker's row, as the friendship shape with status "blocked". */
+static ParleyQuery q_block = {
+	"SELECT guest_id, other_id, 'blocked', since FROM parley.blocks"
+	" WHERE guest_id = $1 AND other_id = $2 AND direction = 'blocking'",
+	2, {TEXTOID, TEXTOID}
+};
+
+/* Only the blocker's block: the other side may hold a block of its own. */
+static ParleyQuery q_delete_block = {
+	"DELETE FROM parley.blocks"
+	" WHERE (guest_id = $1 AND other_id = $2 AND direction = 'blocking')"
+	"    OR (guest_id = $2 AND other_id = $1 AND direction = 'blocked_by')",
+	2, {TEXTOID, TEXTOID}
+};
+
+/*
+ * friend_list() pages: friendships_list_idx (guest_id, status, since DESC,
+ * other_id DESC), LIMIT (limit + 1) rows, the extra one telling whether
+ * there is another page.
+ */
+#define LIST_SELECT \
+	"SELECT " FRIENDSHIP_COLUMNS " FROM parley.friendships" \
+	" WHERE guest_id = $1 AND status = $2"
+#define LIST_ORDER " ORDER BY since DESC, other_id DESC LIMIT $3"
+
+static ParleyQuery q_list_first = {
+	LIST_SELECT LIST_ORDER,
+	3, {TEXTOID, TEXTOID, INT8OID}
+};
+
+static ParleyQuery q_list_before = {
+	LIST_SELECT " AND (since, other_id) < ($4, $5)" LIST_ORDER,
+	5, {TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID}
+};
+
+/*
+ * The two guest id arguments; "what" names the action in the error for
+ * oneself ("send a friend request to", "block").
+ */
+static void
+pair_args(FunctionCallInfo fcinfo, const char *what, char **guest, char **other)
+{
+	*guest = parley_guest_id_arg(fcinfo, 0, "guest_id");
+	*other = parley_guest_id_arg(fcinfo, 1, "other_id");
+	if (strcmp(*guest, *other) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a guest cannot %s itself", what),
+				 errdetail("guest_id and other_id are both \"%s\".", *guest)));
+}
+
+static void
+require_guest(const char *id)
+{
+	Datum		value = CStringGetTextDatum(id);
+
+	if (parley_query_exec(&q_guest_exists, &value, NULL, false, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_GUEST_NOT_FOUND),
+				 errmsg("guest \"%s\" does not exist", id)));
+}
+
+/* SPI_connect(), both guests exist, the pair's lock; fills values[0..1]. */
+static void
+begin_pair_change(const char *guest, const char *other, Datum *values)
+{
+	SPI_connect();
+	require_guest(guest);
+	require_guest(other);
+	values[0] = CStringGetTextDatum(guest);
+	values[1] = CStringGetTextDatum(other);
+	parley_query_exec(&q_lock_pair, values, NULL, false, 0);
+}
+
+bool
+parley_pair_blocked(const char *guest, const char *other)
+{
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(guest);
+	values[1] = CStringGetTextDatum(other);
+	return parley_query_exec(&q_blocked, values, NULL, false, 1) > 0;
+}
+
+void
+parley_raise_blocked(const char *guest, const char *other, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PARLEY_BLOCKED),
+			 errmsg("guest \"%s\" cannot %s guest \"%s\": a block stands between them",
+					guest, what, other),
+			 errhint("Only the guest who blocked can lift the block.")));
+}
+
+PG_FUNCTION_INFO_V1(friend_request);
+Datum
+friend_request(PG_FUNCTION_ARGS)
+{
+	char	   *guest;
+	char	   *other;
+	Datum		values[2];
+	int			status = 200;
+	JsonOut		jo = {0};
+
+	pair_args(fcinfo, "send a friend request to", &guest, &other);
+	begin_pair_change(guest, other, values);
+
+	if (parley_pair_blocked(guest, other))
+		parley_raise_blocked(guest, other, "send a friend request to");
+
+	if (parley_query_exec(&q_friendship, values, NULL, false, 1) == 0)
+	{
+		parley_query_exec(&q_insert_request, values, NULL, false, 0);
+		status = 201;
+	}
+	else
+	{
+		bool		isnull;
+		char	   *current = TextDatumGetCString(parley_col(SPI_tuptable, 0, 3, &isnull));
+
+		/* F had asked G: asking back accepts.  Repeats change nothing. */
+		if (strcmp(current, "incoming") == 0)
+			parley_query_exec(&q_accept, values, NULL, false, 0);
+	}
+
+	if (parley_query_exec(&q_friendship, values, NULL, false, 1) != 1)
+		elog(ERROR, "parley: friendship row missing after friend_request");
+	render_friendship(&jo, NULL, SPI_tuptable, 0, 1);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, status));
+}
+
+PG_FUNCTION_INFO_V1(friend_remove);
+Datum
+friend_remove(PG_FUNCTION_ARGS)
+{
+	char	   *guest;
+	char	   *other;
+	Datum		values[2];
+
+	pair_args(fcinfo, "be friends with", &guest, &other);
+	begin_pair_change(guest, other, values);
+
+	if (parley_query_exec(&q_delete_friendship, values, NULL, false, 0) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_FRIENDSHIP_NOT_FOUND),
+				 errmsg("guest \"%s\" has no friendship or request with guest \"%s\"",
+						guest, other)));
+
+	SPI_finish();
+	parley_set_status(204);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(guest_block);
+Datum
+guest_block(PG_FUNCTION_ARGS)
+{
+	char	   *guest;
+	char	   *other;
+	Datum		values[2];
+	JsonOut		jo = {0};
+
+	pair_args(fcinfo, "block", &guest, &other);
+	begin_pair_change(guest, other, values);
+
+	parley_query_exec(&q_delete_friendship, values, NULL, false, 0);
+	parley_query_exec(&q_insert_block, values, NULL, false, 0);
+	if (parley_query_exec(&q_block, values, NULL, false, 1) != 1)
+		elog(ERROR, "parley: block row missing after guest_block");
+	render_friendship(&jo, NULL, SPI_tuptable, 0, 1);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
+}
+
+PG_FUNCTION_INFO_V1(guest_unblock);
+Datum
+guest_unblock(PG_FUNCTION_ARGS)
+{
+	char	   *guest;
+	char	   *other;
+	Datum		values[2];
+
+	pair_args(fcinfo, "unblock", &guest, &other);
+	begin_pair_change(guest, other, values);
+
+	if (parley_query_exec(&q_delete_block, values, NULL, false, 0) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_BLOCK_NOT_FOUND),
+				 errmsg("guest \"%s\" does not block guest \"%s\"", guest, other),
+				 errhint("Only the guest who blocked can lift the block.")));
+
+	SPI_finish();
+	parley_set_status(204);
+	PG_RETURN_VOID();
+}
+
+/* The cursor of friend_list(): opaque to callers; only this file reads it. */
+static char *
+cursor_encode(TimestampTz since, const char *other)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		len = strlen(other);
+	char	   *buf = palloc(CURSOR_TIME_DIGITS + 2 * len + 1);
+	uint64		a = (uint64) since;
+	int			p = 0;
+
+	for (int shift = 60; shift >= 0; shift -= 4)
+		buf[p++] = hex[(a >> shift) & 0x0F];
+	for (size_t i = 0; i < len; i++)
+	{
+		buf[p++] = hex[(unsigned char) other[i] >> 4];
+		buf[p++] = hex[(unsigned char) other[i] & 0x0F];
+	}
+	buf[p] = '\0';
+	return buf;
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static void
+raise_bad_cursor(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("before is not a valid cursor"),
+			 errhint("Pass the next_before of the previous page unchanged.")));
+}
+
+static char *
+cursor_decode(text *cursor, TimestampTz *since)
+{
+	const char *s = VARDATA_ANY(cursor);
+	int			len = VARSIZE_ANY_EXHDR(cursor);
+	int			idlen = (len - CURSOR_TIME_DIGITS) / 2;
+	uint64		a = 0;
+	char	   *other;
+
+	if (len <= CURSOR_TIME_DIGITS || (len - CURSOR_TIME_DIGITS) % 2 != 0 ||
+		idlen > PARLEY_ID_MAX_BYTES)
+		raise_bad_cursor();
+	for (int i = 0; i < len; i++)
+		if (hex_value(s[i]) < 0)
+			raise_bad_cursor();
+
+	for (int i = 0; i < CURSOR_TIME_DIGITS; i++)
+		a = (a << 4) | hex_value(s[i]);
+	*since = (TimestampTz) a;
+	other = palloc(idlen + 1);
+	for (int i = 0; i < idlen; i++)
+		other[i] = (char) ((hex_value(s[CURSOR_TIME_DIGITS + 2 * i]) << 4) |
+						   hex_value(s[CURSOR_TIME_DIGITS + 2 * i + 1]));
+	other[idlen] = '\0';
+	parley_check_guest_id(other, idlen, "before");
+	return other;
+}
+
+PG_FUNCTION_INFO_V1(friend_list);
+Datum
+friend_list(PG_FUNCTION_ARGS)
+{
+	char	   *guest = parley_guest_id_arg(fcinfo, 0, "guest_id");
+	const char *status = "accepted";
+	int			limit = parley_page_limit(fcinfo, 3);
+	TimestampTz before_since = 0;
+	char	   *before_other = NULL;
+	Datum		values[5];
+	uint64		n;
+	uint64		npage;
+	SPITupleTable *page;
+	JsonOut		jo = {0};
+
+	if (!PG_ARGISNULL(1))
+	{
+		status = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		if (strcmp(status, "accepted") != 0 && strcmp(status, "incoming") != 0 &&
+			strcmp(status, "outgoing") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("status must be \"accepted\", \"incoming\" or \"outgoing\"")));
+	}
+	if (!PG_ARGISNULL(2))
+		before_other = cursor_decode(PG_GETARG_TEXT_PP(2), &before_since);
+
+	SPI_connect();
+	require_guest(guest);
+
+	values[0] = CStringGetTextDatum(guest);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = Int64GetDatum((int64) limit + 1);
+	if (before_other != NULL)
+	{
+		values[3] = TimestampTzGetDatum(before_since);
+		values[4] = CStringGetTextDatum(before_other);
+		n = parley_query_exec(&q_list_before, values, NULL, true, 0);
+	}
+	else
+		n = parley_query_exec(&q_list_first, values, NULL, true, 0);
+	page = SPI_tuptable;
+	npage = Min(n, (uint64) limit);
+
+	jo_begin_object(&jo, NULL);
+	jo_begin_array(&jo, "friends");
+	for (uint64 i = 0; i < npage; i++)
+		render_friendship(&jo, NULL, page, i, 1);
+	jo_end_array(&jo);
+	jo_bool(&jo, "has_more", n > npage);
+	if (n > npage)
+	{
+		bool		isnull;
+		TimestampTz since = DatumGetTimestampTz(parley_col(page, npage - 1, 4, &isnull));
+		char	   *other = TextDatumGetCString(parley_col(page, npage - 1, 2, &isnull));
+
+		jo_cstring(&jo, "next_before", cursor_encode(since, other));
+	}
+	else
+		jo_null(&jo, "next_before");
+	jo_end_object(&jo);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
+}
