@@ -18,6 +18,11 @@ GRANT EXECUTE ON FUNCTION
     parley.message_edit(uuid, bigint, text, text),
     parley.message_delete(uuid, bigint, text),
     parley.read_mark(uuid, text, bigint),
+    parley.friend_request(text, text),
+    parley.friend_remove(text, text),
+    parley.guest_block(text, text),
+    parley.guest_unblock(text, text),
+    parley.friend_list(text, text, text, integer),
     parley.service_key_hashes(),
     parley.last_status(),
     parley.version()
