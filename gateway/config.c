@@ -68,8 +68,22 @@ static const struct setting settings[] = {
 	"seconds SIGTERM waits for in-flight requests before exiting anyway"},
 	{"PARLEY_MAX_BODY", SET_INT, "65536", CF(max_body), 1024, 1048576,
 	"largest accepted request body in bytes; larger is 413"},
+	{"PARLEY_RATE_LIMIT", SET_INT, "0", CF(rate_limit), 0, 1000000,
+	"requests per second per service key (token bucket); 0 = no limit"},
+	{"PARLEY_RATE_BURST", SET_INT, "0", CF(rate_burst), 0, 1000000,
+	"requests a key may send at once above the rate; 0 = PARLEY_RATE_LIMIT"},
 	{"PARLEY_ENV_FILE", SET_STRING, ".env", CF(env_file), 0, 0,
 	"file of NAME=value lines read at start; a missing default .env is ignored"},
+	{"PARLEY_EVENTS", SET_BOOL, "1", CF(events), 0, 0,
+	"1 = live events: writes are notified in batches and /events streams are served; 0 = off"},
+	{"PARLEY_SSE_HEARTBEAT", SET_INT, "15", CF(sse_heartbeat), 1, 3600,
+	"seconds between heartbeat comments on event streams"},
+	{"PARLEY_SSE_BUFFER", SET_INT, "262144", CF(sse_buffer), 4096, 67108864,
+	"bytes an event stream may have unsent before the slow client is disconnected"},
+	{"PARLEY_EVENTS_BATCH_MS", SET_INT, "2", CF(events_batch_ms), 0, 1000,
+	"ms over which write notifications are gathered into one pg_notify"},
+	{"PARLEY_EVENTS_POLL_MS", SET_INT, "1000", CF(events_poll_ms), 100, 60000,
+	"ms between safety polls of the streamed conversations' last seq"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

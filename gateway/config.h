@@ -25,7 +25,14 @@ struct config
 	int			retry_after;		/* seconds, in Retry-After of 503s */
 	int			shutdown_timeout;	/* seconds to drain on SIGTERM */
 	int			max_body;			/* bytes; larger bodies get 413 */
+	int			rate_limit;			/* requests/s per service key; 0 = off */
+	int			rate_burst;			/* token bucket size; 0 = rate_limit */
 	char	   *env_file;			/* where .env settings were read from */
+	bool		events;				/* live events: notify, listen, stream */
+	int			sse_heartbeat;		/* seconds between stream heartbeats */
+	int			sse_buffer;			/* bytes unsent before a stream is dropped */
+	int			events_batch_ms;	/* notification batching period */
+	int			events_poll_ms;		/* safety poll period */
 };
 
 extern struct config config;

@@ -4,8 +4,9 @@
  *	  req_ctx that lives until its one reply: every path out of the handler
  *	  ends in finish(), which sends, logs, counts and frees.
  *
- *	  Order of checks: route (404/405), service key (401), body size (413),
- *	  content type (415), parameters and body shape (400), then the pool
+ *	  Order of checks: route (404/405), service key (401), rate limit (429),
+ *	  body size (413), content type (415), parameters and body shape (400),
+ *	  then the pool
  *	  (503 when no connection is up or the queue is full).
  */
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "request.h"
 
 struct req_ctx
@@ -38,6 +40,7 @@ struct req_ctx
 	struct pool_job job;
 	struct timespec t0;
 	char		key_label[72];	/* the service key's name, for the log */
+	int			retry_after_s;	/* for Retry-After when not the default */
 	char		path[256];		/* sanitized, for the log line */
 };
 
@@ -196,7 +199,8 @@ finish_problem(struct req_ctx *ctx, const struct problem *p, const char *allow)
 
 		if (problem_wants_retry_after(p))
 		{
-			snprintf(retry, sizeof(retry), "%d", config.retry_after);
+			snprintf(retry, sizeof(retry), "%d",
+					 ctx->retry_after_s > 0 ? ctx->retry_after_s : config.retry_after);
 			evhttp_add_header(out, "Retry-After", retry);
 		}
 		if (p->status == 401)
@@ -290,6 +294,17 @@ check_key(struct req_ctx *ctx, struct problem *p)
 	return false;
 }
 
+/* The key's token bucket (ratelimit.c); 429 when it is empty. */
+static bool
+check_rate(struct req_ctx *ctx, struct problem *p)
+{
+	if (ratelimit_take(ctx->key_label, &ctx->retry_after_s))
+		return true;
+	problem_set(p, 429, CODE_RATE_LIMITED, "too many requests for this service key; retry after %d s",
+				ctx->retry_after_s);
+	return false;
+}
+
 static void
 serve_sql(struct req_ctx *ctx, const char *query)
 {
@@ -300,7 +315,7 @@ serve_sql(struct req_ctx *ctx, const char *query)
 										"Content-Type");
 	struct problem p;
 
-	if (!check_key(ctx, &p) ||
+	if (!check_key(ctx, &p) || !check_rate(ctx, &p) ||
 		!request_bind(&ctx->rp, query, ct, body, len, (size_t) config.max_body, &p))
 	{
 		finish_problem(ctx, &p, NULL);
@@ -547,6 +562,7 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	evhttp_set_max_body_size(srv.http, (ev_ssize_t) config.max_body * 2);
 	evhttp_set_timeout(srv.http, config.http_timeout);
 	evhttp_set_gencb(srv.http, on_request, NULL);
+	ratelimit_setup(config.rate_limit, config.rate_burst);
 	srv.listener = listen_on(base, host, port, err, errlen);
 	if (srv.listener == NULL)
 	{
@@ -584,4 +600,5 @@ http_free(void)
 	if (srv.http != NULL)
 		evhttp_free(srv.http);
 	srv.http = NULL;
+	ratelimit_free();
 }
