@@ -1,0 +1,169 @@
+# Friends over HTTP (API.md section 5): PUT/DELETE friends and blocks, the
+# list with its cursor, the block's effect on direct conversations, and bad
+# input answered 4xx with nothing changed.
+use strict;
+use warnings;
+
+use ParleyTest;
+use Test::More;
+
+my $node = ParleyTest::new_node('friends');
+my $key  = ParleyTest::create_key($node, 'friends-test');
+my $gw   = ParleyTest->start(node => $node, key => $key);
+
+my $ts_re = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$/;
+
+sub problem
+{
+	my ($r, $status, $code, $name) = @_;
+	subtest $name => sub {
+		is($r->{status}, $status, 'status') or diag($r->{body});
+		like($r->{headers}{'content-type'} // '', qr{^application/problem\+json}, 'problem content type');
+		is($r->{json}{code}, $code, 'code');
+	};
+}
+
+# Every friendship and block row, as the DBA sees them.
+sub rows
+{
+	return $node->safe_psql('postgres', q{
+		SELECT coalesce(string_agg(guest_id || '>' || other_id || ':' || status, ' '
+		                ORDER BY guest_id, other_id), '-') FROM parley.friendships})
+	  . ' | '
+	  . $node->safe_psql('postgres', q{
+		SELECT coalesce(string_agg(guest_id || '>' || other_id || ':' || direction, ' '
+		                ORDER BY guest_id, other_id, direction), '-') FROM parley.blocks});
+}
+
+sub ids { return join ' ', map { $_->{other_id} } @{ $_[0]{json}{friends} // [] }; }
+
+for my $g (qw(ann ben cat dan))
+{
+	is($gw->req(PUT => "/v1/guests/$g", { display_name => ucfirst $g })->{status}, 201, "guest $g");
+}
+
+# --- requests ------------------------------------------------------------------
+my $r = $gw->req(PUT => '/v1/guests/ann/friends/ben');
+is($r->{status}, 201, 'PUT friend: 201 for a new request') or diag($r->{body});
+is_deeply([ sort keys %{ $r->{json} } ], [qw(guest_id other_id since status)], 'friendship shape');
+is_deeply([ @{ $r->{json} }{qw(guest_id other_id status)} ], [qw(ann ben outgoing)], 'outgoing, from ann\'s side');
+like($r->{json}{since}, $ts_re, 'since is RFC 3339');
+my $since = $r->{json}{since};
+
+$r = $gw->req(PUT => '/v1/guests/ann/friends/ben');
+is($r->{status}, 200, 'repeated request: 200');
+is($r->{json}{status}, 'outgoing', '... still outgoing');
+is($r->{json}{since}, $since, '... since unchanged');
+
+$r = $gw->req(GET => '/v1/guests/ben/friends?status=incoming');
+is($r->{status}, 200, 'GET friends incoming');
+is(ids($r), 'ann', 'ben sees ann\'s request');
+
+$r = $gw->req(PUT => '/v1/guests/ben/friends/ann');
+is($r->{status}, 200, 'asking back: 200');
+is($r->{json}{status}, 'accepted', '... accepted');
+isnt($r->{json}{since}, $since, '... since is the acceptance');
+$r = $gw->req(PUT => '/v1/guests/ann/friends/ben');
+is_deeply([ $r->{status}, $r->{json}{status} ], [ 200, 'accepted' ], 'already friends: 200 accepted');
+
+$r = $gw->req(GET => '/v1/guests/ann/friends');
+is($r->{status}, 200, 'GET friends, status defaults to accepted');
+is_deeply([ sort keys %{ $r->{json} } ], [qw(friends has_more next_before)], 'list shape');
+is(ids($r), 'ben', 'ann\'s friends');
+ok(!$r->{json}{has_more}, 'no more');
+ok(!defined $r->{json}{next_before}, 'next_before null');
+
+# --- bad input: 4xx, nothing changed --------------------------------------------
+my $before = rows();
+problem($gw->req(PUT => '/v1/guests/ann/friends/ann'), 400, 'validation_failed', 'request to oneself: 400');
+problem($gw->req(PUT => '/v1/guests/ann/blocks/ann'), 400, 'validation_failed', 'blocking oneself: 400');
+problem($gw->req(PUT => '/v1/guests/ann/friends/nobody'), 404, 'guest_not_found', 'unknown other: 404');
+problem($gw->req(PUT => '/v1/guests/nobody/friends/ann'), 404, 'guest_not_found', 'unknown guest: 404');
+problem($gw->req(PUT => '/v1/guests/ann/friends/b%20n'), 400, 'validation_failed', 'malformed id: 400');
+problem($gw->req(DELETE => '/v1/guests/ann/friends/cat'), 404, 'friendship_not_found', 'DELETE of no friendship: 404');
+problem($gw->req(DELETE => '/v1/guests/ann/blocks/cat'), 404, 'block_not_found', 'DELETE of no block: 404');
+problem($gw->req(GET => '/v1/guests/ann/friends?status=blocked'), 400, 'validation_failed', 'unknown status: 400');
+problem($gw->req(GET => '/v1/guests/ann/friends?limit=0'), 400, 'validation_failed', 'limit 0: 400');
+problem($gw->req(GET => '/v1/guests/ann/friends?limit=x'), 400, 'validation_failed', 'limit not a number: 400');
+problem($gw->req(GET => '/v1/guests/ann/friends?before=nonsense'), 400, 'validation_failed', 'bad cursor: 400');
+problem($gw->req(GET => '/v1/guests/nobody/friends'), 404, 'guest_not_found', 'list of an unknown guest: 404');
+is($gw->req(PUT => '/v1/guests/ann/friends/cat', undef, key => undef)->{status}, 401, 'no key: 401');
+is($gw->req(POST => '/v1/guests/ann/friends/cat', {})->{status}, 405, 'POST: 405');
+is(rows(), $before, 'the rejected requests changed nothing');
+
+# --- remove: decline, cancel, unfriend ----------------------------------------------
+is($gw->req(PUT => '/v1/guests/cat/friends/ann')->{status}, 201, 'cat asks ann');
+is($gw->req(PUT => '/v1/guests/ann/friends/dan')->{status}, 201, 'ann asks dan');
+$r = $gw->req(DELETE => '/v1/guests/ann/friends/cat');
+is($r->{status}, 204, 'decline: 204');
+is($r->{body} // '', '', '... no body');
+is($gw->req(DELETE => '/v1/guests/ann/friends/dan')->{status}, 204, 'cancel: 204');
+is($gw->req(DELETE => '/v1/guests/ben/friends/ann')->{status}, 204, 'unfriend: 204');
+is(rows(), '- | -', 'no friendship rows left');
+problem($gw->req(DELETE => '/v1/guests/ben/friends/ann'), 404, 'friendship_not_found', 'unfriend twice: 404');
+
+# --- blocks ------------------------------------------------------------------------
+is($gw->req(PUT => '/v1/guests/ann/friends/ben')->{status}, 201, 'ann asks ben again');
+is($gw->req(PUT => '/v1/guests/ben/friends/ann')->{json}{status}, 'accepted', 'friends again');
+$r = $gw->req(POST => '/v1/conversations?as=ann', { kind => 'direct', participants => ['ben'] });
+is($r->{status}, 201, 'direct conversation');
+my $did = $r->{json}{id};
+$r = $gw->req(POST => '/v1/conversations?as=ann', { kind => 'group', participants => [qw(ben cat)] });
+my $gid = $r->{json}{id};
+is($gw->req(POST => "/v1/conversations/$did/messages?as=ann", { body => 'hello' })->{status}, 201, 'post before the block');
+
+$r = $gw->req(PUT => '/v1/guests/ben/blocks/ann');
+is($r->{status}, 200, 'PUT block: 200') or diag($r->{body});
+is_deeply([ @{ $r->{json} }{qw(guest_id other_id status)} ], [qw(ben ann blocked)], 'block answer');
+is(ids($gw->req(GET => '/v1/guests/ann/friends')), '', 'the block ended the friendship');
+
+my $seq_before = $node->safe_psql('postgres', "SELECT last_seq FROM parley.conversations WHERE id = '$did'");
+problem($gw->req(POST => "/v1/conversations/$did/messages?as=ann", { body => 'hi' }), 403, 'blocked', 'blocked guest cannot post in the direct conversation');
+problem($gw->req(POST => "/v1/conversations/$did/messages?as=ben", { body => 'hi' }), 403, 'blocked', 'nor can the blocker');
+problem($gw->req(POST => '/v1/conversations?as=ann', { kind => 'direct', participants => ['ben'] }), 403, 'blocked', 'opening the direct conversation: 403');
+problem($gw->req(PUT => '/v1/guests/ann/friends/ben'), 403, 'blocked', 'friend request while blocked: 403');
+problem($gw->req(PUT => '/v1/guests/ben/friends/ann'), 403, 'blocked', 'the blocker cannot ask either');
+is($node->safe_psql('postgres', "SELECT last_seq FROM parley.conversations WHERE id = '$did'"), $seq_before, 'nothing posted');
+is($gw->req(POST => "/v1/conversations/$gid/messages?as=ann", { body => 'group' })->{status}, 201, 'groups are not affected');
+is($gw->req(GET => "/v1/conversations/$did/messages?as=ann")->{status}, 200, 'the history stays readable');
+
+problem($gw->req(DELETE => '/v1/guests/ann/blocks/ben'), 404, 'block_not_found', 'only the blocker unblocks');
+is($gw->req(PUT => '/v1/guests/ben/blocks/ann')->{status}, 200, 'blocking again: 200');
+$r = $gw->req(DELETE => '/v1/guests/ben/blocks/ann');
+is($r->{status}, 204, 'DELETE block: 204');
+problem($gw->req(DELETE => '/v1/guests/ben/blocks/ann'), 404, 'block_not_found', 'unblock twice: 404');
+is($gw->req(POST => "/v1/conversations/$did/messages?as=ann", { body => 'again' })->{status}, 201, 'posting works after the unblock');
+is($gw->req(PUT => '/v1/guests/ann/friends/ben')->{status}, 201, 'a new request after the unblock: 201');
+
+# --- list pages ------------------------------------------------------------------------
+for my $i (1 .. 7)
+{
+	my $g = sprintf('p%02d', $i);
+	$gw->req(PUT => "/v1/guests/$g", { display_name => $g });
+	is($gw->req(PUT => "/v1/guests/$g/friends/cat")->{status}, 201, "$g asks cat");
+}
+my @seen;
+my $cursor;
+my $pages = 0;
+do
+{
+	my $q = '/v1/guests/cat/friends?status=incoming&limit=3' . (defined $cursor ? "&before=$cursor" : '');
+	$r = $gw->req(GET => $q);
+	is($r->{status}, 200, "page " . ++$pages);
+	push @seen, map { $_->{other_id} } @{ $r->{json}{friends} };
+	$cursor = $r->{json}{next_before};
+	is(defined $cursor ? 1 : 0, $r->{json}{has_more} ? 1 : 0, 'next_before iff has_more');
+} while ($r->{json}{has_more} && $pages < 10);
+is($pages, 3, 'three pages of 3, 3, 1');
+is("@seen", 'p07 p06 p05 p04 p03 p02 p01', 'newest first, each once');
+is(ids($gw->req(GET => '/v1/guests/p01/friends?status=outgoing')), 'cat', 'outgoing side');
+
+# --- OpenAPI lists the routes ----------------------------------------------------------------
+my $doc = $gw->req(GET => '/openapi.json')->{json};
+ok($doc->{paths}{'/v1/guests/{guest_id}/friends/{other_id}'}{put}, 'OpenAPI: PUT friends');
+ok($doc->{paths}{'/v1/guests/{guest_id}/friends/{other_id}'}{delete}, 'OpenAPI: DELETE friends');
+ok($doc->{paths}{'/v1/guests/{guest_id}/blocks/{other_id}'}{put}, 'OpenAPI: PUT blocks');
+ok($doc->{paths}{'/v1/guests/{guest_id}/friends'}{get}, 'OpenAPI: GET friends');
+
+$gw->stop;
+done_testing();
