@@ -52,6 +52,8 @@ static const struct setting settings[] = {
 	"per-request time limit in ms (queue wait included); the query is cancelled, 503"},
 	{"PARLEY_CONNECT_TIMEOUT", SET_INT, "30", CF(connect_timeout), 1, 3600,
 	"seconds to keep retrying the database at start before exiting 1"},
+	{"PARLEY_MIGRATE", SET_BOOL, "0", CF(migrate), 0, 0,
+	"1 = at start, CREATE EXTENSION parley or ALTER EXTENSION parley UPDATE to the version parleyd needs (needs a superuser or the extension's owner; gateways serialise on an advisory lock)"},
 	{"PARLEY_PREPARED", SET_BOOL, "1", CF(prepared), 0, 0,
 	"1 = named prepared statements per connection; 0 = unnamed statements (PgBouncer transaction mode)"},
 	{"PARLEY_LOG_LEVEL", SET_LOG_LEVEL, "info", CF(log_level), 0, 0,

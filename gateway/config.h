@@ -17,6 +17,7 @@ struct config
 	int			queue_size;			/* requests waiting for a connection */
 	int			request_timeout_ms; /* per request, queue wait included */
 	int			connect_timeout;	/* seconds to reach the database at start */
+	bool		migrate;			/* create/update the extension at start */
 	bool		prepared;			/* named prepared statements (else unnamed) */
 	int			log_level;			/* enum log_level */
 	bool		metrics_key_required;	/* /metrics needs a service key */

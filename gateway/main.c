@@ -26,6 +26,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "migrate.h"
 #include "openapi.h"
 #include "pool.h"
 #include "routes.h"
@@ -65,14 +66,15 @@ check_extension(const PGresult *res, char *err, size_t errlen)
 
 	if (PQntuples(res) == 0)
 	{
-		snprintf(err, errlen, "extension missing: parley is not installed in this database "
-				 "(CREATE EXTENSION parley)");
+		snprintf(err, errlen, "extension missing: parley is not installed in this database; "
+				 "a DBA must run: CREATE EXTENSION parley (or start parleyd once with PARLEY_MIGRATE=1 as a superuser)");
 		return false;
 	}
 	if (sscanf(PQgetvalue(res, 0, 0), "%d.%d", &major, &minor) != 2 ||
 		major != EXTENSION_MAJOR || minor < EXTENSION_MINOR)
 	{
-		snprintf(err, errlen, "extension wrong version: parley %s is installed, parleyd needs %d.%d or a later %d.x",
+		snprintf(err, errlen, "extension wrong version: parley %s is installed, parleyd needs %d.%d or a later %d.x; "
+				 "a DBA must run: ALTER EXTENSION parley UPDATE (or start parleyd once with PARLEY_MIGRATE=1 as the extension's owner)",
 				 PQgetvalue(res, 0, 0), EXTENSION_MAJOR, EXTENSION_MINOR, EXTENSION_MAJOR);
 		return false;
 	}
@@ -232,6 +234,16 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	srand((unsigned) time(NULL) ^ (unsigned) getpid());
+
+	/* Before the event loop exists: the migration may block (migrate.h). */
+	if (config.migrate &&
+		!migrate_extension(config.database_url, config.connect_timeout, err, sizeof(err)))
+	{
+		log_error("cannot start: %s", err);
+		fprintf(stderr, "parleyd: cannot start: %s\n", err);
+		config_free();
+		return 1;
+	}
 
 	app.base = event_base_new();
 	if (app.base == NULL)

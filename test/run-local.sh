@@ -14,6 +14,9 @@ cd "$(dirname "$0")/.."
 
 listen=${PARLEY_LISTEN:-127.0.0.1:8080}
 export PARLEY_LISTEN=$listen
+# parleyd creates or updates the extension at start when its role may
+# (docs/operations.md, "Upgrading"); set PARLEY_MIGRATE=0 to refuse instead.
+export PARLEY_MIGRATE=${PARLEY_MIGRATE:-1}
 
 echo "== build"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null
@@ -62,6 +65,9 @@ if [ -z "$(psql_su -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '
     psql_su -d postgres -c "CREATE DATABASE parley"
 fi
 psql_su -d parley -c "CREATE EXTENSION IF NOT EXISTS parley"
+# A cluster kept from an older checkout: update it (the grants below name
+# the newest functions).  parleyd's own PARLEY_MIGRATE then finds it current.
+psql_su -d parley -c "ALTER EXTENSION parley UPDATE"
 psql_su -d parley -c "DO \$\$BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'parley_gateway') THEN
         CREATE ROLE parley_gateway LOGIN;
