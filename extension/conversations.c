@@ -236,9 +236,11 @@ other_participants(FunctionCallInfo fcinfo, int argno, const char *actor, int *c
 /*
  * conversation_create() of both SQL versions.  check_blocks is set by the
  * 0.2.0 symbol only: under the 0.1.0 SQL the blocks table does not exist.
+ * id_given: conversation_create_at(), whose fifth argument is the id of a
+ * new group, chosen by a PL/Proxy proxy so that the id decides the shard.
  */
 static Datum
-conversation_create_impl(FunctionCallInfo fcinfo, bool check_blocks)
+conversation_create_impl(FunctionCallInfo fcinfo, bool check_blocks, bool id_given)
 {
 	char	   *actor = parley_guest_id_arg(fcinfo, 0, "actor");
 	char	   *kind;
@@ -305,7 +307,18 @@ conversation_create_impl(FunctionCallInfo fcinfo, bool check_blocks)
 	}
 	others_array = cstrings_to_text_array(others, nothers);
 
-	if (direct)
+	if (id_given)
+	{
+		/* A direct conversation's id is the pair's: no one may choose it. */
+		if (direct)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("conversation_create_at creates groups only"),
+					 errhint("A direct conversation's id is derived from the pair: use conversation_create.")));
+		parley_require_arg(fcinfo, 4, "conversation_id");
+		id = PG_GETARG_UUID_P(4);
+	}
+	else if (direct)
 		parley_direct_conversation_id(actor, others[0], id);
 	else
 		parley_uuidv7(id);
@@ -348,6 +361,11 @@ conversation_create_impl(FunctionCallInfo fcinfo, bool check_blocks)
 	else
 	{
 		/* Only a direct conversation's id can exist: the pair's one. */
+		if (id_given)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("conversation %s exists already",
+							DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id))))));
 		if (!direct)
 			elog(ERROR, "parley: new group id collides with an existing conversation");
 		if (parley_query_exec(&q_conversation, values, NULL, false, 1) != 1)
@@ -365,7 +383,7 @@ PG_FUNCTION_INFO_V1(conversation_create);
 Datum
 conversation_create(PG_FUNCTION_ARGS)
 {
-	return conversation_create_impl(fcinfo, false);
+	return conversation_create_impl(fcinfo, false, false);
 }
 
 /* The symbol of the 0.2.0 SQL: no direct conversation while a block stands. */
@@ -373,7 +391,18 @@ PG_FUNCTION_INFO_V1(conversation_create_v0_2);
 Datum
 conversation_create_v0_2(PG_FUNCTION_ARGS)
 {
-	return conversation_create_impl(fcinfo, true);
+	return conversation_create_impl(fcinfo, true, false);
+}
+
+/*
+ * conversation_create_at(actor, kind, participants, title, conversation_id):
+ * a group with the given id, for a proxy that routes by id (docs/scaling.md).
+ */
+PG_FUNCTION_INFO_V1(conversation_create_at);
+Datum
+conversation_create_at(PG_FUNCTION_ARGS)
+{
+	return conversation_create_impl(fcinfo, false, true);
 }
 
 PG_FUNCTION_INFO_V1(conversation_get);

@@ -1,11 +1,14 @@
 /*
  * ids.c
- *	  UUIDv7/UUIDv8 generation, SHA-256, random keys.
+ *	  UUIDv7/UUIDv8 generation, SHA-256, random keys; the id generators a
+ *	  PL/Proxy proxy database calls.
  */
 #include "postgres.h"
 
 #include "common/cryptohash.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "ids.h"
@@ -117,4 +120,33 @@ parley_random_key(void)
 	p--;
 	key[p] = '\0';
 	return key;
+}
+
+/*
+ * SQL-callable id generators for a PL/Proxy proxy database (proxy/): the
+ * proxy picks a new group's id, or computes a direct pair's id, before it
+ * knows the shard, and routes the call by that id.  Declared only by
+ * proxy/parley_proxy.sql, never by the extension's own scripts.
+ */
+PG_FUNCTION_INFO_V1(parley_new_conversation_id);
+Datum
+parley_new_conversation_id(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+	parley_uuidv7(id);
+	PG_RETURN_UUID_P(id);
+}
+
+PG_FUNCTION_INFO_V1(parley_direct_id);
+Datum
+parley_direct_id(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	parley_direct_conversation_id(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								  text_to_cstring(PG_GETARG_TEXT_PP(1)), id);
+	PG_RETURN_UUID_P(id);
 }

@@ -26,6 +26,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "events.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -42,6 +43,7 @@ struct req_ctx
 	struct pool_job job;
 	struct timespec t0;
 	char		key_label[72];	/* the service key's name, for the log */
+	bool		streaming;		/* req was handed to an event stream */
 	int			retry_after_s;	/* for Retry-After when not the default */
 	char		path[256];		/* sanitized, for the log line */
 };
@@ -179,7 +181,7 @@ finish(struct req_ctx *ctx, int status, const char *content_type,
 	log_info("%s %s %d %.1fms db=%.1fms%s%s%s",
 			 method_text(ctx->cmd), ctx->path, status, ms, ctx->job.db_ms,
 			 ctx->key_label[0] ? " key=" : "", ctx->key_label,
-			 req == NULL ? " (client gone)" : "");
+			 ctx->streaming ? " (stream)" : req == NULL ? " (client gone)" : "");
 	metrics_request(ctx->route, status, ms);
 
 	request_parse_free(&ctx->rp);
@@ -229,6 +231,17 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		finish_problem(ctx, err, NULL);
 		return;
 	}
+	if (r->kind == ROUTE_EVENTS && ctx->req != NULL &&
+		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	{
+		/* Subscribed: the stream takes the request over and answers. */
+		events_stream_open(ctx->req, ctx->rp.values[0], ctx->rp.values[1],
+						   ctx->rp.values[2], PQgetvalue(res, 0, 0));
+		ctx->req = NULL;
+		ctx->streaming = true;
+		finish(ctx, 200, NULL, NULL, 0);
+		return;
+	}
 	switch (PQresultStatus(res))
 	{
 		case PGRES_TUPLES_OK:
@@ -236,6 +249,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 				break;
 			if (r->status == 204)
 			{
+				events_after_write(r->name, ctx->rp.values);
 				finish(ctx, 204, NULL, NULL, 0);
 				return;
 			}
@@ -248,6 +262,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 				if (status != 200 && status != 201)
 					break;
 			}
+			events_after_write(r->name, ctx->rp.values);
 			finish(ctx, status, "application/json", PQgetvalue(res, 0, 0),
 				   (size_t) PQgetlength(res, 0, 0));
 			return;
@@ -318,7 +333,11 @@ serve_sql(struct req_ctx *ctx, const char *query)
 	struct problem p;
 
 	if (!check_key(ctx, &p) || !check_rate(ctx, &p) ||
-		!request_bind(&ctx->rp, query, ct, body, len, (size_t) config.max_body, &p))
+		!request_bind(&ctx->rp, query, ct, body, len, (size_t) config.max_body, &p) ||
+		(ctx->rp.route->kind == ROUTE_EVENTS &&
+		 !events_cursor(&ctx->rp.values[2],
+						evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
+										   "Last-Event-ID"), &p)))
 	{
 		finish_problem(ctx, &p, NULL);
 		return;
@@ -413,6 +432,7 @@ on_request(struct evhttp_request *req, void *arg)
 	switch (ctx->rp.route->kind)
 	{
 		case ROUTE_SQL:
+		case ROUTE_EVENTS:
 			serve_sql(ctx, evhttp_uri_get_query(uri));
 			return;
 		case ROUTE_HEALTHZ:
@@ -599,6 +619,7 @@ http_drain(void (*idle_cb) (void *), void *arg)
 		evhttp_del_accept_socket(srv.http, srv.listener);
 		srv.listener = NULL;
 	}
+	events_close_all();			/* streams never end by themselves */
 	check_drained();
 }
 

@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "events.h"
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
@@ -202,7 +203,7 @@ raise_fd_limit(void)
 int
 main(int argc, char **argv)
 {
-	const char *statements[ROUTE_COUNT_MAX + 1];
+	const char *statements[ROUTE_COUNT_MAX + 1 + EVENTS_NSTATEMENTS];
 	struct pool_options opts;
 	char		err[512];
 	struct timeval start_tv;
@@ -256,13 +257,15 @@ main(int argc, char **argv)
 	for (int i = 0; i < nroutes; i++)
 		statements[i] = routes[i].sql;
 	statements[nroutes] = AUTH_SQL;
+	for (int i = 0; i < EVENTS_NSTATEMENTS; i++)
+		statements[nroutes + 1 + i] = events_statements[i];
 	memset(&opts, 0, sizeof(opts));
 	opts.conninfo = config.database_url;
 	opts.size = config.pool_size;
 	opts.queue_size = config.queue_size;
 	opts.prepared = config.prepared;
 	opts.statements = statements;
-	opts.nstatements = nroutes + 1;
+	opts.nstatements = nroutes + 1 + EVENTS_NSTATEMENTS;
 	opts.check_sql = EXTENSION_SQL;
 	opts.check = check_extension;
 
@@ -279,7 +282,8 @@ main(int argc, char **argv)
 	app.deadline = evtimer_new(app.base, on_deadline, NULL);
 	if (app.pool == NULL || app.openapi == NULL || app.sigterm == NULL ||
 		app.sigint == NULL || app.deadline == NULL ||
-		!auth_setup(app.base, app.pool, nroutes, config.key_refresh_ms))
+		!auth_setup(app.base, app.pool, nroutes, config.key_refresh_ms) ||
+		!events_setup(app.base, app.pool, nroutes + 1))
 	{
 		fprintf(stderr, "parleyd: out of memory at start-up\n");
 		return 1;
@@ -301,6 +305,7 @@ main(int argc, char **argv)
 cleanup:
 	/* Jobs still running get their 503 while their clients are connected. */
 	pool_free(app.pool);
+	events_shutdown();
 	auth_shutdown();
 	http_free();
 	event_free(app.sigterm);

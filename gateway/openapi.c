@@ -150,7 +150,8 @@ operation(const struct route *r)
 	else
 	{
 		add_response(responses, 200, "ok",
-					 r->kind == ROUTE_METRICS ? "text/plain" : "application/json", NULL);
+					 r->kind == ROUTE_METRICS ? "text/plain" :
+					 r->kind == ROUTE_EVENTS ? "text/event-stream" : "application/json", NULL);
 		if (r->kind == ROUTE_READYZ)
 			add_response(responses, 503, "database unavailable", "application/problem+json", schema_ref("Problem"));
 	}

@@ -166,6 +166,13 @@ const struct route routes[] = {
 		"SELECT parley.guest_unblock($1, $2)",
 		2, {P_GUEST, P_OTHER}, NULL, 204, false},
 
+	{ROUTE_EVENTS, METHOD_GET, "/v1/conversations/{cid}/events", "events",
+		"Live events (Server-Sent Events); resume with Last-Event-ID or after",
+		"SELECT parley.events_subscribe($1::uuid, $2, $3::bigint)->>'last_seq'",
+		3, {P_CID, P_AS,
+		{PARAM_QUERY_INT, "after", "replay messages with seq above this first (as Last-Event-ID)"}},
+		NULL, 200, false},
+
 	{ROUTE_HEALTHZ, METHOD_GET, "/healthz", "healthz",
 		"The process is up", NULL, 0, {{0}}, NULL, 200, true},
 	{ROUTE_READYZ, METHOD_GET, "/readyz", "readyz",

@@ -25,6 +25,7 @@ enum http_method
 enum route_kind
 {
 	ROUTE_SQL,					/* one statement on a pool connection */
+	ROUTE_EVENTS,				/* ROUTE_SQL's subscribe check, then a stream */
 	ROUTE_HEALTHZ,
 	ROUTE_READYZ,
 	ROUTE_METRICS,

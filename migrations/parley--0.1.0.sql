@@ -237,4 +237,22 @@ AS 'MODULE_PATHNAME', 'parley_version'
 LANGUAGE C IMMUTABLE;
 COMMENT ON FUNCTION parley.version() IS 'Version of the loaded parley library.';
 
+CREATE FUNCTION parley.events_subscribe(conversation_id uuid, actor text, after bigint DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'events_subscribe'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.events_subscribe(uuid, text, bigint) IS 'Check that actor may stream the conversation''s events; answers {"last_seq"}.';
+
+CREATE FUNCTION parley.events_fetch(conversation_id uuid, after bigint, "limit" integer DEFAULT 200)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'events_fetch'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.events_fetch(uuid, bigint, integer) IS 'Messages with seq > after, oldest first, for a gateway''s event fan-out (no actor check: gateway only).';
+
+CREATE FUNCTION parley.conversation_heads(conversation_ids uuid[])
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'conversation_heads'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.conversation_heads(uuid[]) IS 'last_seq of each given conversation, {"<id>": last_seq}, for a gateway''s safety poll.';
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA parley FROM PUBLIC;

@@ -52,6 +52,13 @@ sub new_node
 	$node->init;
 	$node->append_conf('postgresql.conf', "max_connections = 100\n");
 	$node->start;
+	if ($ENV{PARLEY_TEST_SHARDS} && !$opts{bare})
+	{
+		# The same suite against parley_proxy over N shard databases.
+		require ParleyProxy;
+		ParleyProxy::setup($node, 'postgres', $ENV{PARLEY_TEST_SHARDS});
+		return $node;
+	}
 	setup_database($node, 'postgres') unless $opts{bare};
 	return $node;
 }

@@ -1,0 +1,833 @@
+/*
+ * events.c
+ *	  The live-event hub: streams indexed by conversation, one fetch per
+ *	  conversation for all of its streams, notifications out and in.
+ *
+ * Why not NOTIFY in the writing transaction: PostgreSQL takes a
+ * database-wide lock at the commit of any transaction that notified, so
+ * every post would wait for every other.  Instead, after this gateway
+ * relayed a successful write, it queues a line ("m <cid>", "e <cid> <seq>",
+ * "d <cid> <seq>", "r <cid> <guest>") and sends the queue every
+ * PARLEY_EVENTS_BATCH_MS in one pg_notify() on its own connection, outside
+ * any write transaction.  Payloads carry ids only and stay under 8000 bytes.
+ *
+ * Every gateway LISTENs (listen.c) and, for a conversation it streams,
+ * fetches messages with seq above the smallest cursor of its streams
+ * (parley.events_fetch) and hands each stream the ones above its own
+ * cursor.  A notification only says "look"; the database says what is new,
+ * so a lost or late notification only delays.  A safety poll every
+ * PARLEY_EVENTS_POLL_MS reads last_seq of every streamed conversation in
+ * one call (parley.conversation_heads) and fetches where a stream is
+ * behind: posts made straight in SQL, or notifications lost with a crashed
+ * gateway, still arrive.
+ *
+ * The resume seam: a stream is registered with its cursor S (the client's
+ * cursor, or last_seq from events_subscribe) before anything is fetched for
+ * it, and its first fetch starts at S.  Delivery only sends seq > cursor and
+ * moves the cursor forward, so nothing is sent twice and nothing skipped.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/keyvalq_struct.h>
+
+#include "config.h"
+#include "events.h"
+#include "listen.h"
+#include "log.h"
+
+#define FETCH_LIMIT		200
+#define NOTIFY_MAX		7900	/* bytes per pg_notify payload (limit 8000) */
+#define OUTQ_MAX		(1024 * 1024)	/* notifications queued while the listener is down */
+#define NBUCKETS		16384
+#define CID_LEN			36
+#define GUEST_MAX		64
+#define READ_HIGH_WATER 4096	/* a stream's client has nothing to send */
+
+enum
+{
+	STMT_FETCH,
+	STMT_HEADS
+};
+
+const char *const events_statements[EVENTS_NSTATEMENTS] = {
+	[STMT_FETCH] = "SELECT m::text, (m->>'seq')::bigint"
+	" FROM jsonb_array_elements(parley.events_fetch($1::uuid, $2::bigint, $3::integer)"
+	"->'messages') AS m",
+	[STMT_HEADS] = "SELECT key, value::bigint"
+	" FROM jsonb_each_text(parley.conversation_heads($1::uuid[]))",
+};
+
+struct stream;
+
+struct conv
+{
+	char		cid[CID_LEN + 1];
+	struct conv *hnext;			/* hash chain */
+	struct stream *streams;
+	int			nstreams;
+	bool		fetching;		/* a fetch job is running */
+	bool		dirty;			/* fetch again when it ends */
+	struct pool_job job;
+	const char *values[3];
+	char		after_s[24];
+	char		limit_s[8];
+};
+
+struct stream
+{
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	struct conv *conv;
+	struct stream *next;		/* in conv->streams */
+	struct stream *prev;
+	struct stream *all_next;	/* in hub.all */
+	struct stream *all_prev;
+	int64_t		cursor;			/* the last seq sent (or the client's) */
+	char		guest[GUEST_MAX + 1];
+};
+
+/* An edit or delete: fetch that one message, send it to who has seen it. */
+struct change
+{
+	struct pool_job job;
+	const char *values[3];
+	char		cid[CID_LEN + 1];
+	char		after_s[24];
+	int64_t		seq;
+	bool		deleted;
+};
+
+static struct
+{
+	struct event_base *base;
+	struct pool *pool;
+	int			first_stmt;
+	bool		enabled;
+	struct conv *buckets[NBUCKETS];
+	struct stream *all;
+	int			nstreams;
+	struct evbuffer *outq;		/* notification lines not sent yet */
+	struct evbuffer *scratch;	/* one stream write */
+	struct event *batch_timer;
+	struct event *poll_timer;
+	struct event *heartbeat_timer;
+	struct pool_job heads_job;
+	const char *heads_values[1];
+	char	   *heads_param;
+	bool		heads_running;
+	bool		outq_dropping;
+}			hub;
+
+static void conv_kick(struct conv *c);
+
+/*
+ * PostgreSQL reads a UUID in several spellings (upper case, braces, other
+ * hyphenation); the hub keys conversations by the canonical one.  False
+ * when in is no UUID at all.
+ */
+static bool
+cid_canonical(const char *in, char out[CID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	int			n = 0;
+
+	for (; *in != '\0'; in++)
+	{
+		const char *d = strchr(hex, *in >= 'A' && *in <= 'F' ? *in - 'A' + 'a' : *in);
+
+		if (*in == '-' || *in == '{' || *in == '}')
+			continue;
+		if (d == NULL || n == 32)
+			return false;
+		if (n == 8 || n == 12 || n == 16 || n == 20)
+			*out++ = '-';
+		*out++ = *d;
+		n++;
+	}
+	*out = '\0';
+	return n == 32;
+}
+
+static unsigned
+cid_hash(const char *cid)
+{
+	unsigned	h = 2166136261u;
+
+	for (; *cid; cid++)
+		h = (h ^ (unsigned char) *cid) * 16777619u;
+	return h % NBUCKETS;
+}
+
+static struct conv *
+conv_find(const char *cid)
+{
+	for (struct conv *c = hub.buckets[cid_hash(cid)]; c != NULL; c = c->hnext)
+		if (strcmp(c->cid, cid) == 0)
+			return c;
+	return NULL;
+}
+
+static struct conv *
+conv_get(const char *cid)
+{
+	struct conv *c = conv_find(cid);
+	unsigned	h;
+
+	if (c != NULL)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	snprintf(c->cid, sizeof(c->cid), "%s", cid);
+	h = cid_hash(c->cid);
+	c->hnext = hub.buckets[h];
+	hub.buckets[h] = c;
+	return c;
+}
+
+/* Free a conversation nobody streams, unless a fetch still uses it. */
+static void
+conv_release(struct conv *c)
+{
+	struct conv **pp;
+
+	if (c->nstreams > 0 || c->fetching)
+		return;
+	for (pp = &hub.buckets[cid_hash(c->cid)]; *pp != NULL; pp = &(*pp)->hnext)
+	{
+		if (*pp == c)
+		{
+			*pp = c->hnext;
+			break;
+		}
+	}
+	free(c);
+}
+
+/* ---- streams -------------------------------------------------------------- */
+
+static void
+stream_unlink(struct stream *s)
+{
+	struct conv *c = s->conv;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		c->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	c->nstreams--;
+	if (s->all_prev)
+		s->all_prev->all_next = s->all_next;
+	else
+		hub.all = s->all_next;
+	if (s->all_next)
+		s->all_next->all_prev = s->all_prev;
+	hub.nstreams--;
+	conv_release(c);
+}
+
+/*
+ * The client went away (or the write timed out).  evhttp detaches an
+ * unfinished request from a failed connection without freeing it: it is
+ * ours to free.
+ */
+static void
+on_stream_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct stream *s = arg;
+
+	(void) evcon;
+	if (evhttp_request_get_connection(s->req) == NULL)
+		evhttp_request_free(s->req);
+	stream_unlink(s);
+	free(s);
+}
+
+/* End the stream cleanly: the last chunk, then evhttp closes. */
+static void
+stream_end(struct stream *s)
+{
+	evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+	evhttp_send_reply_end(s->req);
+	stream_unlink(s);
+	free(s);
+}
+
+/* A client that cannot keep up: drop the connection, it resumes later. */
+static void
+stream_drop(struct stream *s)
+{
+	struct evhttp_connection *evcon = s->evcon;
+
+	log_info("events: stream of %s in %s dropped: more than %d bytes unsent",
+			 s->guest, s->conv->cid, config.sse_buffer);
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	stream_unlink(s);
+	free(s);
+	evhttp_connection_free(evcon);
+}
+
+/* Send what is in hub.scratch; false when the stream was dropped. */
+static bool
+stream_write(struct stream *s)
+{
+	struct bufferevent *bev;
+
+	if (evbuffer_get_length(hub.scratch) == 0)
+		return true;
+	evhttp_send_reply_chunk(s->req, hub.scratch);
+	evbuffer_drain(hub.scratch, evbuffer_get_length(hub.scratch));
+	bev = evhttp_connection_get_bufferevent(s->evcon);
+	if (bev != NULL &&
+		evbuffer_get_length(bufferevent_get_output(bev)) > (size_t) config.sse_buffer)
+	{
+		stream_drop(s);
+		return false;
+	}
+	return true;
+}
+
+static int64_t
+conv_min_cursor(const struct conv *c)
+{
+	int64_t		min = INT64_MAX;
+
+	for (const struct stream *s = c->streams; s != NULL; s = s->next)
+		if (s->cursor < min)
+			min = s->cursor;
+	return min;
+}
+
+/* ---- fetching and fan-out ------------------------------------------------- */
+
+static void
+on_fetch_done(struct pool_job *job, PGresult *res, const struct problem *err)
+{
+	struct conv *c = job->arg;
+	int			n = 0;
+	struct stream *s;
+	struct stream *next;
+
+	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		/* The safety poll tries again. */
+		log_warn("events: fetch for %s failed: %s", c->cid,
+				 err ? err->detail : PQresultErrorMessage(res));
+		c->fetching = false;
+		c->dirty = false;
+		conv_release(c);
+		return;
+	}
+	/* c->fetching stays set while delivering: a dropped last stream must not free c. */
+	n = PQntuples(res);
+	for (s = c->streams; s != NULL; s = next)
+	{
+		next = s->next;
+		for (int i = 0; i < n; i++)
+		{
+			int64_t		seq = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+
+			if (seq <= s->cursor)
+				continue;
+			evbuffer_add_printf(hub.scratch, "id: %" PRId64 "\nevent: message\ndata: ", seq);
+			evbuffer_add(hub.scratch, PQgetvalue(res, i, 0), (size_t) PQgetlength(res, i, 0));
+			evbuffer_add(hub.scratch, "\n\n", 2);
+			s->cursor = seq;
+		}
+		(void) stream_write(s);
+	}
+	c->fetching = false;
+	if (n == FETCH_LIMIT)
+		c->dirty = true;		/* there may be more */
+	if (c->nstreams == 0)
+	{
+		conv_release(c);
+		return;
+	}
+	if (c->dirty)
+		conv_kick(c);
+}
+
+/* Fetch what is new for c's streams, now or after the running fetch. */
+static void
+conv_kick(struct conv *c)
+{
+	struct problem p;
+
+	if (c->fetching)
+	{
+		c->dirty = true;
+		return;
+	}
+	if (c->nstreams == 0)
+		return;
+	c->dirty = false;
+	snprintf(c->after_s, sizeof(c->after_s), "%" PRId64, conv_min_cursor(c));
+	snprintf(c->limit_s, sizeof(c->limit_s), "%d", FETCH_LIMIT);
+	c->values[0] = c->cid;
+	c->values[1] = c->after_s;
+	c->values[2] = c->limit_s;
+	memset(&c->job, 0, sizeof(c->job));
+	c->job.stmt = hub.first_stmt + STMT_FETCH;
+	c->job.nparams = 3;
+	c->job.values = c->values;
+	c->job.done = on_fetch_done;
+	c->job.arg = c;
+	c->fetching = true;
+	if (!pool_submit(hub.pool, &c->job, config.request_timeout_ms, false, &p))
+		c->fetching = false;	/* the safety poll tries again */
+}
+
+static void
+on_change_done(struct pool_job *job, PGresult *res, const struct problem *err)
+{
+	struct change *ch = job->arg;
+	struct conv *c = conv_find(ch->cid);
+	struct stream *next;
+
+	if (err == NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strtoll(PQgetvalue(res, 0, 1), NULL, 10) == ch->seq && c != NULL)
+	{
+		/* Only to streams that have the message; the others get it as it is now. */
+		for (struct stream *s = c->streams; s != NULL; s = next)
+		{
+			next = s->next;
+			if (s->cursor < ch->seq)
+				continue;
+			evbuffer_add_printf(hub.scratch, "event: %s\ndata: ",
+								ch->deleted ? "message_deleted" : "message_edited");
+			evbuffer_add(hub.scratch, PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0));
+			evbuffer_add(hub.scratch, "\n\n", 2);
+			(void) stream_write(s);
+		}
+	}
+	free(ch);
+}
+
+static void
+change_fetch(const char *cid, const char *seq_s, bool deleted)
+{
+	struct change *ch;
+	struct problem p;
+	int64_t		seq = strtoll(seq_s, NULL, 10);
+
+	if (seq <= 0 || conv_find(cid) == NULL)
+		return;
+	ch = calloc(1, sizeof(*ch));
+	if (ch == NULL)
+		return;
+	snprintf(ch->cid, sizeof(ch->cid), "%s", cid);
+	snprintf(ch->after_s, sizeof(ch->after_s), "%" PRId64, seq - 1);
+	ch->seq = seq;
+	ch->deleted = deleted;
+	ch->values[0] = ch->cid;
+	ch->values[1] = ch->after_s;
+	ch->values[2] = "1";
+	ch->job.stmt = hub.first_stmt + STMT_FETCH;
+	ch->job.nparams = 3;
+	ch->job.values = ch->values;
+	ch->job.done = on_change_done;
+	ch->job.arg = ch;
+	if (!pool_submit(hub.pool, &ch->job, config.request_timeout_ms, false, &p))
+		free(ch);
+}
+
+/* A guest left the conversation: its streams end. */
+static void
+conv_removed(const char *cid, const char *guest)
+{
+	struct conv *c = conv_find(cid);
+	struct stream *next;
+
+	if (c == NULL)
+		return;
+	for (struct stream *s = c->streams; s != NULL; s = next)
+	{
+		next = s->next;
+		if (strcmp(s->guest, guest) != 0)
+			continue;
+		log_info("events: %s left %s: stream ended", guest, cid);
+		if (c->nstreams == 1)
+		{
+			/* c would be freed by stream_end(); nothing follows it. */
+			stream_end(s);
+			return;
+		}
+		stream_end(s);
+	}
+}
+
+/* ---- notifications in ----------------------------------------------------- */
+
+static void
+on_notify(const char *payload)
+{
+	const char *line = payload;
+
+	while (*line != '\0')
+	{
+		const char *end = strchr(line, '\n');
+		size_t		len = end ? (size_t) (end - line) : strlen(line);
+		char		buf[160];
+		char		kind;
+		char		cid[CID_LEN + 1];
+		char		arg[GUEST_MAX + 1];
+		int			nf;
+
+		if (len < sizeof(buf))
+		{
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			arg[0] = '\0';
+			nf = sscanf(buf, "%c %36s %64s", &kind, cid, arg);
+			if (nf >= 2)
+			{
+				struct conv *c = conv_find(cid);
+
+				if (kind == 'm' && c != NULL)
+					conv_kick(c);
+				else if ((kind == 'e' || kind == 'd') && nf == 3)
+					change_fetch(cid, arg, kind == 'd');
+				else if (kind == 'r' && nf == 3)
+					conv_removed(cid, arg);
+			}
+		}
+		if (end == NULL)
+			break;
+		line = end + 1;
+	}
+}
+
+/* The listener is (again) up: notifications may have been missed. */
+static void
+on_listen_up(void)
+{
+	for (int b = 0; b < NBUCKETS; b++)
+		for (struct conv *c = hub.buckets[b]; c != NULL; c = c->hnext)
+			conv_kick(c);
+}
+
+/* ---- notifications out ---------------------------------------------------- */
+
+/* Send the next payload of at most NOTIFY_MAX bytes, cut at a line end. */
+static void
+flush_outq(void)
+{
+	size_t		len = evbuffer_get_length(hub.outq);
+	char		payload[NOTIFY_MAX + 1];
+	size_t		n;
+
+	if (len == 0 || !listen_ready())
+		return;
+	n = len < NOTIFY_MAX ? len : NOTIFY_MAX;
+	evbuffer_copyout(hub.outq, payload, n);
+	if (n < len)
+	{
+		while (n > 0 && payload[n - 1] != '\n')
+			n--;
+	}
+	payload[n] = '\0';
+	if (n > 0 && payload[n - 1] == '\n')
+		payload[n - 1] = '\0';
+	if (listen_send(payload))
+		evbuffer_drain(hub.outq, n);
+}
+
+static void
+on_batch_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	(void) arg;
+	flush_outq();
+}
+
+static void
+arm_batch_timer(void)
+{
+	struct timeval tv = {0, config.events_batch_ms * 1000};
+
+	if (evbuffer_get_length(hub.outq) > 0 && !evtimer_pending(hub.batch_timer, NULL))
+		evtimer_add(hub.batch_timer, &tv);
+}
+
+/* A pg_notify finished: what queued meanwhile goes in the next batch. */
+static void
+on_listen_idle(void)
+{
+	arm_batch_timer();
+}
+
+void
+events_after_write(const char *route, const char *const *values)
+{
+	char		kind;
+	const char *arg = NULL;
+	char		cid[CID_LEN + 1];
+
+	if (!hub.enabled)
+		return;
+	if (strcmp(route, "message_post") == 0)
+		kind = 'm';
+	else if (strcmp(route, "message_edit") == 0)
+		kind = 'e', arg = values[1];
+	else if (strcmp(route, "message_delete") == 0)
+		kind = 'd', arg = values[1];
+	else if (strcmp(route, "participant_remove") == 0)
+		kind = 'r', arg = values[1];
+	else
+		return;
+	if (!cid_canonical(values[0], cid))
+		return;
+	if (evbuffer_get_length(hub.outq) > OUTQ_MAX)
+	{
+		/* The listener is down: the safety poll covers new messages. */
+		if (!hub.outq_dropping)
+			log_warn("events: notification queue full; dropping until the listener is back");
+		hub.outq_dropping = true;
+		return;
+	}
+	hub.outq_dropping = false;
+	evbuffer_add_printf(hub.outq, arg ? "%c %s %s\n" : "%c %s\n", kind, cid, arg);
+	arm_batch_timer();
+}
+
+/* ---- safety poll and heartbeats ------------------------------------------- */
+
+static void
+on_heads_done(struct pool_job *job, PGresult *res, const struct problem *err)
+{
+	(void) job;
+	hub.heads_running = false;
+	free(hub.heads_param);
+	hub.heads_param = NULL;
+	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return;
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		struct conv *c = conv_find(PQgetvalue(res, i, 0));
+
+		if (c != NULL && strtoll(PQgetvalue(res, i, 1), NULL, 10) > conv_min_cursor(c))
+			conv_kick(c);
+	}
+}
+
+static void
+on_poll_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct evbuffer *b;
+	struct problem p;
+	bool		first = true;
+	size_t		len;
+
+	(void) fd;
+	(void) what;
+	(void) arg;
+	if (hub.heads_running || hub.all == NULL)
+		return;
+	b = evbuffer_new();
+	if (b == NULL)
+		return;
+	evbuffer_add(b, "{", 1);
+	for (int i = 0; i < NBUCKETS; i++)
+		for (struct conv *c = hub.buckets[i]; c != NULL; c = c->hnext)
+		{
+			evbuffer_add_printf(b, first ? "%s" : ",%s", c->cid);
+			first = false;
+		}
+	evbuffer_add(b, "}", 1);
+	len = evbuffer_get_length(b);
+	hub.heads_param = malloc(len + 1);
+	if (hub.heads_param != NULL)
+	{
+		evbuffer_copyout(b, hub.heads_param, len);
+		hub.heads_param[len] = '\0';
+		hub.heads_values[0] = hub.heads_param;
+		memset(&hub.heads_job, 0, sizeof(hub.heads_job));
+		hub.heads_job.stmt = hub.first_stmt + STMT_HEADS;
+		hub.heads_job.nparams = 1;
+		hub.heads_job.values = hub.heads_values;
+		hub.heads_job.done = on_heads_done;
+		hub.heads_running = true;
+		if (!pool_submit(hub.pool, &hub.heads_job, config.request_timeout_ms, false, &p))
+		{
+			hub.heads_running = false;
+			free(hub.heads_param);
+			hub.heads_param = NULL;
+		}
+	}
+	evbuffer_free(b);
+}
+
+/* A comment line keeps proxies from closing a quiet stream, and finds dead clients. */
+static void
+on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *next;
+
+	(void) fd;
+	(void) what;
+	(void) arg;
+	for (struct stream *s = hub.all; s != NULL; s = next)
+	{
+		next = s->all_next;
+		evbuffer_add(hub.scratch, ":\n\n", 3);
+		(void) stream_write(s);
+	}
+}
+
+/* ---- streams in ----------------------------------------------------------- */
+
+bool
+events_cursor(const char **after, const char *last_event_id, struct problem *p)
+{
+	size_t		n;
+
+	if (!hub.enabled)
+	{
+		problem_set(p, 404, CODE_NOT_FOUND, "live events are off in this gateway (PARLEY_EVENTS=0)");
+		return false;
+	}
+	if (*after != NULL || last_event_id == NULL)
+		return true;
+	n = strspn(last_event_id, "0123456789");
+	if (n == 0 || n > 18 || last_event_id[n] != '\0')
+	{
+		problem_set(p, 400, CODE_VALIDATION, "Last-Event-ID must be a message seq (a non-negative integer)");
+		return false;
+	}
+	*after = last_event_id;
+	return true;
+}
+
+void
+events_stream_open(struct evhttp_request *req, const char *cid, const char *guest,
+				   const char *after, const char *last_seq)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct stream *s = calloc(1, sizeof(*s));
+	char		key[CID_LEN + 1];
+	struct conv *c = s && cid_canonical(cid, key) ? conv_get(key) : NULL;
+	struct bufferevent *bev;
+	struct timeval wtv = {config.http_timeout, 0};
+
+	if (c == NULL)
+	{
+		free(s);
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	s->req = req;
+	s->evcon = evcon;
+	s->conv = c;
+	s->cursor = strtoll(after ? after : last_seq, NULL, 10);
+	snprintf(s->guest, sizeof(s->guest), "%s", guest);
+	s->next = c->streams;
+	if (c->streams)
+		c->streams->prev = s;
+	c->streams = s;
+	c->nstreams++;
+	s->all_next = hub.all;
+	if (hub.all)
+		hub.all->all_prev = s;
+	hub.all = s;
+	hub.nstreams++;
+
+	evhttp_add_header(out, "Content-Type", "text/event-stream");
+	evhttp_add_header(out, "Cache-Control", "no-cache");
+	evhttp_add_header(out, "X-Accel-Buffering", "no");
+	evhttp_add_header(out, "Connection", "close");
+	evhttp_send_reply_start(req, 200, "OK");
+
+	/*
+	 * evhttp keeps reading during a reply to notice a close, and its
+	 * timeout covers those reads: a quiet stream would be cut.  No read
+	 * timeout; the write timeout still ends a client that stops reading.
+	 */
+	bev = evhttp_connection_get_bufferevent(evcon);
+	bufferevent_set_timeouts(bev, NULL, &wtv);
+	bufferevent_setwatermark(bev, EV_READ, 0, READ_HIGH_WATER);
+	evhttp_connection_set_closecb(evcon, on_stream_close, s);
+
+	/* A comment, so the client sees the stream is open; then catch up. */
+	evbuffer_add(hub.scratch, ":ok\n\n", 5);
+	if (stream_write(s))
+		conv_kick(c);
+}
+
+int
+events_stream_count(void)
+{
+	return hub.nstreams;
+}
+
+void
+events_close_all(void)
+{
+	while (hub.all != NULL)
+		stream_end(hub.all);
+}
+
+bool
+events_setup(struct event_base *base, struct pool *pool, int first_stmt)
+{
+	static const struct listen_callbacks cb = {on_notify, on_listen_up, on_listen_idle};
+	struct timeval poll_tv = {config.events_poll_ms / 1000, (config.events_poll_ms % 1000) * 1000};
+	struct timeval hb_tv = {config.sse_heartbeat, 0};
+
+	hub.base = base;
+	hub.pool = pool;
+	hub.first_stmt = first_stmt;
+	hub.enabled = config.events;
+	hub.outq = evbuffer_new();
+	hub.scratch = evbuffer_new();
+	hub.batch_timer = evtimer_new(base, on_batch_timer, NULL);
+	hub.poll_timer = event_new(base, -1, EV_PERSIST, on_poll_timer, NULL);
+	hub.heartbeat_timer = event_new(base, -1, EV_PERSIST, on_heartbeat, NULL);
+	if (hub.outq == NULL || hub.scratch == NULL || hub.batch_timer == NULL ||
+		hub.poll_timer == NULL || hub.heartbeat_timer == NULL)
+		return false;
+	if (!hub.enabled)
+		return true;
+	evtimer_add(hub.poll_timer, &poll_tv);
+	evtimer_add(hub.heartbeat_timer, &hb_tv);
+	return listen_setup(base, config.database_url, &cb);
+}
+
+void
+events_shutdown(void)
+{
+	events_close_all();
+	for (int b = 0; b < NBUCKETS; b++)
+	{
+		while (hub.buckets[b] != NULL)
+		{
+			struct conv *c = hub.buckets[b];
+
+			hub.buckets[b] = c->hnext;
+			free(c);
+		}
+	}
+	listen_free();
+	if (hub.batch_timer)
+		event_free(hub.batch_timer);
+	if (hub.poll_timer)
+		event_free(hub.poll_timer);
+	if (hub.heartbeat_timer)
+		event_free(hub.heartbeat_timer);
+	if (hub.outq)
+		evbuffer_free(hub.outq);
+	if (hub.scratch)
+		evbuffer_free(hub.scratch);
+	free(hub.heads_param);
+	memset(&hub, 0, sizeof(hub));
+}

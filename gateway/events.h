@@ -1,0 +1,55 @@
+/*
+ * events.h
+ *	  Live events (GET /v1/conversations/{cid}/events, Server-Sent Events):
+ *	  the fan-out hub.  Streams are indexed by conversation; one fetch per
+ *	  conversation feeds all of its streams; one LISTEN connection per
+ *	  process (listen.c) tells which conversations changed.
+ */
+#ifndef PARLEY_EVENTS_H
+#define PARLEY_EVENTS_H
+
+#include <stdbool.h>
+
+#include <event2/http.h>
+
+#include "errors.h"
+#include "pool.h"
+
+/* Pool statements of the hub, appended after the routes' and the key query. */
+#define EVENTS_NSTATEMENTS 2
+extern const char *const events_statements[EVENTS_NSTATEMENTS];
+
+/* Start the listener and the timers; statements start at first_stmt. */
+bool		events_setup(struct event_base *base, struct pool *pool, int first_stmt);
+
+/*
+ * A write relayed by this gateway succeeded: queue its notification.
+ * route is the route's name, values its statement parameters.
+ */
+void		events_after_write(const char *route, const char *const *values);
+
+/*
+ * The cursor of a subscription: ?after=S, else the Last-Event-ID header.
+ * Returns false with a 400 in p when the header is not a non-negative
+ * integer.
+ */
+bool		events_cursor(const char **after, const char *last_event_id,
+						  struct problem *p);
+
+/*
+ * events_subscribe() said yes: take over req (the reply starts now and
+ * stays open).  after is the cursor or NULL (start live, from last_seq).
+ */
+void		events_stream_open(struct evhttp_request *req, const char *cid,
+							   const char *guest, const char *after,
+							   const char *last_seq);
+
+/* Streams open now (for metrics and tests). */
+int			events_stream_count(void);
+
+/* End every stream (SIGTERM). */
+void		events_close_all(void);
+
+void		events_shutdown(void);
+
+#endif							/* PARLEY_EVENTS_H */
