@@ -255,4 +255,11 @@ AS 'MODULE_PATHNAME', 'conversation_heads'
 LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION parley.conversation_heads(uuid[]) IS 'last_seq of each given conversation, {"<id>": last_seq}, for a gateway''s safety poll.';
 
+CREATE FUNCTION parley.conversation_create_at(actor text, kind text, participants text[],
+                                              title text, conversation_id uuid)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'conversation_create_at'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.conversation_create_at(text, text, text[], text, uuid) IS 'conversation_create() of a group whose id the caller chose: a PL/Proxy proxy routes by that id (docs/scaling.md).';
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA parley FROM PUBLIC;
