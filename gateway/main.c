@@ -38,7 +38,9 @@
 #define EXTENSION_MAJOR 0
 #define EXTENSION_MINOR 2
 
-#define EXTENSION_SQL "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'parley'"
+/* parley_proxy (proxy/, docs/scaling.md) serves the same API from shards. */
+#define EXTENSION_SQL "SELECT extversion FROM pg_catalog.pg_extension" \
+	" WHERE extname IN ('parley', 'parley_proxy') ORDER BY extname LIMIT 1"
 
 enum shutdown_mode
 {
