@@ -39,6 +39,12 @@ build: all gateway
 gateway:
 	$(MAKE) -C gateway PG_CONFIG=$(PG_CONFIG) SANITIZE=$(SANITIZE)
 
+# parley_proxy (proxy/): the PL/Proxy scale-out layer, SQL only (docs/scaling.md).
+.PHONY: install-proxy
+install: install-proxy
+install-proxy:
+	$(MAKE) -s -C proxy install PG_CONFIG=$(PG_CONFIG)
+
 # --- workflows ---------------------------------------------------------------
 deps:
 	@bash test/install-deps.sh

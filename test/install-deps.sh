@@ -10,6 +10,7 @@ packages=(
     libipc-run-perl
     clang libclang-rt-14-dev valgrind
     pgbouncer wrk
+    postgresql-15-plproxy
 )
 
 missing=()
