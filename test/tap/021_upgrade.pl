@@ -1,0 +1,140 @@
+# The upgrade 0.1.0 -> 0.2.0 (the DBA's day): a database filled at 0.1.0
+# keeps every row through ALTER EXTENSION parley UPDATE, the updated schema
+# equals a fresh 0.2.0 install, and parleyd's PARLEY_MIGRATE upgrades once
+# when ten gateways start at the same time -- or, without the privilege,
+# says what the DBA must run.
+use strict;
+use warnings;
+
+use ParleyTest;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = ParleyTest::new_node('upgrade', bare => 1);
+$node->safe_psql('postgres', 'CREATE DATABASE up');
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('up', q{CREATE EXTENSION parley VERSION '0.1.0'});
+is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
+	'0.1.0', 'installed 0.1.0');
+is($node->safe_psql('up', q{SELECT to_regclass('parley.friendships') IS NOT NULL}), 'f',
+	'0.1.0 has no friendships table');
+
+# --- fill at 0.1.0, with the same parley.so that serves 0.2.0 --------------------
+$node->safe_psql('up', q{
+	SELECT parley.guest_upsert('g' || i, 'Guest ' || i, jsonb_build_object('n', i))
+	  FROM generate_series(1, 20) AS i;
+	SELECT parley.conversation_create('g1', 'direct', '{g2}');
+	SELECT parley.conversation_create('g1', 'group', ARRAY(SELECT 'g' || i FROM generate_series(2, 10) i), 'Guild');
+	SELECT parley.message_post(c.id, 'g1', 'message ' || i, 'm' || i)
+	  FROM parley.conversations c, generate_series(1, 30) AS i;
+	SELECT parley.read_mark(c.id, 'g2', 7) FROM parley.conversations c;
+	SELECT parley.service_key_create('before-upgrade');
+});
+my $fingerprint_sql = q{
+	SELECT (SELECT md5(string_agg(g::text, '|' ORDER BY guest_id)) FROM parley.guests g) || ' ' ||
+	       (SELECT md5(string_agg(c::text, '|' ORDER BY id)) FROM parley.conversations c) || ' ' ||
+	       (SELECT md5(string_agg(p::text, '|' ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
+	       (SELECT md5(string_agg(m::text, '|' ORDER BY conversation_id, seq)) FROM parley.messages m) || ' ' ||
+	       (SELECT md5(string_agg(k::text, '|' ORDER BY name)) FROM parley.service_keys k
+	         WHERE name = 'before-upgrade') || ' ' ||
+	       (SELECT count(*) FROM parley.messages)};
+my $before = $node->safe_psql('up', $fingerprint_sql);
+like($before, qr/ 60$/, '60 messages at 0.1.0');
+my $direct = $node->safe_psql('up', q{SELECT id FROM parley.conversations WHERE kind = 'direct'});
+
+# --- parleyd refuses 0.1.0 and says what to run --------------------------------------
+$node->safe_psql('postgres', q{CREATE ROLE parley_gateway LOGIN});
+$node->safe_psql('up', q{GRANT USAGE ON SCHEMA parley TO parley_gateway});
+my $gw = ParleyTest->start(node => $node, db => 'up', wait => 'none', name => 'no_migrate',
+	env => { PARLEY_CONNECT_TIMEOUT => 1 });
+my $status = $gw->wait_exit(30);
+isnt($status, 0, 'without PARLEY_MIGRATE parleyd exits non-zero on 0.1.0');
+like($gw->log_text, qr/parley 0\.1\.0 is installed.*ALTER EXTENSION parley UPDATE/,
+	'the one line names the version and the statement to run');
+
+$gw = ParleyTest->start(node => $node, db => 'up', wait => 'none', name => 'unprivileged',
+	env => { PARLEY_MIGRATE => 1, PARLEY_CONNECT_TIMEOUT => 2 });
+$status = $gw->wait_exit(30);
+is($status, 1, 'PARLEY_MIGRATE as the gateway role: exit 1');
+like($gw->log_text, qr/role "parley_gateway" may not change the extension.*a DBA must run: ALTER EXTENSION parley UPDATE TO '0\.2\.0'/,
+	'... and the message says what the DBA must run');
+is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
+	'0.1.0', '... and nothing changed');
+
+# --- ten gateways at once upgrade once ----------------------------------------------------
+my $key = ParleyTest::create_key($node, 'upgrade-test', 'up');
+my $owner_url = sprintf('host=%s port=%d dbname=up', $node->host, $node->port);
+my @gws = map {
+	ParleyTest->start(node => $node, key => $key, wait => 'none', name => "migrate$_",
+		env => { PARLEY_MIGRATE => 1, DATABASE_URL => $owner_url })
+} 1 .. 10;
+$_->wait_for('/readyz', 60) for @gws;
+pass('ten gateways with PARLEY_MIGRATE=1 are ready');
+is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
+	'0.2.0', 'the database is at 0.2.0');
+my $updated = grep { $_->log_text =~ /updated extension parley 0\.1\.0 -> 0\.2\.0/ } @gws;
+my $current = grep { $_->log_text =~ /extension parley 0\.2\.0 is current/ } @gws;
+is($updated, 1, 'exactly one gateway updated');
+is($current, 9, 'the nine others found it current');
+
+# --- data and behaviour after the update -------------------------------------------------
+is($node->safe_psql('up', $fingerprint_sql), $before, 'every row survived the update unchanged');
+is($node->safe_psql('up', q{SELECT count(*) FROM parley.friendships}), '0', 'friendships exist, empty');
+my $g = $gws[0];
+my $r = $g->req(GET => "/v1/conversations/$direct/messages?as=g2&limit=200");
+is($r->{status}, 200, 'old messages readable over HTTP');
+is(scalar @{ $r->{json}{messages} }, 30, '... all 30 of the direct conversation');
+is($g->req(PUT => '/v1/guests/g1/friends/g2')->{status}, 201, 'friend request on the updated database');
+is($g->req(PUT => '/v1/guests/g2/friends/g1')->{json}{status}, 'accepted', 'accepted');
+is($g->req(POST => "/v1/conversations/$direct/messages?as=g2", { body => 'hi' })->{status}, 201,
+	'posting in the old direct conversation');
+is($g->req(PUT => '/v1/guests/g2/blocks/g1')->{status}, 200, 'block');
+is($g->req(POST => "/v1/conversations/$direct/messages?as=g1", { body => 'hi' })->{json}{code}, 'blocked',
+	'the updated message_post honours blocks in an old direct conversation');
+is($g->req(POST => "/v1/conversations/$direct/messages?as=g1", { body => 'message 1', client_msg_id => 'm1' })->{status},
+	403, 'an idempotent replay too');
+is($node->safe_psql('up', q{SELECT p.prosrc FROM pg_proc p WHERE p.oid = 'parley.message_post'::regproc}),
+	'message_post_v0_2', 'message_post is bound to the 0.2.0 symbol');
+$_->stop for @gws;
+
+# A 0.1.0 database on the same parley.so keeps the 0.1.0 behaviour.
+$node->safe_psql('fresh', q{CREATE EXTENSION parley VERSION '0.1.0'});
+$node->safe_psql('fresh', q{SELECT parley.guest_upsert('a', 'A'), parley.guest_upsert('b', 'B')});
+is($node->safe_psql('fresh', q{
+	SELECT parley.message_post((parley.conversation_create('a', 'direct', '{b}')->>'id')::uuid, 'a', 'x')->>'seq'}),
+	"1", 'a 0.1.0 database still posts through the same library');
+$node->safe_psql('postgres', 'DROP DATABASE fresh');
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+
+# --- the updated schema equals a fresh 0.2.0 install ----------------------------------------
+$node->safe_psql('fresh', 'CREATE EXTENSION parley');
+$node->safe_psql('fresh', 'GRANT USAGE ON SCHEMA parley TO parley_gateway');
+is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
+	'0.2.0', 'a fresh install is 0.2.0');
+
+# Plain pg_dump leaves extension members out; --binary-upgrade dumps each of
+# them (tables, indexes, functions, view, comments, grants).  Lines that
+# carry OIDs or transaction ids differ between any two databases: drop them.
+sub schema
+{
+	my ($db, @extra) = @_;
+	my ($out, $err);
+	IPC::Run::run([ 'pg_dump', '--schema-only', @extra, '-d', $node->connstr($db) ],
+		'>', \$out, '2>', \$err) or die "pg_dump $db: $err";
+	my @lines = grep {
+		!/^--/ && !/^\s*$/ && !/^\\(un)?restrict / && !/binary_upgrade_/ && !/relfrozenxid/ && !/WHERE oid = /
+	} split /\n/, $out;
+	return join("\n", @lines) . "\n";
+}
+my $members_up    = schema('up', '--binary-upgrade');
+my $members_fresh = schema('fresh', '--binary-upgrade');
+like($members_fresh, qr/CREATE TABLE parley\.friendships/, 'the member dump shows the tables');
+like($members_fresh, qr/COMMENT ON VIEW parley\.stats/, '... the view and its comments');
+like($members_fresh, qr/message_post_v0_2/, '... and the function symbols');
+is($members_up, $members_fresh, 'updated and fresh 0.2.0 have the same members, comments and grants');
+is(schema('up'), schema('fresh'), 'pg_dump --schema-only of both is the same');
+is($node->safe_psql('up', q{SELECT extconfig::regclass[]::text FROM pg_extension WHERE extname = 'parley'}),
+	$node->safe_psql('fresh', q{SELECT extconfig::regclass[]::text FROM pg_extension WHERE extname = 'parley'}),
+	'the same tables are marked for dumping');
+
+done_testing();
