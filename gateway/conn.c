@@ -16,6 +16,13 @@
  *	  on a short-lived detached thread with its own PGcancel object; the
  *	  event loop never blocks.  If the abandoned statement has not ended
  *	  within a grace period the connection is dropped.
+ *
+ *	  A lost connection and its job: the job is run again on another
+ *	  connection only when its statement certainly did not run to the end,
+ *	  so it cannot have committed (conn_job_may_retry()).  Any other loss
+ *	  mid-statement is a 503: the statement may or may not have committed,
+ *	  and only the client can resolve that (a message_post retried with its
+ *	  client_msg_id answers the stored message).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -27,9 +34,10 @@
 #include "pool_internal.h"
 
 #define BACKOFF_MIN_MS		100
-#define BACKOFF_MAX_MS		2000
+#define BACKOFF_MAX_MS		1000	/* back within ~1.25 s of the database (jitter incl.) */
 #define CONNECT_ATTEMPT_MS	5000	/* PQconnectPoll has no timeout of its own */
 #define ABANDON_GRACE_MS	5000	/* after a cancel, before dropping */
+#define MAX_JOB_RETRIES		2		/* runs of one job after lost connections */
 
 static void conn_fail(struct pool_conn *c, const char *why);
 static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
@@ -169,6 +177,7 @@ conn_run_job(struct pool_conn *c, struct pool_job *job)
 							   NULL, job->values, NULL, NULL, 0);
 	c->state = CONN_BUSY;
 	c->job = job;
+	c->job_sent = ok;
 	job->conn = c;
 	job->state = JOB_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &job->started);
@@ -223,13 +232,13 @@ conn_command_done(struct pool_conn *c)
 				c->job = NULL;
 				if (PQstatus(c->pg) == CONNECTION_BAD)
 				{
-					struct problem p;
-
-					/* The server went away mid-statement: start over. */
-					problem_set(&p, 503, CODE_DB_UNAVAILABLE, "the database connection was lost");
-					if (job != NULL)
-						pool_job_finish(job, NULL, &p);
-					PQclear(res);
+					/*
+					 * The server went away mid-statement: start over.
+					 * conn_fail() answers the job (503) or runs it again
+					 * when it certainly did not run (conn_job_may_retry).
+					 */
+					c->job = job;
+					c->result = res;
 					conn_fail(c, PQerrorMessage(c->pg));
 					return;
 				}
@@ -380,11 +389,43 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * May the job of a lost connection run again elsewhere?  Only when its
+ * statement cannot have committed:
+ *
+ *  - libpq refused to send it (PQsendQuery* failed): the server never saw it;
+ *  - the first thing the server answered was its own FATAL error (e.g.
+ *    pg_terminate_backend, a fast shutdown, idle_session_timeout).  parleyd
+ *    sends Bind/Execute/Sync; the implicit transaction commits at Sync,
+ *    after Execute has sent its row and CommandComplete.  A FATAL before
+ *    any row therefore ended the statement before its commit.
+ *
+ * Not retried: a lost connection with no server error (an immediate
+ * shutdown, a crash, a network cut: the commit may have happened and only
+ * the answer was lost), or a FATAL after the row.
+ */
+static bool
+conn_job_may_retry(const struct pool_conn *c)
+{
+	const char *severity;
+
+	if (c->job == NULL || c->job->retries >= MAX_JOB_RETRIES)
+		return false;
+	if (!c->job_sent)
+		return true;
+	if (c->result == NULL || PQresultStatus(c->result) != PGRES_FATAL_ERROR)
+		return false;
+	severity = PQresultErrorField(c->result, PG_DIAG_SEVERITY_NONLOCALIZED);
+	return severity != NULL && strcmp(severity, "FATAL") == 0 &&
+		PQresultErrorField(c->result, PG_DIAG_SQLSTATE) != NULL;
+}
+
 static void
 conn_fail(struct pool_conn *c, const char *why)
 {
 	struct pool *pool = c->pool;
 	struct pool_job *job = c->job;
+	bool		retry = conn_job_may_retry(c);
 	int			delay;
 
 	pool_first_line(pool->last_error, sizeof(pool->last_error), why);
@@ -422,7 +463,12 @@ conn_fail(struct pool_conn *c, const char *why)
 	c->attempts++;
 	pool_timer_arm(c->timer, delay);
 
-	if (job != NULL)
+	if (job != NULL && retry)
+	{
+		log_debug("database connection %d: the statement did not run; running it again", c->id);
+		pool_retry_job(job);
+	}
+	else if (job != NULL)
 	{
 		struct problem p;
 

@@ -154,13 +154,17 @@ metrics_render(struct evbuffer *out, const struct pool_stats *pool, int in_fligh
 						"# HELP parley_pool_timeouts_total Requests that hit PARLEY_REQUEST_TIMEOUT_MS.\n"
 						"# TYPE parley_pool_timeouts_total counter\n"
 						"parley_pool_timeouts_total %llu\n"
+						"# HELP parley_pool_retries_total Statements run again after a lost connection (only when they had not run).\n"
+						"# TYPE parley_pool_retries_total counter\n"
+						"parley_pool_retries_total %llu\n"
 						"# HELP parley_http_in_flight Requests being handled.\n"
 						"# TYPE parley_http_in_flight gauge\n"
 						"parley_http_in_flight %d\n",
 						pool->idle, pool->busy, pool->starting, pool->down, pool->size,
 						pool->waiting, (unsigned long long) pool->connect_failures,
 						(unsigned long long) pool->connections_lost,
-						(unsigned long long) pool->timeouts, in_flight);
+						(unsigned long long) pool->timeouts,
+						(unsigned long long) pool->retries, in_flight);
 
 	evbuffer_add_printf(out,
 						"# HELP parley_db_errors_total Statements that ended in a database error, by code.\n"

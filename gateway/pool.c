@@ -145,6 +145,41 @@ pool_fail_queued_jobs(struct pool *pool, const char *why)
 	}
 }
 
+/*
+ * Run a job again whose statement certainly did not run to the end on a
+ * connection that was lost (conn.c decides that).  It keeps its timer, so
+ * the retry still ends within the request timeout, and goes to an idle
+ * connection or to the head of the queue; with no connection up it gets
+ * the 503 it would have had anyway.
+ */
+void
+pool_retry_job(struct pool_job *job)
+{
+	struct pool *pool = job->pool;
+	struct problem p;
+
+	job->state = JOB_NEW;
+	job->conn = NULL;
+	job->retries++;
+	pool->retries++;
+	if (pool_is_up(pool))
+	{
+		for (int i = 0; i < pool->opts.size; i++)
+		{
+			if (pool->conns[i].state == CONN_IDLE)
+			{
+				conn_run_job(&pool->conns[i], job);
+				return;
+			}
+		}
+		queue_insert(pool, job, true);
+		job->state = JOB_QUEUED;
+		return;
+	}
+	problem_set(&p, 503, CODE_DB_UNAVAILABLE, "the database connection was lost");
+	pool_job_finish(job, NULL, &p);
+}
+
 struct pool *
 pool_new(struct event_base *base, const struct pool_options *opts)
 {
@@ -181,6 +216,7 @@ pool_submit(struct pool *pool, struct pool_job *job, int timeout_ms, bool priori
 	job->pool = pool;
 	job->conn = NULL;
 	job->db_ms = 0;
+	job->retries = 0;
 	job->timer_set = false;
 	if (!pool_is_up(pool))
 	{
@@ -262,6 +298,7 @@ pool_get_stats(const struct pool *pool, struct pool_stats *st)
 	st->connect_failures = pool->connect_failures;
 	st->connections_lost = pool->connections_lost;
 	st->timeouts = pool->timeouts;
+	st->retries = pool->retries;
 }
 
 void

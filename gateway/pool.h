@@ -53,6 +53,7 @@ struct pool_job
 	struct event timer;
 	bool		timer_set;
 	double		db_ms;			/* time on a connection, for the log */
+	int			retries;		/* runs again after a lost connection */
 	struct timespec started;
 };
 
@@ -85,6 +86,7 @@ struct pool_stats
 	uint64_t	connect_failures;
 	uint64_t	connections_lost;
 	uint64_t	timeouts;
+	uint64_t	retries;		/* statements run again (see conn.c) */
 };
 
 struct pool *pool_new(struct event_base *base, const struct pool_options *opts);

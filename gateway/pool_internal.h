@@ -33,6 +33,7 @@ struct pool_conn
 	PGresult   *result;			/* first result of the running command */
 	struct pool_job *job;		/* BUSY: the job, NULL if abandoned */
 	bool		was_up;			/* reached IDLE since the last failure */
+	bool		job_sent;		/* BUSY: libpq accepted the job's statement */
 };
 
 struct pool
@@ -48,6 +49,7 @@ struct pool
 	uint64_t	connect_failures;
 	uint64_t	connections_lost;
 	uint64_t	timeouts;
+	uint64_t	retries;
 };
 
 /* conn.c */
@@ -61,6 +63,7 @@ void		conn_close(struct pool_conn *c);
 void		pool_job_finish(struct pool_job *job, PGresult *res, const struct problem *err);
 struct pool_job *pool_queue_pop(struct pool *pool);
 void		pool_fail_queued_jobs(struct pool *pool, const char *why);
+void		pool_retry_job(struct pool_job *job);
 double		pool_ms_since(const struct timespec *t0);
 void		pool_first_line(char *dst, size_t dstlen, const char *msg);
 void		pool_timer_arm(struct event *ev, int ms);
