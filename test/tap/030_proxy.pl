@@ -1,0 +1,184 @@
+
+# Scale-out with PL/Proxy (docs/scaling.md): a proxy database running
+# parley_proxy in front of 4 shard databases (8 partitions), parleyd pointed
+# at the proxy.  The gateway suites 001 and 002 run unchanged against it;
+# then this file checks what only a sharded setup can get wrong: data really
+# spread, a direct pair found again whichever guest opens it, guests on every
+# shard, rejected input stored nowhere, conversation lists merged across
+# shards in order, statuses and error codes relayed, live events.
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use IPC::Run;
+use ParleyProxy;
+use ParleyTest;
+use SSEClient;
+use Test::More;
+
+my $nshards = 4;
+
+# --- the unchanged suites against the proxy ----------------------------------
+my $tapdir = dirname(abs_path(__FILE__));
+for my $suite (qw(001_api.pl 002_malformed.pl))
+{
+	local $ENV{PARLEY_TEST_SHARDS} = $nshards;
+	my $out = '';
+	my $ok = IPC::Run::run([ $^X, (map { "-I$_" } grep { !ref } @INC), "$tapdir/$suite" ],
+		'>', \$out, '2>&1');
+	my @failed = grep { /^not ok/ } split /\n/, $out;
+	my ($n) = $out =~ /^1\.\.(\d+)/m;
+	ok($ok && !@failed && $n, "$suite passes unchanged against parley_proxy over $nshards shards"
+		  . ($n ? " ($n tests)" : ''))
+	  or diag($out);
+}
+
+# --- a topology of our own ---------------------------------------------------
+my $node = do { local $ENV{PARLEY_TEST_SHARDS} = $nshards; ParleyTest::new_node('proxy') };
+is($node->safe_psql('postgres', q{SELECT extname FROM pg_extension WHERE extname LIKE 'parley%'}),
+	'parley_proxy', 'the proxy database has parley_proxy, not parley');
+is($node->safe_psql('postgres',
+	q{SELECT count(*) FROM pg_foreign_server s, unnest(s.srvoptions) o
+	   WHERE s.srvname = 'parley_shards' AND o LIKE 'p%=%'}),
+	8, '8 partitions');
+my $key = ParleyTest::create_key($node, 'proxy-test');
+my $gw  = ParleyTest->start(node => $node, key => $key);
+
+sub on_shards
+{
+	my ($sql) = @_;
+	return map { $node->safe_psql($_, $sql) } ParleyProxy::shard_names($nshards);
+}
+
+# Guests: on every shard; a rejected upsert stored nowhere.
+my @guests = map { "g$_" } 1 .. 12;
+my @created = grep { $gw->req(PUT => "/v1/guests/$_", { display_name => uc $_ })->{status} == 201 }
+  ('alice', @guests);
+is(scalar @created, 13, 'PUT of 13 new guests: 201 each');
+is_deeply([ on_shards(q{SELECT count(*) FROM parley.guests}) ], [ (13) x $nshards ],
+	'every shard holds every guest');
+is($gw->req(PUT => '/v1/guests/alice', { display_name => 'Alice' })->{status}, 200,
+	'PUT again: 200 updated (relayed from the shards)');
+is_deeply([ on_shards(q{SELECT display_name FROM parley.guests WHERE guest_id = 'alice'}) ],
+	[ ('Alice') x $nshards ], 'the update reached every shard');
+
+my $r = $gw->req(PUT => '/v1/guests/mallory', { display_name => '   ' });
+is($r->{status}, 400, 'blank display_name: 400');
+is($r->{json}{code}, 'validation_failed', 'blank display_name: validation_failed');
+is_deeply([ on_shards(q{SELECT count(*) FROM parley.guests WHERE guest_id = 'mallory'}) ],
+	[ (0) x $nshards ], 'the rejected guest is on no shard');
+is($gw->req(GET => '/v1/guests/mallory')->{json}{code}, 'guest_not_found', 'and GET says guest_not_found');
+
+# Conversations: 40 groups and 12 direct ones, all with alice.
+my %cid;
+for my $i (1 .. 40)
+{
+	$r = $gw->req(POST => '/v1/conversations?as=alice',
+		{ kind => 'group', participants => [ $guests[ $i % 12 ] ], title => "group $i" });
+	is($r->{status}, 201, 'group create: 201') or diag($r->{body}) if $i == 1;
+	$cid{"group $i"} = $r->{json}{id};
+}
+for my $g (@guests)
+{
+	$r = $gw->req(POST => '/v1/conversations?as=alice', { kind => 'direct', participants => [$g] });
+	is($r->{status}, 201, 'direct create: 201') if $g eq 'g1';
+	$cid{"direct $g"} = $r->{json}{id};
+}
+is(scalar(grep { defined } values %cid), 52, '52 conversations created');
+
+my @counts = on_shards(q{SELECT count(*) FROM parley.conversations});
+my $total = 0;
+$total += $_ for @counts;
+is($total, 52, 'each conversation is stored once') or diag("per shard: @counts");
+ok(!(grep { $_ == 0 } @counts), 'every shard holds some conversations') or diag("per shard: @counts");
+ok(!(grep { $_ == 52 } @counts), 'no shard holds them all') or diag("per shard: @counts");
+
+# A conversation lives on the shard its id hashes to (hashtext, 8 partitions
+# mapped p mod 4), messages and participants with it.
+my ($gid) = $cid{'group 7'};
+my $home = $node->safe_psql('postgres',
+	"SELECT (hashtext('$gid') & 7) % $nshards");
+is($node->safe_psql("shard$home", "SELECT count(*) FROM parley.conversations WHERE id = '$gid'"), 1,
+	'group 7 is on the shard of hashtext(id)');
+
+# The direct pair again, opened from the other side: same id, 200.
+$r = $gw->req(POST => '/v1/conversations?as=g5', { kind => 'direct', participants => ['alice'] });
+is($r->{status}, 200, 'the pair opened by the other guest: 200');
+is($r->{json}{id}, $cid{'direct g5'}, 'the same conversation');
+$total = 0;
+$total += $_ for on_shards("SELECT count(*) FROM parley.conversations WHERE id = '$cid{'direct g5'}'");
+is($total, 1, 'the direct conversation exists on one shard only');
+
+# Messages: statuses relayed (201, then 200 on a replay), errors with their codes.
+$r = $gw->req(POST => "/v1/conversations/$gid/messages?as=alice", { body => 'hi', client_msg_id => 'm1' });
+is($r->{status}, 201, 'post: 201');
+is($r->{json}{seq}, 1, 'post: seq 1');
+$r = $gw->req(POST => "/v1/conversations/$gid/messages?as=alice", { body => 'hi', client_msg_id => 'm1' });
+is($r->{status}, 200, 'replay: 200 (last_status of the shard that ran it)');
+$r = $gw->req(POST => "/v1/conversations/$gid/messages?as=alice", { body => 'other', client_msg_id => 'm1' });
+is($r->{status}, 409, 'conflicting replay: 409');
+is($r->{json}{code}, 'idempotency_conflict', 'idempotency_conflict, SQLSTATE relayed by PL/Proxy');
+$r = $gw->req(GET => "/v1/conversations/$gid/messages?as=g1");
+is($r->{json}{code}, 'not_a_participant', 'a non-participant: not_a_participant') or diag($r->{body});
+$r = $gw->req(GET => '/v1/conversations/00000000-0000-7000-8000-000000000000?as=alice');
+is($r->{status}, 404, 'unknown conversation: 404');
+is($r->{json}{code}, 'conversation_not_found', 'conversation_not_found');
+is($node->safe_psql("shard$home", "SELECT count(*) FROM parley.messages WHERE conversation_id = '$gid'"), 1,
+	'one message stored after the replay and the conflict');
+
+# Activity: a post in some conversations moves them to the top of the list.
+for my $name ('direct g9', 'group 3', 'group 30')
+{
+	is($gw->req(POST => "/v1/conversations/$cid{$name}/messages?as=alice", { body => "in $name" })->{status},
+		201, "post in $name");
+}
+
+# Conversation list: merged across shards, latest activity first, walked
+# with a small page through the cursor without loss or duplicate.
+my (@walk, $before, $pages);
+do
+{
+	my $q = '/v1/guests/alice/conversations?limit=7' . (defined $before ? "&before=$before" : '');
+	$r = $gw->req(GET => $q);
+	is($r->{status}, 200, 'list page: 200') or last;
+	push @walk, @{ $r->{json}{conversations} };
+	$before = $r->{json}{next_before};
+	$pages++;
+	is(!!$r->{json}{has_more}, defined $before, 'has_more iff next_before') if $pages == 1;
+} while (defined $before && $pages < 20);
+is($pages, 8, '52 conversations in 8 pages of 7');
+is(scalar @walk, 52, 'every conversation listed');
+my %seen;
+$seen{ $_->{id} }++ for @walk;
+is(scalar keys %seen, 52, 'none listed twice');
+is_deeply([ map { $_->{id} } @walk[ 0 .. 3 ] ], [ @cid{ 'group 30', 'group 3', 'direct g9', 'group 7' } ],
+	'the four with messages first, latest message first');
+my @rest = @walk[ 4 .. 51 ];
+is_deeply([ map { $_->{id} } @rest ],
+	[ map { $_->{id} } sort { $b->{created_at} cmp $a->{created_at} || $b->{id} cmp $a->{id} } @rest ],
+	'the rest by creation, newest first');
+is($walk[0]{unread}, 0, 'own messages are not unread');
+
+# The proxy relays the shard's JSON as it is.
+my $one = $gw->req(GET => "/v1/conversations/$gid?as=alice")->{json};
+my $shard_json = $node->safe_psql("shard$home", "SELECT parley.conversation_get('$gid', 'alice')");
+is_deeply($one, $ParleyTest::JSON->decode($shard_json),
+	'conversation_get through the proxy equals the shard\'s own answer');
+
+# A bad cursor is the shards' 400, and changes nothing.
+$r = $gw->req(GET => '/v1/guests/alice/conversations?before=zz');
+is($r->{status}, 400, 'bad cursor: 400');
+
+# Live events reach a subscriber through the proxy (the gateway's LISTEN and
+# NOTIFY run in the proxy database; events_fetch is routed to the shard).
+my $s = SSEClient->open($gw->{port}, "/v1/conversations/$gid/events?as=alice&after=0", key => $key);
+is($s->status, 200, 'events: 200');
+ok($s->wait_until(sub { scalar($s->ids) >= 1 }, 10), 'events: the stored message is replayed');
+$gw->req(POST => "/v1/conversations/$gid/messages?as=alice", { body => 'live' });
+ok($s->wait_until(sub { scalar($s->ids) >= 2 }, 10), 'events: a new message arrives live');
+is_deeply([ $s->ids ], [ 1, 2 ], 'events: in seq order, nothing twice');
+$s->close;
+
+$gw->stop;
+done_testing();
