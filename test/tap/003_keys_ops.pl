@@ -76,6 +76,9 @@ my %want = (
 	'/v1/conversations/{cid}/messages'                   => [qw(get post)],
 	'/v1/conversations/{cid}/messages/{seq}'             => [qw(delete patch)],
 	'/v1/conversations/{cid}/read'                       => [qw(post)],
+	'/v1/guests/{guest_id}/friends'                      => [qw(get)],
+	'/v1/guests/{guest_id}/friends/{other_id}'           => [qw(delete put)],
+	'/v1/guests/{guest_id}/blocks/{other_id}'            => [qw(delete put)],
 	'/healthz'                                           => [qw(get)],
 	'/readyz'                                            => [qw(get)],
 	'/metrics'                                           => [qw(get)],
@@ -91,6 +94,7 @@ for my $path (sort keys %want)
 		(my $p = $path) =~ s/\{cid\}/0190d6a4-0000-7000-8000-000000000000/;
 		$p =~ s/\{seq\}/1/;
 		$p =~ s/\{guest_id\}/alice/;
+		$p =~ s/\{other_id\}/bob/;
 		my $resp = $gw->req(uc $m, $p, ($m =~ /post|put|patch/ ? {} : undef));
 		isnt($resp->{json}{code} // '', 'not_found', uc($m) . " $path is routed");
 	}
