@@ -63,9 +63,16 @@ static ParleyQuery q_friendship = {
 	2, {TEXTOID, TEXTOID}
 };
 
+/*
+ * Under the pair's lock nothing can conflict in READ COMMITTED.  ON CONFLICT
+ * is for REPEATABLE READ and SERIALIZABLE callers, whose snapshot may predate
+ * a request committed while they waited: PostgreSQL then raises a
+ * serialization failure (40001, retry) instead of a unique violation.
+ */
 static ParleyQuery q_insert_request = {
 	"INSERT INTO parley.friendships (guest_id, other_id, status)"
-	" VALUES ($1, $2, 'outgoing'), ($2, $1, 'incoming')",
+	" VALUES ($1, $2, 'outgoing'), ($2, $1, 'incoming')"
+	" ON CONFLICT DO NOTHING",
 	2, {TEXTOID, TEXTOID}
 };
 
