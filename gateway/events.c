@@ -73,6 +73,7 @@ struct conv
 	int			nstreams;
 	bool		fetching;		/* a fetch job is running */
 	bool		dirty;			/* fetch again when it ends */
+	int64_t		fetch_from;		/* the running fetch reads seq > this */
 	struct pool_job job;
 	const char *values[3];
 	char		after_s[24];
@@ -331,6 +332,16 @@ on_fetch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	for (s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
+
+		/*
+		 * A stream that joined during the fetch with an older cursor would
+		 * get a gap from these rows: it waits for the next fetch.
+		 */
+		if (s->cursor < c->fetch_from)
+		{
+			c->dirty = true;
+			continue;
+		}
 		for (int i = 0; i < n; i++)
 		{
 			int64_t		seq = strtoll(PQgetvalue(res, i, 1), NULL, 10);
@@ -370,7 +381,8 @@ conv_kick(struct conv *c)
 	if (c->nstreams == 0)
 		return;
 	c->dirty = false;
-	snprintf(c->after_s, sizeof(c->after_s), "%" PRId64, conv_min_cursor(c));
+	c->fetch_from = conv_min_cursor(c);
+	snprintf(c->after_s, sizeof(c->after_s), "%" PRId64, c->fetch_from);
 	snprintf(c->limit_s, sizeof(c->limit_s), "%d", FETCH_LIMIT);
 	c->values[0] = c->cid;
 	c->values[1] = c->after_s;

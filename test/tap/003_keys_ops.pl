@@ -62,7 +62,7 @@ $gw->req(GET => '/v1/guests/nobody');
 like($gw->req(GET => '/metrics')->{body}, qr/parley_db_errors_total\{code="guest_not_found"\} [1-9]/,
 	'database errors are counted by code');
 
-# OpenAPI lists exactly the routes of API.md section 2 (but /events, a later issue).
+# OpenAPI lists exactly the routes of API.md section 2.
 $r = $gw->req(GET => '/openapi.json', undef, key => undef);
 is($r->{status}, 200, '/openapi.json without a key');
 is($r->{json}{openapi} =~ /^3\./ ? 1 : 0, 1, 'OpenAPI 3');
@@ -76,6 +76,7 @@ my %want = (
 	'/v1/conversations/{cid}/messages'                   => [qw(get post)],
 	'/v1/conversations/{cid}/messages/{seq}'             => [qw(delete patch)],
 	'/v1/conversations/{cid}/read'                       => [qw(post)],
+	'/v1/conversations/{cid}/events'                     => [qw(get)],
 	'/v1/guests/{guest_id}/friends'                      => [qw(get)],
 	'/v1/guests/{guest_id}/friends/{other_id}'           => [qw(delete put)],
 	'/v1/guests/{guest_id}/blocks/{other_id}'            => [qw(delete put)],
