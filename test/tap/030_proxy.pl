@@ -24,6 +24,10 @@ my $tapdir = dirname(abs_path(__FILE__));
 for my $suite (qw(001_api.pl 002_malformed.pl))
 {
 	local $ENV{PARLEY_TEST_SHARDS} = $nshards;
+	# Its own tmp_check: data directories and logs apart from the suite's
+	# own run in this prove.
+	local $ENV{TESTDIR} = "$PostgreSQL::Test::Utils::tmp_check/proxy_suites";
+	mkdir $ENV{TESTDIR};
 	my $out = '';
 	my $ok = IPC::Run::run([ $^X, (map { "-I$_" } grep { !ref } @INC), "$tapdir/$suite" ],
 		'>', \$out, '2>&1');
