@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -90,6 +92,7 @@ struct stream
 	struct stream *all_next;	/* in hub.all */
 	struct stream *all_prev;
 	int64_t		cursor;			/* the last seq sent (or the client's) */
+	bool		chunked;		/* evhttp chose chunked encoding (HTTP/1.1) */
 	char		guest[GUEST_MAX + 1];
 };
 
@@ -280,15 +283,44 @@ stream_drop(struct stream *s)
 static bool
 stream_write(struct stream *s)
 {
-	struct bufferevent *bev;
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+	struct evbuffer *out = bufferevent_get_output(bev);
+	size_t		len = evbuffer_get_length(hub.scratch);
+	ssize_t		sent = 0;
 
-	if (evbuffer_get_length(hub.scratch) == 0)
+	if (len == 0)
 		return true;
-	evhttp_send_reply_chunk(s->req, hub.scratch);
-	evbuffer_drain(hub.scratch, evbuffer_get_length(hub.scratch));
-	bev = evhttp_connection_get_bufferevent(s->evcon);
-	if (bev != NULL &&
-		evbuffer_get_length(bufferevent_get_output(bev)) > (size_t) config.sse_buffer)
+	if (s->chunked)
+	{
+		char		size[24];
+		int			n = snprintf(size, sizeof(size), "%zx\r\n", len);
+
+		evbuffer_prepend(hub.scratch, size, (size_t) n);
+		evbuffer_add(hub.scratch, "\r\n", 2);
+		len = evbuffer_get_length(hub.scratch);
+	}
+
+	/*
+	 * Fan-out writes one event to many streams at once.  Going through the
+	 * loop costs each stream a write-event registration and a wake-up
+	 * before the write; when nothing is queued for the stream, write now
+	 * and queue only what the socket did not take (in order either way).
+	 * This is the same framing evhttp_send_reply_chunk() would add.
+	 */
+	if (evbuffer_get_length(out) == 0)
+	{
+		sent = send(bufferevent_getfd(bev), evbuffer_pullup(hub.scratch, -1), len,
+					MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent < 0)
+			sent = 0;			/* the bufferevent meets the error itself */
+	}
+	evbuffer_drain(hub.scratch, (size_t) sent);
+	if (evbuffer_get_length(hub.scratch) > 0)
+	{
+		bufferevent_write_buffer(bev, hub.scratch);
+		bufferevent_enable(bev, EV_WRITE);
+	}
+	if (evbuffer_get_length(out) > (size_t) config.sse_buffer)
 	{
 		stream_drop(s);
 		return false;
@@ -759,6 +791,7 @@ events_stream_open(struct evhttp_request *req, const char *cid, const char *gues
 	evhttp_add_header(out, "X-Accel-Buffering", "no");
 	evhttp_add_header(out, "Connection", "close");
 	evhttp_send_reply_start(req, 200, "OK");
+	s->chunked = evhttp_find_header(out, "Transfer-Encoding") != NULL;
 
 	/*
 	 * evhttp keeps reading during a reply to notice a close, and its
