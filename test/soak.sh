@@ -24,7 +24,7 @@ mkdir -p "$work/tap" "$work/src"
 tar --exclude=./.git --exclude=./.run -cf - . | tar -C "$work/src" -xf -
 chown -R postgres: "$work"
 
-as_pg env PATH="$PGBIN:$PATH" TESTDIR="$work/tap" PARLEYD="$work/src/gateway/parleyd" \
+setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/var/lib/postgresql PATH="$PGBIN:$PATH" TESTDIR="$work/tap" PARLEYD="$work/src/gateway/parleyd" \
     PARLEY_SRC="$work/src" PG_CONFIG="$PG_CONFIG" \
     PARLEY_CRASH_CYCLES="${CRASH_CYCLES:-20}" PARLEY_KILL_ROUNDS="${KILL_ROUNDS:-40}" \
     PARLEY_SOAK_SECONDS="${SOAK_SECONDS:-600}" \
