@@ -43,12 +43,17 @@ static ParleyQuery q_subscribe = {
 	2, {UUIDOID, TEXTOID}
 };
 
-/* A forward range scan of the messages primary key. */
+/*
+ * Per (conversation, after) pair, a forward range scan of the messages
+ * primary key; pairs in the order given, each ascending seq.
+ */
 static ParleyQuery q_fetch = {
-	"SELECT " MESSAGE_COLUMNS " FROM parley.messages"
-	" WHERE conversation_id = $1 AND seq > $2"
-	" ORDER BY seq ASC LIMIT $3",
-	3, {UUIDOID, INT8OID, INT8OID}
+	"SELECT m.* FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS w(cid, after, ord)"
+	" CROSS JOIN LATERAL (SELECT " MESSAGE_COLUMNS " FROM parley.messages"
+	"                      WHERE conversation_id = w.cid AND seq > w.after"
+	"                      ORDER BY seq ASC LIMIT $3) AS m"
+	" ORDER BY w.ord, m.seq",
+	3, {UUIDARRAYOID, INT8ARRAYOID, INT8OID}
 };
 
 /* Primary key lookups of conversations; unknown ids are left out. */
@@ -123,27 +128,45 @@ events_subscribe(PG_FUNCTION_ARGS)
 }
 
 /*
- * events_fetch(conversation_id, after, limit): the oldest limit messages
- * with seq > after, as {"messages": [...], "has_more"}.  No actor check
- * (see the file header); an unknown conversation has no messages.
+ * events_fetch(conversation_ids, afters, limit): for each conversation the
+ * oldest limit messages with seq > its after, as {"messages": [...]}, in
+ * the order of the ids, each ascending seq.  One call serves every
+ * conversation a gateway has to catch up, so fan-out costs one round trip
+ * per batch of notifications, not one per post.  No actor check (see the
+ * file header); unknown conversations have no messages.
  */
 PG_FUNCTION_INFO_V1(events_fetch);
 Datum
 events_fetch(PG_FUNCTION_ARGS)
 {
-	Datum		cid;
-	int64		after = 0;
+	ArrayType  *ids;
+	ArrayType  *afters;
 	int32		limit = 200;
+	Datum	   *after_values;
+	bool	   *after_nulls;
+	int			nafters;
 	Datum		values[3];
 	uint64		n;
-	uint64		npage;
 	SPITupleTable *tt;
 	JsonOut		jo = {0};
 
-	parley_require_arg(fcinfo, 0, "conversation_id");
-	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
-	parley_require_arg(fcinfo, 1, "after");
-	(void) events_cursor_arg(fcinfo, 1, "after", &after);
+	parley_require_arg(fcinfo, 0, "conversation_ids");
+	parley_require_arg(fcinfo, 1, "afters");
+	ids = PG_GETARG_ARRAYTYPE_P(0);
+	afters = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(ids) > 1 || ARR_NDIM(afters) > 1 ||
+		ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) !=
+		ArrayGetNItems(ARR_NDIM(afters), ARR_DIMS(afters)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("conversation_ids and afters must be one-dimensional arrays of the same length")));
+	deconstruct_array(afters, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &after_values, &after_nulls, &nafters);
+	for (int i = 0; i < nafters; i++)
+		if (after_nulls[i] || DatumGetInt64(after_values[i]) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("every after must be a non-negative seq")));
 	if (!PG_ARGISNULL(2))
 		limit = PG_GETARG_INT32(2);
 	if (limit < 1 || limit > EVENTS_FETCH_MAX)
@@ -153,19 +176,17 @@ events_fetch(PG_FUNCTION_ARGS)
 				 errdetail("It is %d.", limit)));
 
 	SPI_connect();
-	values[0] = cid;
-	values[1] = Int64GetDatum(after);
-	values[2] = Int64GetDatum((int64) limit + 1);
+	values[0] = PointerGetDatum(ids);
+	values[1] = PointerGetDatum(afters);
+	values[2] = Int64GetDatum((int64) limit);
 	n = parley_query_exec(&q_fetch, values, NULL, true, 0);
 	tt = SPI_tuptable;
-	npage = Min(n, (uint64) limit);
 
 	jo_begin_object(&jo, NULL);
 	jo_begin_array(&jo, "messages");
-	for (uint64 i = 0; i < npage; i++)
+	for (uint64 i = 0; i < n; i++)
 		render_message(&jo, NULL, tt, i, 1);
 	jo_end_array(&jo);
-	jo_bool(&jo, "has_more", n > npage);
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }

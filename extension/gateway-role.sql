@@ -24,7 +24,7 @@ GRANT EXECUTE ON FUNCTION
     parley.guest_unblock(text, text),
     parley.friend_list(text, text, text, integer),
     parley.events_subscribe(uuid, text, bigint),
-    parley.events_fetch(uuid, bigint, integer),
+    parley.events_fetch(uuid[], bigint[], integer),
     parley.conversation_heads(uuid[]),
     parley.service_key_hashes(),
     parley.last_status(),

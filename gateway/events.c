@@ -43,7 +43,8 @@
 #include "listen.h"
 #include "log.h"
 
-#define FETCH_LIMIT		200
+#define FETCH_LIMIT		100		/* messages per conversation per fetch */
+#define BATCH_MAX		100		/* conversations per fetch */
 #define NOTIFY_MAX		7900	/* bytes per pg_notify payload (limit 8000) */
 #define OUTQ_MAX		(1024 * 1024)	/* notifications queued while the listener is down */
 #define NBUCKETS		16384
@@ -58,8 +59,8 @@ enum
 };
 
 const char *const events_statements[EVENTS_NSTATEMENTS] = {
-	[STMT_FETCH] = "SELECT m::text, (m->>'seq')::bigint"
-	" FROM jsonb_array_elements(parley.events_fetch($1::uuid, $2::bigint, $3::integer)"
+	[STMT_FETCH] = "SELECT m::text, (m->>'seq')::bigint, m->>'conversation_id'"
+	" FROM jsonb_array_elements(parley.events_fetch($1::uuid[], $2::bigint[], $3::integer)"
 	"->'messages') AS m",
 	[STMT_HEADS] = "SELECT key, value::bigint"
 	" FROM jsonb_each_text(parley.conversation_heads($1::uuid[]))",
@@ -73,13 +74,23 @@ struct conv
 	struct conv *hnext;			/* hash chain */
 	struct stream *streams;
 	int			nstreams;
-	bool		fetching;		/* a fetch job is running */
+	bool		queued;			/* waits in hub.pending for the next fetch */
+	bool		fetching;		/* in the running fetch */
 	bool		dirty;			/* fetch again when it ends */
 	int64_t		fetch_from;		/* the running fetch reads seq > this */
+	struct conv *pnext;			/* in hub.pending */
+};
+
+/* One fetch for up to BATCH_MAX conversations: one round trip. */
+struct batch
+{
 	struct pool_job job;
 	const char *values[3];
-	char		after_s[24];
+	char	   *ids;			/* "{uuid,uuid}" */
+	char	   *afters;			/* "{12,0}" */
 	char		limit_s[8];
+	int			nconvs;
+	struct conv *convs[BATCH_MAX];
 };
 
 struct stream
@@ -101,10 +112,11 @@ struct change
 {
 	struct pool_job job;
 	const char *values[3];
-	char		cid[CID_LEN + 1];
-	char		after_s[24];
+	char		ids_s[CID_LEN + 3];
+	char		after_s[26];
 	int64_t		seq;
 	bool		deleted;
+	char		cid[CID_LEN + 1];
 };
 
 static struct
@@ -114,6 +126,10 @@ static struct
 	int			first_stmt;
 	bool		enabled;
 	struct conv *buckets[NBUCKETS];
+	struct conv *pending;		/* conversations waiting for a fetch */
+	struct conv *pending_tail;
+	struct batch batch;
+	bool		batch_running;
 	struct stream *all;
 	int			nstreams;
 	struct evbuffer *outq;		/* notification lines not sent yet */
@@ -201,7 +217,7 @@ conv_release(struct conv *c)
 {
 	struct conv **pp;
 
-	if (c->nstreams > 0 || c->fetching)
+	if (c->nstreams > 0 || c->fetching || c->queued)
 		return;
 	for (pp = &hub.buckets[cid_hash(c->cid)]; *pp != NULL; pp = &(*pp)->hnext)
 	{
@@ -341,27 +357,13 @@ conv_min_cursor(const struct conv *c)
 
 /* ---- fetching and fan-out ------------------------------------------------- */
 
+/* Send rows [from, to) of a fetch, all of c, to each stream that needs them. */
 static void
-on_fetch_done(struct pool_job *job, PGresult *res, const struct problem *err)
+conv_deliver(struct conv *c, PGresult *res, int from, int to)
 {
-	struct conv *c = job->arg;
-	int			n = 0;
-	struct stream *s;
 	struct stream *next;
 
-	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		/* The safety poll tries again. */
-		log_warn("events: fetch for %s failed: %s", c->cid,
-				 err ? err->detail : PQresultErrorMessage(res));
-		c->fetching = false;
-		c->dirty = false;
-		conv_release(c);
-		return;
-	}
-	/* c->fetching stays set while delivering: a dropped last stream must not free c. */
-	n = PQntuples(res);
-	for (s = c->streams; s != NULL; s = next)
+	for (struct stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
 
@@ -374,7 +376,7 @@ on_fetch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			c->dirty = true;
 			continue;
 		}
-		for (int i = 0; i < n; i++)
+		for (int i = from; i < to; i++)
 		{
 			int64_t		seq = strtoll(PQgetvalue(res, i, 1), NULL, 10);
 
@@ -387,47 +389,163 @@ on_fetch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		}
 		(void) stream_write(s);
 	}
-	c->fetching = false;
-	if (n == FETCH_LIMIT)
-		c->dirty = true;		/* there may be more */
-	if (c->nstreams == 0)
-	{
-		conv_release(c);
-		return;
-	}
-	if (c->dirty)
-		conv_kick(c);
 }
 
-/* Fetch what is new for c's streams, now or after the running fetch. */
-static void
-conv_kick(struct conv *c)
-{
-	struct problem p;
+static void fetch_next(void);
 
+/* Put c in line for the next fetch (or mark it to be fetched again). */
+static void
+conv_queue(struct conv *c)
+{
 	if (c->fetching)
 	{
 		c->dirty = true;
 		return;
 	}
-	if (c->nstreams == 0)
+	if (c->queued || c->nstreams == 0)
 		return;
-	c->dirty = false;
-	c->fetch_from = conv_min_cursor(c);
-	snprintf(c->after_s, sizeof(c->after_s), "%" PRId64, c->fetch_from);
-	snprintf(c->limit_s, sizeof(c->limit_s), "%d", FETCH_LIMIT);
-	c->values[0] = c->cid;
-	c->values[1] = c->after_s;
-	c->values[2] = c->limit_s;
-	memset(&c->job, 0, sizeof(c->job));
-	c->job.stmt = hub.first_stmt + STMT_FETCH;
-	c->job.nparams = 3;
-	c->job.values = c->values;
-	c->job.done = on_fetch_done;
-	c->job.arg = c;
-	c->fetching = true;
-	if (!pool_submit(hub.pool, &c->job, config.request_timeout_ms, false, &p))
-		c->fetching = false;	/* the safety poll tries again */
+	c->queued = true;
+	c->pnext = NULL;
+	if (hub.pending_tail)
+		hub.pending_tail->pnext = c;
+	else
+		hub.pending = c;
+	hub.pending_tail = c;
+}
+
+/* Fetch what is new for c's streams, in the next batch. */
+static void
+conv_kick(struct conv *c)
+{
+	conv_queue(c);
+	fetch_next();
+}
+
+static void
+on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
+{
+	struct batch *b = &hub.batch;
+	int			n = 0;
+	int			row = 0;
+
+	(void) job;
+	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		log_warn("events: fetch of %d conversations failed: %s", b->nconvs,
+				 err ? err->detail : PQresultErrorMessage(res));
+	else
+		n = PQntuples(res);
+
+	/* Rows come grouped by conversation, in the batch's order. */
+	for (int k = 0; k < b->nconvs; k++)
+	{
+		struct conv *c = b->convs[k];
+		int			first = row;
+
+		while (row < n && strcmp(PQgetvalue(res, row, 2), c->cid) == 0)
+			row++;
+		if (row > first)
+			conv_deliver(c, res, first, row);
+		if (row - first == FETCH_LIMIT)
+			c->dirty = true;	/* there may be more */
+	}
+	if (row != n)
+		log_warn("events: fetch answered rows out of order; the safety poll catches up");
+
+	hub.batch_running = false;
+	for (int k = 0; k < b->nconvs; k++)
+	{
+		struct conv *c = b->convs[k];
+
+		c->fetching = false;
+		if (c->nstreams == 0)
+			conv_release(c);
+		else if (c->dirty || err != NULL)
+		{
+			c->dirty = false;
+			if (err == NULL)
+				conv_queue(c);
+		}
+	}
+	free(b->ids);
+	free(b->afters);
+	b->ids = b->afters = NULL;
+	b->nconvs = 0;
+	/* After a failure (also at shutdown, when the pool is going) the safety poll resumes. */
+	if (err == NULL)
+		fetch_next();
+}
+
+/* Start a fetch for the waiting conversations unless one is running. */
+static void
+fetch_next(void)
+{
+	struct batch *b = &hub.batch;
+	struct evbuffer *ids;
+	struct evbuffer *afters;
+	struct problem p;
+
+	if (hub.batch_running || hub.pending == NULL)
+		return;
+	ids = evbuffer_new();
+	afters = evbuffer_new();
+	if (ids == NULL || afters == NULL)
+		goto out;
+	b->nconvs = 0;
+	while (hub.pending != NULL && b->nconvs < BATCH_MAX)
+	{
+		struct conv *c = hub.pending;
+
+		hub.pending = c->pnext;
+		if (hub.pending == NULL)
+			hub.pending_tail = NULL;
+		c->queued = false;
+		if (c->nstreams == 0)
+		{
+			conv_release(c);
+			continue;
+		}
+		c->fetching = true;
+		c->dirty = false;
+		c->fetch_from = conv_min_cursor(c);
+		evbuffer_add_printf(ids, "%s%s", b->nconvs ? "," : "{", c->cid);
+		evbuffer_add_printf(afters, "%s%" PRId64, b->nconvs ? "," : "{", c->fetch_from);
+		b->convs[b->nconvs++] = c;
+	}
+	if (b->nconvs == 0)
+		goto out;
+	evbuffer_add(ids, "}", 2);	/* with the NUL */
+	evbuffer_add(afters, "}", 2);
+	b->ids = strdup((const char *) evbuffer_pullup(ids, -1));
+	b->afters = strdup((const char *) evbuffer_pullup(afters, -1));
+	snprintf(b->limit_s, sizeof(b->limit_s), "%d", FETCH_LIMIT);
+	b->values[0] = b->ids;
+	b->values[1] = b->afters;
+	b->values[2] = b->limit_s;
+	memset(&b->job, 0, sizeof(b->job));
+	b->job.stmt = hub.first_stmt + STMT_FETCH;
+	b->job.nparams = 3;
+	b->job.values = b->values;
+	b->job.done = on_batch_done;
+	hub.batch_running = b->ids != NULL && b->afters != NULL &&
+		pool_submit(hub.pool, &b->job, config.request_timeout_ms, false, &p);
+	if (!hub.batch_running)
+	{
+		/* No connection or a full queue: the safety poll tries again. */
+		for (int k = 0; k < b->nconvs; k++)
+		{
+			b->convs[k]->fetching = false;
+			conv_release(b->convs[k]);
+		}
+		free(b->ids);
+		free(b->afters);
+		b->ids = b->afters = NULL;
+		b->nconvs = 0;
+	}
+out:
+	if (ids)
+		evbuffer_free(ids);
+	if (afters)
+		evbuffer_free(afters);
 }
 
 static void
@@ -469,10 +587,11 @@ change_fetch(const char *cid, const char *seq_s, bool deleted)
 	if (ch == NULL)
 		return;
 	snprintf(ch->cid, sizeof(ch->cid), "%s", cid);
-	snprintf(ch->after_s, sizeof(ch->after_s), "%" PRId64, seq - 1);
+	snprintf(ch->ids_s, sizeof(ch->ids_s), "{%s}", cid);
+	snprintf(ch->after_s, sizeof(ch->after_s), "{%" PRId64 "}", seq - 1);
 	ch->seq = seq;
 	ch->deleted = deleted;
-	ch->values[0] = ch->cid;
+	ch->values[0] = ch->ids_s;
 	ch->values[1] = ch->after_s;
 	ch->values[2] = "1";
 	ch->job.stmt = hub.first_stmt + STMT_FETCH;

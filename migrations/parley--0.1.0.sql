@@ -243,11 +243,11 @@ AS 'MODULE_PATHNAME', 'events_subscribe'
 LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION parley.events_subscribe(uuid, text, bigint) IS 'Check that actor may stream the conversation''s events; answers {"last_seq"}.';
 
-CREATE FUNCTION parley.events_fetch(conversation_id uuid, after bigint, "limit" integer DEFAULT 200)
+CREATE FUNCTION parley.events_fetch(conversation_ids uuid[], afters bigint[], "limit" integer DEFAULT 200)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'events_fetch'
 LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION parley.events_fetch(uuid, bigint, integer) IS 'Messages with seq > after, oldest first, for a gateway''s event fan-out (no actor check: gateway only).';
+COMMENT ON FUNCTION parley.events_fetch(uuid[], bigint[], integer) IS 'For each conversation the oldest messages with seq > its after, for a gateway''s event fan-out, many conversations per call (no actor check: gateway only).';
 
 CREATE FUNCTION parley.conversation_heads(conversation_ids uuid[])
 RETURNS jsonb

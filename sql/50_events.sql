@@ -37,27 +37,33 @@ SELECT pg_temp.err(format('SELECT parley.events_subscribe(%L, NULL)', :'cid')); 
 SELECT pg_temp.err('SELECT parley.events_subscribe(NULL, ''ev_a'')');                       -- 400
 SELECT pg_temp.err(format('SELECT parley.events_subscribe(%L, %L)', :'cid', 'bad id!'));    -- 400
 
--- fetch: ascending seq above the cursor, has_more when the page is full
-SELECT jsonb_path_query_array(parley.events_fetch(:'cid', 0), '$.messages[*].seq') AS seqs,
-       parley.events_fetch(:'cid', 0) -> 'has_more' AS has_more;
-SELECT jsonb_path_query_array(parley.events_fetch(:'cid', 2, 2), '$.messages[*].seq') AS seqs,
-       parley.events_fetch(:'cid', 2, 2) -> 'has_more' AS has_more;
-SELECT jsonb_path_query_array(parley.events_fetch(:'cid', 3, 2), '$.messages[*].seq') AS seqs,
-       parley.events_fetch(:'cid', 3, 2) -> 'has_more' AS has_more;
-SELECT parley.events_fetch(:'cid', 5);                        -- nothing new
-SELECT parley.events_fetch(:'empty', 0);
-SELECT parley.events_fetch('0190d6a4-0000-7000-8000-000000000000', 0);   -- unknown: nothing
+-- fetch: per conversation ascending seq above its cursor, at most limit each
+SELECT jsonb_path_query_array(parley.events_fetch(ARRAY[:'cid']::uuid[], '{0}'), '$.messages[*].seq') AS seqs;
+SELECT jsonb_path_query_array(parley.events_fetch(ARRAY[:'cid']::uuid[], '{2}', 2), '$.messages[*].seq') AS seqs;
+SELECT jsonb_path_query_array(parley.events_fetch(ARRAY[:'cid']::uuid[], '{3}', 2), '$.messages[*].seq') AS seqs;
+SELECT parley.events_fetch(ARRAY[:'cid']::uuid[], '{5}');                   -- nothing new
+SELECT parley.events_fetch(ARRAY[:'empty']::uuid[], '{0}');
+SELECT parley.events_fetch('{0190d6a4-0000-7000-8000-000000000000}', '{0}'); -- unknown: nothing
+SELECT parley.events_fetch('{}', '{}');
+-- several conversations in one call: grouped in the order given
+SELECT parley.message_post(:'empty', 'ev_b', 'e1') ->> 'seq' AS empty_seq;
+SELECT m ->> 'conversation_id' = :'empty' AS from_empty, m ->> 'seq' AS seq
+  FROM jsonb_array_elements(parley.events_fetch(ARRAY[:'empty', :'cid']::uuid[], '{0,3}', 10) -> 'messages') m;
+SELECT m ->> 'conversation_id' = :'empty' AS from_empty, m ->> 'seq' AS seq
+  FROM jsonb_array_elements(parley.events_fetch(ARRAY[:'cid', :'empty']::uuid[], '{3,0}', 1) -> 'messages') m;
 -- the message as message_list shows it, tombstones and edits included
 SELECT parley.message_edit(:'cid', 4, 'ev_a', 'm4 edited') IS NOT NULL AS edited;
 SELECT parley.message_delete(:'cid', 5, 'ev_a');
-SELECT parley.events_fetch(:'cid', 3) -> 'messages'
+SELECT parley.events_fetch(ARRAY[:'cid']::uuid[], '{3}') -> 'messages'
      = parley.message_list(:'cid', 'ev_a', after => 3) -> 'messages' AS same_as_list;
 SELECT m ->> 'seq' AS seq, m ->> 'body' AS body, m -> 'deleted' AS deleted
-  FROM jsonb_array_elements(parley.events_fetch(:'cid', 3) -> 'messages') m;
-SELECT pg_temp.err(format('SELECT parley.events_fetch(%L, 0, 0)', :'cid'));      -- 400
-SELECT pg_temp.err(format('SELECT parley.events_fetch(%L, 0, 1001)', :'cid'));   -- 400
-SELECT pg_temp.err(format('SELECT parley.events_fetch(%L, -1)', :'cid'));        -- 400
-SELECT pg_temp.err(format('SELECT parley.events_fetch(%L, NULL)', :'cid'));      -- 400
+  FROM jsonb_array_elements(parley.events_fetch(ARRAY[:'cid']::uuid[], '{3}') -> 'messages') m;
+SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L, 0)', :'cid', '{0}'));      -- 400
+SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L, 1001)', :'cid', '{0}'));   -- 400
+SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L)', :'cid', '{-1}'));        -- 400
+SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L)', :'cid', '{NULL}'));      -- 400
+SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L)', :'cid', '{1,2}'));       -- 400
+SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], NULL)', :'cid'));              -- 400
 
 -- heads: last_seq of each known conversation; unknown ids left out
 SELECT (parley.conversation_heads(ARRAY[:'cid', :'empty',
