@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Benchmarks of live events (issue #4), never part of make test:
+#
+#   1. 10,000 concurrent SSE subscribers (2,000 conversations x 5): parleyd's
+#      resident size while they are held (target <= 64 MB);
+#   2. one message fanned out to 1,000 subscribers of one conversation:
+#      p50/p99 from sending the POST to each stream seeing its id: line
+#      (target p99 <= 50 ms), over NPOSTS posts;
+#   3. POST throughput (wrk, CLIENTS connections, DURATION s) with live
+#      delivery on (PARLEY_EVENTS=1, 2,000 streams open, one per posted-to
+#      conversation) against off (PARLEY_EVENTS=0), alternated ROUNDS times
+#      in one run (target: on >= 90% of off).
+#
+#   bash test/bench/events.sh        (make bench runs it at the end)
+#   env: CLIENTS=32 DURATION=10 ROUNDS=2 NPOSTS=50 KEEP=1
+#
+# Runs on its own throwaway cluster and its own parleyd, so it does not
+# depend on what test/bench/run.sh left behind.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+
+CLIENTS=${CLIENTS:-32}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-2}
+NPOSTS=${NPOSTS:-50}
+bench=$PWD/test/bench
+
+command -v wrk >/dev/null || { echo "events bench: wrk is missing (make deps)" >&2; exit 1; }
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+echo "== events bench: build"
+make -s PG_CONFIG="$PG_CONFIG" build >/dev/null
+make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+work=$(mktemp -d /tmp/parley-events-bench.XXXXXX)
+chmod 755 "$work"
+cc -O2 -Wall -Wextra -o "$work/sse_load" "$bench/sse_load.c" -levent
+
+parleyd_pid=
+load_pid=
+stop_parleyd() {
+    if [ -n "$parleyd_pid" ] && kill -0 "$parleyd_pid" 2>/dev/null; then
+        kill -TERM "$parleyd_pid" 2>/dev/null || true
+        wait "$parleyd_pid" 2>/dev/null || true
+    fi
+    parleyd_pid=
+}
+stop_load() {
+    if [ -n "$load_pid" ] && kill -0 "$load_pid" 2>/dev/null; then
+        kill "$load_pid" 2>/dev/null || true
+        wait "$load_pid" 2>/dev/null || true
+    fi
+    load_pid=
+}
+cleanup() {
+    stop_load
+    stop_parleyd
+    cluster_stop
+    if [ "${KEEP:-0}" = 1 ]; then echo "events bench: kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== events bench: cluster and data"
+cluster_start "$work/pg"
+psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql -c "ALTER SYSTEM SET max_connections = 200" -c "ALTER SYSTEM SET log_min_messages = warning"
+as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w restart >/dev/null
+psql -c "CREATE EXTENSION parley" -c "CREATE ROLE parley_gateway LOGIN"
+psql -v role=parley_gateway -f extension/gateway-role.sql
+key=$(psql -Atc "SELECT parley.service_key_create('events-bench')")
+export PARLEY_KEY=$key
+
+# One group of 1,000 (f0 owns it) and 2,000 groups of 5 (h<i>_0 .. h<i>_4).
+psql <<'SQL'
+SELECT count(parley.guest_upsert('f' || i, 'f' || i)) FROM generate_series(0, 999) i;
+SELECT count(parley.guest_upsert('h' || i || '_' || j, 'h')) FROM generate_series(0, 1999) i, generate_series(0, 4) j;
+CREATE TABLE bench_fan AS
+  SELECT (parley.conversation_create('f0', 'group',
+          ARRAY(SELECT 'f' || i FROM generate_series(1, 999) i), 'fan-out') ->> 'id') AS id;
+CREATE TABLE bench_groups AS
+  SELECT i, (parley.conversation_create('h' || i || '_0', 'group',
+             ARRAY['h' || i || '_1', 'h' || i || '_2', 'h' || i || '_3', 'h' || i || '_4'], 'g') ->> 'id') AS id
+    FROM generate_series(0, 1999) i;
+SQL
+fan=$(psql -Atc "SELECT id FROM bench_fan")
+psql -Atc "SELECT format('/v1/conversations/%s/events?as=h%s_%s', id, i, j)
+             FROM bench_groups, generate_series(0, 4) j ORDER BY j, i" >"$work/paths_10k"
+psql -Atc "SELECT format('/v1/conversations/%s/events?as=h%s_1', id, i) FROM bench_groups ORDER BY i" >"$work/paths_2k"
+psql -Atc "SELECT format('/v1/conversations/%s/messages?as=h%s_0', id, i) FROM bench_groups ORDER BY i" >"$work/post_paths"
+psql -Atc "SELECT format('/v1/conversations/%s/events?as=f%s', '$fan', i) FROM generate_series(0, 999) i" >"$work/paths_fan"
+export EVENTS_POST_PATHS=$work/post_paths
+
+port=$(free_port)
+url=http://127.0.0.1:$port
+start_parleyd() { # EVENTS
+    PARLEY_LISTEN=127.0.0.1:$port PARLEY_ENV_FILE=/dev/null PARLEY_LOG_LEVEL=warn PARLEY_EVENTS=$1 \
+        DATABASE_URL="host=$PGHOST port=$PGPORT dbname=postgres user=parley_gateway" \
+        gateway/parleyd >>"$work/parleyd.log" 2>&1 &
+    parleyd_pid=$!
+    local deadline=$((SECONDS + 30))
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ]; do
+        kill -0 "$parleyd_pid" 2>/dev/null || { tail "$work/parleyd.log" >&2; exit 1; }
+        [ $SECONDS -lt $deadline ] || { echo "parleyd not ready in 30 s" >&2; exit 1; }
+        sleep 0.1   # polling /readyz with a deadline
+    done
+}
+rss_mb() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$parleyd_pid/status"; }
+
+# start_load OUT PATHS N HOLD [POST_PATH NPOSTS INTERVAL]: in the background;
+# waits (with a deadline) until the tool says READY.
+start_load() {
+    local out=$1
+    shift
+    "$work/sse_load" 127.0.0.1 "$port" "$key" "$@" >"$out" 2>&1 &
+    load_pid=$!
+    local deadline=$((SECONDS + 90))
+    until grep -q READY "$out"; do
+        kill -0 "$load_pid" 2>/dev/null || { cat "$out" >&2; exit 1; }
+        [ $SECONDS -lt $deadline ] || { echo "sse_load not ready in 90 s" >&2; exit 1; }
+        sleep 0.2   # polling the tool's output with a deadline
+    done
+}
+
+echo "== 1. 10,000 concurrent subscribers"
+start_parleyd 1
+rss0=$(rss_mb)
+start_load "$work/load_10k" "$work/paths_10k" 10000 5
+rss1=$(rss_mb)
+echo "   $(head -1 "$work/load_10k"); parleyd RSS ${rss0} MB idle -> ${rss1} MB holding them (target <= 64 MB)"
+stop_load
+
+echo "== 2. one message to 1,000 subscribers of one conversation ($NPOSTS posts, 100 ms apart)"
+"$work/sse_load" 127.0.0.1 "$port" "$key" "$work/paths_fan" 1000 1 \
+    "/v1/conversations/$fan/messages?as=f0" "$NPOSTS" 100 >"$work/load_fan" 2>&1
+echo "   $(head -1 "$work/load_fan"); $(grep fanout "$work/load_fan") (target p99 <= 50 ms)"
+stop_parleyd
+
+echo "== 3. POST throughput, live delivery on (2,000 streams open) vs off; wrk -c $CLIENTS -d ${DURATION}s"
+wrk_post() {
+    wrk -t2 -c"$CLIENTS" -d"${DURATION}s" --timeout 10s -s "$bench/events/post.lua" "$url" |
+        awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                         printf "%.0f %d %.1f\n", v["requests"] / (v["duration_us"] / 1e6), v["non2xx"], v["p99_us"] / 1000 }'
+}
+sum_on=0
+sum_off=0
+for r in $(seq 1 "$ROUNDS"); do
+    start_parleyd 1
+    start_load "$work/load_on" "$work/paths_2k" 2000 $((DURATION + 20))
+    read -r rps non2xx p99 < <(wrk_post)
+    echo "   round $r on:  $rps posts/s (p99 $p99 ms, non-2xx $non2xx), $(head -1 "$work/load_on"), RSS $(rss_mb) MB"
+    sum_on=$((sum_on + rps))
+    stop_load
+    stop_parleyd
+    start_parleyd 0
+    read -r rps non2xx p99 < <(wrk_post)
+    echo "   round $r off: $rps posts/s (p99 $p99 ms, non-2xx $non2xx)"
+    sum_off=$((sum_off + rps))
+    stop_parleyd
+done
+awk -v on="$sum_on" -v off="$sum_off" 'BEGIN { printf "   on/off = %.1f%% (target >= 90%%)\n", 100 * on / off }'
