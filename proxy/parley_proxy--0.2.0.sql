@@ -347,27 +347,35 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT parley_proxy.relay(parley_proxy.events_subscribe($1, $2, $3))
 $$;
 
-CREATE FUNCTION parley_proxy.events_fetch(conversation_id uuid, after bigint, "limit" integer)
-RETURNS parley_proxy.answer
+-- The gateway's batched calls name many conversations: SPLIT sends each
+-- shard only the ids (and cursors) that hash to it, and only the shards
+-- concerned are called; the proxy puts the answers back together.
+CREATE FUNCTION parley_proxy.events_fetch(conversation_ids uuid[], afters bigint[], "limit" integer)
+RETURNS SETOF parley_proxy.answer
 LANGUAGE plproxy AS $$
     CLUSTER 'parley_shards';
-    RUN ON parley_proxy.conversation_hash(conversation_id);
+    SPLIT conversation_ids, afters;
+    RUN ON parley_proxy.conversation_hash(conversation_ids);
     SELECT r AS answer, parley.last_status() AS http_status FROM parley.events_fetch($1, $2, $3) r;
 $$;
-CREATE FUNCTION parley.events_fetch(conversation_id uuid, after bigint, "limit" integer DEFAULT 200)
+-- In the order of the ids given, each ascending seq, as one shard would.
+CREATE FUNCTION parley.events_fetch(conversation_ids uuid[], afters bigint[], "limit" integer DEFAULT 200)
 RETURNS jsonb
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.events_fetch($1, $2, $3))
+    SELECT jsonb_build_object('messages', coalesce(jsonb_agg(m ORDER BY
+               array_position($1, (m->>'conversation_id')::uuid), (m->>'seq')::bigint), '[]'))
+      FROM parley_proxy.events_fetch($1, $2, $3) AS a, jsonb_array_elements(a.answer->'messages') AS m
 $$;
 
--- Every shard answers for the ids it holds; the objects are disjoint.
 CREATE FUNCTION parley_proxy.conversation_heads(conversation_ids uuid[])
 RETURNS SETOF parley_proxy.answer
 LANGUAGE plproxy AS $$
     CLUSTER 'parley_shards';
-    RUN ON ALL;
+    SPLIT conversation_ids;
+    RUN ON parley_proxy.conversation_hash(conversation_ids);
     SELECT r AS answer, parley.last_status() AS http_status FROM parley.conversation_heads($1) r;
 $$;
+-- Each shard answers for its own ids: the objects are disjoint.
 CREATE FUNCTION parley.conversation_heads(conversation_ids uuid[]) RETURNS jsonb
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(jsonb_object_agg(h.key, h.value), '{}')

@@ -184,5 +184,30 @@ ok($s->wait_until(sub { scalar($s->ids) >= 2 }, 10), 'events: a new message arri
 is_deeply([ $s->ids ], [ 1, 2 ], 'events: in seq order, nothing twice');
 $s->close;
 
+# Friends and blocks are on every shard: a block made through the proxy
+# stops a direct conversation on whichever shard the pair hashes to.
+$r = $gw->req(PUT => '/v1/guests/g1/friends/g2');
+is($r->{status}, 201, 'friend request: 201');
+is($r->{json}{status}, 'outgoing', 'friend request: outgoing');
+$r = $gw->req(GET => '/v1/guests/g2/friends?status=incoming');
+is_deeply([ map { $_->{guest_id} . '<-' . $_->{other_id} } @{ $r->{json}{friends} } ], ['g2<-g1'],
+	"the request is in g2's incoming list");
+my @rows = on_shards(q{SELECT count(*) FROM parley.friendships});
+ok($rows[0] > 0 && !(grep { $_ != $rows[0] } @rows), 'every shard holds the request')
+  or diag("rows per shard: @rows");
+is($gw->req(PUT => '/v1/guests/g3/blocks/g4')->{status}, 200, 'block: 200');
+@rows = on_shards(q{SELECT count(*) FROM parley.blocks});
+ok($rows[0] > 0 && !(grep { $_ != $rows[0] } @rows), 'every shard holds the block')
+  or diag("rows per shard: @rows");
+$r = $gw->req(POST => '/v1/conversations?as=g4', { kind => 'direct', participants => ['g3'] });
+is($r->{status}, 403, 'direct conversation across a block: 403');
+is($r->{json}{code}, 'blocked', 'blocked');
+$total = 0;
+$total += $_ for on_shards(q{SELECT count(*) FROM parley.conversations WHERE kind = 'direct'});
+is($total, 12, 'and no conversation was created');
+is($gw->req(DELETE => '/v1/guests/g3/blocks/g4')->{status}, 204, 'unblock: 204');
+is_deeply([ on_shards(q{SELECT count(*) FROM parley.blocks}) ], [ (0) x $nshards ],
+	'the block is lifted on every shard');
+
 $gw->stop;
 done_testing();

@@ -32,12 +32,15 @@ sub setup
 {
 	my ($node, $db, $nshards) = @_;
 	croak "PARLEY_TEST_SHARDS must be at least 1" unless $nshards >= 1;
-	my $user = $node->safe_psql('postgres', 'SELECT current_user');
 	my @shards = shard_names($nshards);
+	# The proxy reaches the shards as a role with only the grants of
+	# proxy/shard-role.sql, as docs/scaling.md advises.
+	$node->safe_psql('postgres', 'CREATE ROLE parley_shard LOGIN');
 	for my $s (@shards)
 	{
 		$node->safe_psql('postgres', qq{CREATE DATABASE "$s"});
 		ParleyTest::setup_database($node, $s);
+		run_script($node, $s, 'parley_shard', 'proxy/shard-role.sql');
 	}
 	$node->safe_psql('postgres', qq{CREATE DATABASE "$db"}) unless $db eq 'postgres';
 
@@ -53,25 +56,26 @@ sub setup
 		'CREATE SERVER parley_shards FOREIGN DATA WRAPPER plproxy OPTIONS ('
 		  . join(', ', @opts) . ')');
 	$node->safe_psql($db,
-		"CREATE USER MAPPING FOR PUBLIC SERVER parley_shards OPTIONS (user '$user')");
-	grant_gateway($node, $db);
+		"CREATE USER MAPPING FOR PUBLIC SERVER parley_shards OPTIONS (user 'parley_shard')");
+	# extension/gateway-role.sql names the API by signature: the proxy has
+	# the same signatures, so the same grants apply.
+	run_script($node, $db, 'parley_gateway', 'extension/gateway-role.sql');
 	return;
 }
 
-# extension/gateway-role.sql names the API by signature: the proxy has the
-# same signatures, so the same grants apply.
-sub grant_gateway
+# psql -v role=$role -f $script (a path in the source tree) in $db.
+sub run_script
 {
-	my ($node, $db) = @_;
+	my ($node, $db, $role, $script) = @_;
 	my $src = $ENV{PARLEY_SRC} or croak 'PARLEY_SRC is not set';
 	my ($stdout, $stderr);
 	IPC::Run::run(
 		[
-			'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'role=parley_gateway',
-			'-d', $node->connstr($db), '-f', "$src/extension/gateway-role.sql"
+			'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', "role=$role",
+			'-d', $node->connstr($db), '-f', "$src/$script"
 		],
 		'>', \$stdout, '2>', \$stderr)
-	  or croak "gateway-role.sql on the proxy failed: $stderr";
+	  or croak "$script in $db failed: $stderr";
 	return;
 }
 
