@@ -33,7 +33,8 @@ sub fds { my @f = glob("/proc/$gw->{pid}/fd/*"); return scalar @f }
 my $dir = "$PostgreSQL::Test::Utils::tmp_check/soak_max";
 mkdir $dir;
 my $t0 = time();
-my $lc = LoadClients->start(gw => $gw, convs => \@convs, senders => \@guests, workers => $workers, dir => $dir);
+my $lc = LoadClients->start(gw => $gw, convs => \@convs, senders => \@guests, workers => $workers, dir => $dir,
+	tag => 'max-');
 ParleyTest::poll_until(sub { 0 }, 10);    # ten seconds of load (a measuring window, not a wait for a condition)
 $lc->stop;
 my $max = (grep { $_->{status} =~ /^2/ } $lc->rows) / (time() - $t0);
@@ -44,7 +45,7 @@ diag(sprintf('maximum: %.0f posts/s with %d client processes; soak at %.0f posts
 $dir = "$PostgreSQL::Test::Utils::tmp_check/soak_run";
 mkdir $dir;
 $lc = LoadClients->start(gw => $gw, convs => \@convs, senders => \@guests, workers => $workers, dir => $dir,
-	rate => $rate / $workers);
+	rate => $rate / $workers, tag => 'soak-');
 my $start = time();
 my (@samples, $base_rss, $base_fds);
 while (time() - $start < $seconds)
@@ -68,6 +69,7 @@ diag(sprintf('%d posts in %.0f s (%.0f/s); RSS %d kB at start, %d kB after the %
 	$end->{rss} - $base_rss, $base_fds, $end->{fds}));
 diag('RSS samples (s:kB): ' . join(' ', map { sprintf('%d:%d', $_->{t}, $_->{rss}) } @samples));
 
+ok($gw->alive, 'parleyd ran throughout');
 is(scalar(@rows) - scalar(@acked), 0, 'no error responses');
 cmp_ok($end->{rss} - $base_rss, '<', 2048, 'RSS growth after the warm-up < 2 MB');
 cmp_ok($end->{fds}, '<=', $base_fds, 'no descriptor growth');

@@ -55,6 +55,7 @@ sub start
 		workers => $o{workers} // 4,
 		dir     => $o{dir},
 		rate    => $o{rate},            # per worker requests/s, undef = flat out
+		tag     => $o{tag} // '',       # prefix of bodies and ids: runs on one database stay apart
 		pids    => [],
 	}, $class;
 	unlink "$self->{dir}/stop";
@@ -89,6 +90,8 @@ sub _post
 		});
 	my $dt = time() - $t0;
 	my ($seq, $id) = ('', '');
+	# HTTP::Tiny's own failures (599) say why in the content: keep it.
+	$id = substr($r->{content} // '', 0, 80) =~ s/[\t\n]/ /gr if $r->{status} == 599;
 	if ($r->{status} =~ /^2/)
 	{
 		my $m = eval { $JSON->decode($r->{content}) } // {};
@@ -109,8 +112,8 @@ sub _worker
 	while (!-e "$self->{dir}/stop")
 	{
 		$n++;
-		my $body = "w$w-m$n";
-		my $cmid = $use_id ? "w$w-c$n" : undef;
+		my $body = "$self->{tag}w$w-m$n";
+		my $cmid = $use_id ? "$self->{tag}w$w-c$n" : undef;
 		for (my $try = 1;; $try++)
 		{
 			if ($self->{rate})
@@ -210,7 +213,7 @@ sub check_database
 	my @acked = grep { $_->{status} =~ /^2/ } @rows;
 	my @failed = grep { $_->{status} !~ /^2/ } @rows;
 	my @odd = grep { $_->{status} !~ $allowed } @failed;
-	is_deeply([ map { "$_->{body}: $_->{status}" } @odd[0 .. ($#odd < 9 ? $#odd : 9)] ], [],
+	is_deeply([ map { "$_->{body}: $_->{status} $_->{id}" } @odd[0 .. ($#odd < 9 ? $#odd : 9)] ], [],
 		'every failed attempt is a clean ' . ($o{allowed} ? 'refusal' : '503'));
 	my @no_ra = grep { $_->{status} eq '503' && $_->{ra} !~ /^\d+$/ } @failed;
 	is(scalar @no_ra, 0, 'every 503 carries Retry-After');
