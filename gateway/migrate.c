@@ -94,8 +94,10 @@ run(PGconn *pg, const char *sql, PGresult **out, const char *remedy, char *err, 
 	{
 		char		msg[300];
 		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
-		first_line(msg, sizeof(msg), PQresultErrorMessage(res));
+		/* The primary message has no "ERROR:  " prefix; a lost connection has none. */
+		first_line(msg, sizeof(msg), primary ? primary : PQerrorMessage(pg));
 		if (sqlstate && strcmp(sqlstate, "42501") == 0 && remedy)
 			snprintf(err, errlen, "PARLEY_MIGRATE: role \"%s\" may not change the extension (%s); a DBA must run: %s",
 					 PQuser(pg), msg, remedy);
