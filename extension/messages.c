@@ -52,23 +52,46 @@
  * the caller raises, which rolls the bump back.  So the successful hot path
  * is this one statement.
  */
+/*
+ * POST_SQL(cond): cond is added to the marker UPDATE, i.e. to the membership
+ * check, so a refused post is still one statement that answers nothing.
+ */
+#define POST_SQL(cond) \
+	"WITH c AS (" \
+	"  UPDATE parley.conversations SET last_seq = last_seq + 1, last_message_at = now()" \
+	"   WHERE id = $1" \
+	"  RETURNING last_seq" \
+	"), r AS (" \
+	"  UPDATE parley.participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)" \
+	"    FROM c" \
+	"   WHERE p.conversation_id = $1 AND p.guest_id = $2" cond \
+	"  RETURNING c.last_seq" \
+	"), m AS (" \
+	"  INSERT INTO parley.messages (conversation_id, seq, id, sender_id, body, metadata," \
+	"                               client_msg_id, body_digest)" \
+	"  SELECT $1, r.last_seq, $3, $2, $4, $5, $6, $7 FROM r" \
+	"  RETURNING " MESSAGE_COLUMNS \
+	")" \
+	" SELECT " MESSAGE_COLUMNS " FROM m"
+
 static ParleyQuery q_post = {
-	"WITH c AS ("
-	"  UPDATE parley.conversations SET last_seq = last_seq + 1, last_message_at = now()"
-	"   WHERE id = $1"
-	"  RETURNING last_seq"
-	"), r AS ("
-	"  UPDATE parley.participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)"
-	"    FROM c"
-	"   WHERE p.conversation_id = $1 AND p.guest_id = $2"
-	"  RETURNING c.last_seq"
-	"), m AS ("
-	"  INSERT INTO parley.messages (conversation_id, seq, id, sender_id, body, metadata,"
-	"                               client_msg_id, body_digest)"
-	"  SELECT $1, r.last_seq, $3, $2, $4, $5, $6, $7 FROM r"
-	"  RETURNING " MESSAGE_COLUMNS
-	")"
-	" SELECT " MESSAGE_COLUMNS " FROM m",
+	POST_SQL(""),
+	7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
+};
+
+/*
+ * 0.2.0 (the blocks table): no row either when the conversation is direct
+ * and the sender holds a block row with the other guest (primary key of
+ * blocks: both directions are stored on the sender's side).  Groups skip
+ * the probe.  The caller tells the reasons apart only on failure.
+ */
+static ParleyQuery q_post_v0_2 = {
+	POST_SQL("   AND NOT EXISTS (SELECT 1 FROM parley.conversations d"
+			 "                     JOIN parley.participants o"
+			 "                       ON o.conversation_id = d.id AND o.guest_id <> $2"
+			 "                     JOIN parley.blocks b"
+			 "                       ON b.guest_id = $2 AND b.other_id = o.guest_id"
+			 "                    WHERE d.id = $1 AND d.kind = 'direct')"),
 	7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
 };
 
@@ -217,6 +240,16 @@ raise_not_a_participant(Datum cid, const char *actor)
 					actor, uuid_string(cid))));
 }
 
+static void
+raise_blocked(Datum cid, const char *sender)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PARLEY_BLOCKED),
+			 errmsg("guest \"%s\" cannot post in direct conversation %s: a block stands between its guests",
+					sender, uuid_string(cid)),
+			 errhint("Only the guest who blocked can lift the block.")));
+}
+
 /* 404 unless the conversation exists, 403 unless actor takes part. */
 static void
 check_access(Datum cid, const char *actor, bool read_only)
@@ -358,19 +391,6 @@ message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 
 	SPI_connect();
 
-	/*
-	 * A block between the two guests of a direct conversation stops posts,
-	 * replays included.  The query answers false for a group, an unknown
-	 * conversation or a sender who takes no part, which the checks below
-	 * then report.
-	 */
-	if (check_blocks && direct_conversation_blocked(values))
-		ereport(ERROR,
-				(errcode(ERRCODE_PARLEY_BLOCKED),
-				 errmsg("guest \"%s\" cannot post in direct conversation %s: a block stands between its guests",
-						sender, uuid_string(cid)),
-				 errhint("Only the guest who blocked can lift the block.")));
-
 	if (client_msg_id != NULL)
 	{
 		SPITupleTable *tt;
@@ -388,6 +408,9 @@ message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 		tt = SPI_tuptable;
 		if (!DatumGetBool(parley_col(tt, 0, REPLAY_COL_MEMBER, &isnull)))
 			raise_not_a_participant(cid, sender);
+		/* A block stops replays too (values[1] is still the sender). */
+		if (check_blocks && direct_conversation_blocked(values))
+			raise_blocked(cid, sender);
 		if (!parley_col_isnull(tt, 0, REPLAY_COL_SEQ))
 		{
 			Datum		d = parley_col(tt, 0, REPLAY_COL_DIGEST, &isnull);
@@ -422,13 +445,16 @@ message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 		nulls[5] = nulls[6] = ' ';
 	}
 
-	if (parley_query_exec(&q_post, values, nulls, false, 0) != 1)
+	if (parley_query_exec(check_blocks ? &q_post_v0_2 : &q_post,
+						  values, nulls, false, 0) != 1)
 	{
 		/*
-		 * Nothing posted: no conversation or not a participant.  Raising
-		 * rolls back the seq the statement may have taken.
+		 * Nothing posted: no conversation, not a participant, or (0.2.0) a
+		 * block.  Raising rolls back the seq the statement may have taken.
 		 */
 		check_access(cid, sender, false);
+		if (check_blocks && direct_conversation_blocked(values))
+			raise_blocked(cid, sender);
 		raise_not_a_participant(cid, sender);
 	}
 	render_message(&jo, NULL, SPI_tuptable, 0, 1);
