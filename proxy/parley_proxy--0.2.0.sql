@@ -73,6 +73,22 @@ LANGUAGE sql VOLATILE AS $$
      LIMIT 1
 $$;
 
+-- PL/Proxy raises its own failures to reach a shard (connect, lost
+-- connection) as internal_error; errors raised on a shard keep their
+-- SQLSTATE and say REMOTE ERROR.  Called from every API wrapper's handler for
+-- internal_error: a shard that cannot be reached becomes connection_failure
+-- (parleyd: 503 database_unavailable with Retry-After), anything else is
+-- re-raised as it was.
+CREATE FUNCTION parley_proxy.raise_unreachable(message text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF message LIKE 'PL/Proxy function %' AND message NOT LIKE '%REMOTE ERROR%' THEN
+        RAISE EXCEPTION USING ERRCODE = 'connection_failure', MESSAGE = message,
+            HINT = 'A shard of cluster parley_shards cannot be reached; retry later.';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION parley.last_status() RETURNS integer
 LANGUAGE sql VOLATILE AS $$
     SELECT nullif(pg_catalog.current_setting('parley_proxy.last_status', true), '')::integer
@@ -97,8 +113,13 @@ LANGUAGE plproxy AS $$
     SELECT r AS answer, parley.last_status() AS http_status FROM parley.guest_get($1) r;
 $$;
 CREATE FUNCTION parley.guest_get(guest_id text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.guest_get($1))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.guest_get($1));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.guest_upsert(guest_id text, display_name text, metadata jsonb)
@@ -120,6 +141,9 @@ BEGIN
       FROM parley_proxy.guest_upsert(guest_id, display_name, metadata) AS a;
     RETURN parley_proxy.relay(ROW((parley_proxy.guest_get(guest_id)).answer,
                                   CASE WHEN created THEN 201 ELSE 200 END)::parley_proxy.answer);
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
 END
 $$;
 
@@ -166,6 +190,9 @@ BEGIN
     END IF;
     RETURN parley_proxy.relay(parley_proxy.conversation_create_at(
         parley_proxy.new_conversation_id(), actor, kind, participants, title));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
 END
 $$;
 
@@ -177,8 +204,13 @@ LANGUAGE plproxy AS $$
     SELECT r AS answer, parley.last_status() AS http_status FROM parley.conversation_get($1, $2) r;
 $$;
 CREATE FUNCTION parley.conversation_get(conversation_id uuid, actor text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.conversation_get($1, $2))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.conversation_get($1, $2));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 -- Each shard answers its own first page (at most "limit" rows after the
@@ -233,6 +265,9 @@ BEGIN
         'has_more', more,
         'next_before', CASE WHEN more THEN
             parley_proxy.list_cursor(last.activity, (last.conversation->>'id')::uuid) END);
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
 END
 $$;
 
@@ -248,8 +283,13 @@ LANGUAGE plproxy AS $$
     SELECT r AS answer, parley.last_status() AS http_status FROM parley.participant_add($1, $2, $3) r;
 $$;
 CREATE FUNCTION parley.participant_add(conversation_id uuid, actor text, guest_id text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.participant_add($1, $2, $3))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.participant_add($1, $2, $3));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.participant_remove(conversation_id uuid, actor text, guest_id text)
@@ -261,8 +301,13 @@ LANGUAGE plproxy AS $$
       FROM parley.participant_remove($1, $2, $3);
 $$;
 CREATE FUNCTION parley.participant_remove(conversation_id uuid, actor text, guest_id text) RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.participant_remove($1, $2, $3))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM parley_proxy.relay(parley_proxy.participant_remove($1, $2, $3));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.message_post(conversation_id uuid, sender text, body text,
@@ -277,8 +322,13 @@ $$;
 CREATE FUNCTION parley.message_post(conversation_id uuid, sender text, body text,
                                     client_msg_id text DEFAULT NULL, metadata jsonb DEFAULT '{}')
 RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.message_post($1, $2, $3, $4, $5))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.message_post($1, $2, $3, $4, $5));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.message_list(conversation_id uuid, actor text, before bigint,
@@ -293,8 +343,13 @@ $$;
 CREATE FUNCTION parley.message_list(conversation_id uuid, actor text, before bigint DEFAULT NULL,
                                     after bigint DEFAULT NULL, "limit" integer DEFAULT 50)
 RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.message_list($1, $2, $3, $4, $5))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.message_list($1, $2, $3, $4, $5));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.message_edit(conversation_id uuid, seq bigint, actor text, body text)
@@ -305,8 +360,13 @@ LANGUAGE plproxy AS $$
     SELECT r AS answer, parley.last_status() AS http_status FROM parley.message_edit($1, $2, $3, $4) r;
 $$;
 CREATE FUNCTION parley.message_edit(conversation_id uuid, seq bigint, actor text, body text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.message_edit($1, $2, $3, $4))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.message_edit($1, $2, $3, $4));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.message_delete(conversation_id uuid, seq bigint, actor text)
@@ -318,8 +378,13 @@ LANGUAGE plproxy AS $$
       FROM parley.message_delete($1, $2, $3);
 $$;
 CREATE FUNCTION parley.message_delete(conversation_id uuid, seq bigint, actor text) RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.message_delete($1, $2, $3))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM parley_proxy.relay(parley_proxy.message_delete($1, $2, $3));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.read_mark(conversation_id uuid, guest_id text, seq bigint)
@@ -330,8 +395,13 @@ LANGUAGE plproxy AS $$
     SELECT r AS answer, parley.last_status() AS http_status FROM parley.read_mark($1, $2, $3) r;
 $$;
 CREATE FUNCTION parley.read_mark(conversation_id uuid, guest_id text, seq bigint) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.read_mark($1, $2, $3))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.read_mark($1, $2, $3));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.events_subscribe(conversation_id uuid, actor text, after bigint)
@@ -343,8 +413,13 @@ LANGUAGE plproxy AS $$
 $$;
 CREATE FUNCTION parley.events_subscribe(conversation_id uuid, actor text, after bigint DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.events_subscribe($1, $2, $3))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.events_subscribe($1, $2, $3));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 -- The gateway's batched calls name many conversations: SPLIT sends each
@@ -361,10 +436,15 @@ $$;
 -- In the order of the ids given, each ascending seq, as one shard would.
 CREATE FUNCTION parley.events_fetch(conversation_ids uuid[], afters bigint[], "limit" integer DEFAULT 200)
 RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object('messages', coalesce(jsonb_agg(m ORDER BY
-               array_position($1, (m->>'conversation_id')::uuid), (m->>'seq')::bigint), '[]'))
-      FROM parley_proxy.events_fetch($1, $2, $3) AS a, jsonb_array_elements(a.answer->'messages') AS m
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT jsonb_build_object('messages', coalesce(jsonb_agg(m ORDER BY
+                   array_position($1, (m->>'conversation_id')::uuid), (m->>'seq')::bigint), '[]'))
+          FROM parley_proxy.events_fetch($1, $2, $3) AS a, jsonb_array_elements(a.answer->'messages') AS m);
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.conversation_heads(conversation_ids uuid[])
@@ -377,9 +457,14 @@ LANGUAGE plproxy AS $$
 $$;
 -- Each shard answers for its own ids: the objects are disjoint.
 CREATE FUNCTION parley.conversation_heads(conversation_ids uuid[]) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(jsonb_object_agg(h.key, h.value), '{}')
-      FROM parley_proxy.conversation_heads($1) AS a, jsonb_each(a.answer) AS h
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_object_agg(h.key, h.value), '{}')
+          FROM parley_proxy.conversation_heads($1) AS a, jsonb_each(a.answer) AS h);
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -396,8 +481,13 @@ LANGUAGE plproxy AS $$
     SELECT r AS answer, parley.last_status() AS http_status FROM parley.friend_request($1, $2) r;
 $$;
 CREATE FUNCTION parley.friend_request(guest_id text, other_id text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay_all(ARRAY(SELECT a FROM parley_proxy.friend_request($1, $2) AS a))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay_all(ARRAY(SELECT a FROM parley_proxy.friend_request($1, $2) AS a));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.friend_remove(guest_id text, other_id text)
@@ -408,8 +498,13 @@ LANGUAGE plproxy AS $$
     SELECT NULL::jsonb AS answer, parley.last_status() AS http_status FROM parley.friend_remove($1, $2);
 $$;
 CREATE FUNCTION parley.friend_remove(guest_id text, other_id text) RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay_all(ARRAY(SELECT a FROM parley_proxy.friend_remove($1, $2) AS a))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM parley_proxy.relay_all(ARRAY(SELECT a FROM parley_proxy.friend_remove($1, $2) AS a));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.guest_block(guest_id text, other_id text)
@@ -420,8 +515,13 @@ LANGUAGE plproxy AS $$
     SELECT r AS answer, parley.last_status() AS http_status FROM parley.guest_block($1, $2) r;
 $$;
 CREATE FUNCTION parley.guest_block(guest_id text, other_id text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay_all(ARRAY(SELECT a FROM parley_proxy.guest_block($1, $2) AS a))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay_all(ARRAY(SELECT a FROM parley_proxy.guest_block($1, $2) AS a));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.guest_unblock(guest_id text, other_id text)
@@ -432,8 +532,13 @@ LANGUAGE plproxy AS $$
     SELECT NULL::jsonb AS answer, parley.last_status() AS http_status FROM parley.guest_unblock($1, $2);
 $$;
 CREATE FUNCTION parley.guest_unblock(guest_id text, other_id text) RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay_all(ARRAY(SELECT a FROM parley_proxy.guest_unblock($1, $2) AS a))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM parley_proxy.relay_all(ARRAY(SELECT a FROM parley_proxy.guest_unblock($1, $2) AS a));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley_proxy.friend_list(guest_id text, status text, before text, "limit" integer)
@@ -446,8 +551,13 @@ $$;
 CREATE FUNCTION parley.friend_list(guest_id text, status text DEFAULT 'accepted',
                                    before text DEFAULT NULL, "limit" integer DEFAULT 50)
 RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.friend_list($1, $2, $3, $4))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.friend_list($1, $2, $3, $4));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -468,8 +578,13 @@ LANGUAGE plproxy AS $$
     SELECT NULL::jsonb AS answer, parley.last_status() AS http_status FROM parley.service_key_revoke($1);
 $$;
 CREATE FUNCTION parley.service_key_revoke(name text) RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT parley_proxy.relay(parley_proxy.service_key_revoke($1))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM parley_proxy.relay(parley_proxy.service_key_revoke($1));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
 $$;
 
 CREATE FUNCTION parley.service_key_hashes() RETURNS TABLE (name text, key_hash bytea)

@@ -184,6 +184,27 @@ ok($s->wait_until(sub { scalar($s->ids) >= 2 }, 10), 'events: a new message arri
 is_deeply([ $s->ids ], [ 1, 2 ], 'events: in seq order, nothing twice');
 $s->close;
 
+# A shard that cannot be reached: 503 database_unavailable for the calls
+# that need it (PL/Proxy's connection failure re-raised as 08006), the
+# other shards keep serving, and it recovers when the shard is back.
+my $part = $node->safe_psql('postgres', "SELECT hashtext('$gid') & 7");
+my ($other) = grep {
+	$node->safe_psql('postgres', "SELECT (hashtext('$_') & 7) % $nshards") != $home
+} sort values %cid;
+my $dead = PostgreSQL::Test::Cluster::get_free_port();
+my $conninfo = sprintf('host=%s port=%d dbname=shard%d', $node->host, $node->port, $home);
+$node->safe_psql('postgres',
+	"ALTER SERVER parley_shards OPTIONS (SET p$part 'host=127.0.0.1 port=$dead dbname=shard$home')");
+$r = $gw->req(GET => "/v1/conversations/$gid?as=alice");
+is($r->{status}, 503, 'a shard down: 503') or diag($r->{body});
+is($r->{json}{code}, 'database_unavailable', 'database_unavailable');
+ok($r->{headers}{'retry-after'}, 'with Retry-After');
+is($gw->req(GET => "/v1/conversations/$other?as=alice")->{status}, 200,
+	'a conversation on another shard: still 200');
+$node->safe_psql('postgres', "ALTER SERVER parley_shards OPTIONS (SET p$part '$conninfo')");
+ok(ParleyTest::poll_until(sub { $gw->req(GET => "/v1/conversations/$gid?as=alice")->{status} == 200 }, 10),
+	'the shard back: 200 again');
+
 # Friends and blocks are on every shard: a block made through the proxy
 # stops a direct conversation on whichever shard the pair hashes to.
 $r = $gw->req(PUT => '/v1/guests/g1/friends/g2');
