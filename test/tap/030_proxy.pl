@@ -1,7 +1,7 @@
 
 # Scale-out with PL/Proxy (docs/scaling.md): a proxy database running
 # parley_proxy in front of 4 shard databases (8 partitions), parleyd pointed
-# at the proxy.  The gateway suites 001 and 002 run unchanged against it;
+# at the proxy.  The gateway suites 001, 002 and 012 run unchanged against it;
 # then this file checks what only a sharded setup can get wrong: data really
 # spread, a direct pair found again whichever guest opens it, guests on every
 # shard, rejected input stored nowhere, conversation lists merged across
@@ -21,7 +21,7 @@ my $nshards = 4;
 
 # --- the unchanged suites against the proxy ----------------------------------
 my $tapdir = dirname(abs_path(__FILE__));
-for my $suite (qw(001_api.pl 002_malformed.pl))
+for my $suite (qw(001_api.pl 002_malformed.pl 012_ratelimit_keys.pl))
 {
 	local $ENV{PARLEY_TEST_SHARDS} = $nshards;
 	# Its own tmp_check: data directories and logs apart from the suite's
