@@ -82,7 +82,7 @@ static const struct setting settings[] = {
 	"seconds between heartbeat comments on event streams"},
 	{"PARLEY_SSE_BUFFER", SET_INT, "262144", CF(sse_buffer), 4096, 67108864,
 	"bytes an event stream may have unsent before the slow client is disconnected"},
-	{"PARLEY_EVENTS_BATCH_MS", SET_INT, "2", CF(events_batch_ms), 0, 1000,
+	{"PARLEY_EVENTS_BATCH_MS", SET_INT, "5", CF(events_batch_ms), 0, 1000,
 	"ms over which write notifications are gathered into one pg_notify"},
 	{"PARLEY_EVENTS_POLL_MS", SET_INT, "1000", CF(events_poll_ms), 100, 60000,
 	"ms between safety polls of the streamed conversations' last seq"},

@@ -31,26 +31,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/socket.h>
-
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/keyvalq_struct.h>
 
 #include "config.h"
 #include "events.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
+#include "poll.h"
+#include "sse.h"
 
 #define FETCH_LIMIT		100		/* messages per conversation per fetch */
 #define BATCH_MAX		100		/* conversations per fetch */
-#define NOTIFY_MAX		7900	/* bytes per pg_notify payload (limit 8000) */
-#define OUTQ_MAX		(1024 * 1024)	/* notifications queued while the listener is down */
 #define NBUCKETS		16384
-#define CID_LEN			36
 #define GUEST_MAX		64
-#define READ_HIGH_WATER 4096	/* a stream's client has nothing to send */
 
 enum
 {
@@ -117,6 +113,7 @@ struct change
 	int64_t		seq;
 	bool		deleted;
 	char		cid[CID_LEN + 1];
+	struct change *next;		/* in hub.changes */
 };
 
 static struct
@@ -130,49 +127,16 @@ static struct
 	struct conv *pending_tail;
 	struct batch batch;
 	bool		batch_running;
+	struct change *changes;		/* edits and deletes, in notification order */
+	struct change *changes_tail;
+	bool		change_running;
 	struct stream *all;
 	int			nstreams;
-	struct evbuffer *outq;		/* notification lines not sent yet */
 	struct evbuffer *scratch;	/* one stream write */
-	struct event *batch_timer;
-	struct event *poll_timer;
 	struct event *heartbeat_timer;
-	struct pool_job heads_job;
-	const char *heads_values[1];
-	char	   *heads_param;
-	bool		heads_running;
-	bool		outq_dropping;
 }			hub;
 
 static void conv_kick(struct conv *c);
-
-/*
- * PostgreSQL reads a UUID in several spellings (upper case, braces, other
- * hyphenation); the hub keys conversations by the canonical one.  False
- * when in is no UUID at all.
- */
-static bool
-cid_canonical(const char *in, char out[CID_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	int			n = 0;
-
-	for (; *in != '\0'; in++)
-	{
-		const char *d = strchr(hex, *in >= 'A' && *in <= 'F' ? *in - 'A' + 'a' : *in);
-
-		if (*in == '-' || *in == '{' || *in == '}')
-			continue;
-		if (d == NULL || n == 32)
-			return false;
-		if (n == 8 || n == 12 || n == 16 || n == 20)
-			*out++ = '-';
-		*out++ = *d;
-		n++;
-	}
-	*out = '\0';
-	return n == 32;
-}
 
 static unsigned
 cid_hash(const char *cid)
@@ -299,44 +263,9 @@ stream_drop(struct stream *s)
 static bool
 stream_write(struct stream *s)
 {
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
-	struct evbuffer *out = bufferevent_get_output(bev);
-	size_t		len = evbuffer_get_length(hub.scratch);
-	ssize_t		sent = 0;
-
-	if (len == 0)
+	if (evbuffer_get_length(hub.scratch) == 0)
 		return true;
-	if (s->chunked)
-	{
-		char		size[24];
-		int			n = snprintf(size, sizeof(size), "%zx\r\n", len);
-
-		evbuffer_prepend(hub.scratch, size, (size_t) n);
-		evbuffer_add(hub.scratch, "\r\n", 2);
-		len = evbuffer_get_length(hub.scratch);
-	}
-
-	/*
-	 * Fan-out writes one event to many streams at once.  Going through the
-	 * loop costs each stream a write-event registration and a wake-up
-	 * before the write; when nothing is queued for the stream, write now
-	 * and queue only what the socket did not take (in order either way).
-	 * This is the same framing evhttp_send_reply_chunk() would add.
-	 */
-	if (evbuffer_get_length(out) == 0)
-	{
-		sent = send(bufferevent_getfd(bev), evbuffer_pullup(hub.scratch, -1), len,
-					MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (sent < 0)
-			sent = 0;			/* the bufferevent meets the error itself */
-	}
-	evbuffer_drain(hub.scratch, (size_t) sent);
-	if (evbuffer_get_length(hub.scratch) > 0)
-	{
-		bufferevent_write_buffer(bev, hub.scratch);
-		bufferevent_enable(bev, EV_WRITE);
-	}
-	if (evbuffer_get_length(out) > (size_t) config.sse_buffer)
+	if (sse_write(s->evcon, s->chunked, hub.scratch) > (size_t) config.sse_buffer)
 	{
 		stream_drop(s);
 		return false;
@@ -548,6 +477,8 @@ out:
 		evbuffer_free(afters);
 }
 
+static void change_next(void);
+
 static void
 on_change_done(struct pool_job *job, PGresult *res, const struct problem *err)
 {
@@ -571,14 +502,19 @@ on_change_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			(void) stream_write(s);
 		}
 	}
+	hub.changes = ch->next;
+	if (hub.changes == NULL)
+		hub.changes_tail = NULL;
+	hub.change_running = false;
 	free(ch);
+	if (err == NULL)
+		change_next();
 }
 
 static void
 change_fetch(const char *cid, const char *seq_s, bool deleted)
 {
 	struct change *ch;
-	struct problem p;
 	int64_t		seq = strtoll(seq_s, NULL, 10);
 
 	if (seq <= 0 || conv_find(cid) == NULL)
@@ -599,8 +535,36 @@ change_fetch(const char *cid, const char *seq_s, bool deleted)
 	ch->job.values = ch->values;
 	ch->job.done = on_change_done;
 	ch->job.arg = ch;
-	if (!pool_submit(hub.pool, &ch->job, config.request_timeout_ms, false, &p))
+	if (hub.changes_tail)
+		hub.changes_tail->next = ch;
+	else
+		hub.changes = ch;
+	hub.changes_tail = ch;
+	change_next();
+}
+
+/*
+ * One change fetch at a time, so that a stream sees edits and deletes in
+ * the order they were notified (two jobs on two pool connections could
+ * finish either way round).
+ */
+static void
+change_next(void)
+{
+	struct problem p;
+
+	while (!hub.change_running && hub.changes != NULL)
+	{
+		struct change *ch = hub.changes;
+
+		hub.change_running = pool_submit(hub.pool, &ch->job, config.request_timeout_ms, false, &p);
+		if (hub.change_running)
+			return;
+		hub.changes = ch->next;	/* no connection: this one is lost */
+		if (hub.changes == NULL)
+			hub.changes_tail = NULL;
 		free(ch);
+	}
 }
 
 /* A guest left the conversation: its streams end. */
@@ -678,127 +642,18 @@ on_listen_up(void)
 			conv_kick(c);
 }
 
-/* ---- notifications out ---------------------------------------------------- */
+/* ---- safety poll (poll.c) and heartbeats --------------------------------- */
 
-/* Send the next payload of at most NOTIFY_MAX bytes, cut at a line end. */
-static void
-flush_outq(void)
+char *
+events_streamed_ids(void)
 {
-	size_t		len = evbuffer_get_length(hub.outq);
-	char		payload[NOTIFY_MAX + 1];
-	size_t		n;
-
-	if (len == 0 || !listen_ready())
-		return;
-	n = len < NOTIFY_MAX ? len : NOTIFY_MAX;
-	evbuffer_copyout(hub.outq, payload, n);
-	if (n < len)
-	{
-		while (n > 0 && payload[n - 1] != '\n')
-			n--;
-	}
-	payload[n] = '\0';
-	if (n > 0 && payload[n - 1] == '\n')
-		payload[n - 1] = '\0';
-	if (listen_send(payload))
-		evbuffer_drain(hub.outq, n);
-}
-
-static void
-on_batch_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void) fd;
-	(void) what;
-	(void) arg;
-	flush_outq();
-}
-
-static void
-arm_batch_timer(void)
-{
-	struct timeval tv = {0, config.events_batch_ms * 1000};
-
-	if (evbuffer_get_length(hub.outq) > 0 && !evtimer_pending(hub.batch_timer, NULL))
-		evtimer_add(hub.batch_timer, &tv);
-}
-
-/* A pg_notify finished: what queued meanwhile goes in the next batch. */
-static void
-on_listen_idle(void)
-{
-	arm_batch_timer();
-}
-
-void
-events_after_write(const char *route, const char *const *values)
-{
-	char		kind;
-	const char *arg = NULL;
-	char		cid[CID_LEN + 1];
-
-	if (!hub.enabled)
-		return;
-	if (strcmp(route, "message_post") == 0)
-		kind = 'm';
-	else if (strcmp(route, "message_edit") == 0)
-		kind = 'e', arg = values[1];
-	else if (strcmp(route, "message_delete") == 0)
-		kind = 'd', arg = values[1];
-	else if (strcmp(route, "participant_remove") == 0)
-		kind = 'r', arg = values[1];
-	else
-		return;
-	if (!cid_canonical(values[0], cid))
-		return;
-	if (evbuffer_get_length(hub.outq) > OUTQ_MAX)
-	{
-		/* The listener is down: the safety poll covers new messages. */
-		if (!hub.outq_dropping)
-			log_warn("events: notification queue full; dropping until the listener is back");
-		hub.outq_dropping = true;
-		return;
-	}
-	hub.outq_dropping = false;
-	evbuffer_add_printf(hub.outq, arg ? "%c %s %s\n" : "%c %s\n", kind, cid, arg);
-	arm_batch_timer();
-}
-
-/* ---- safety poll and heartbeats ------------------------------------------- */
-
-static void
-on_heads_done(struct pool_job *job, PGresult *res, const struct problem *err)
-{
-	(void) job;
-	hub.heads_running = false;
-	free(hub.heads_param);
-	hub.heads_param = NULL;
-	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-		return;
-	for (int i = 0; i < PQntuples(res); i++)
-	{
-		struct conv *c = conv_find(PQgetvalue(res, i, 0));
-
-		if (c != NULL && strtoll(PQgetvalue(res, i, 1), NULL, 10) > conv_min_cursor(c))
-			conv_kick(c);
-	}
-}
-
-static void
-on_poll_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct evbuffer *b;
-	struct problem p;
+	struct evbuffer *b = evbuffer_new();
 	bool		first = true;
 	size_t		len;
+	char	   *ids = NULL;
 
-	(void) fd;
-	(void) what;
-	(void) arg;
-	if (hub.heads_running || hub.all == NULL)
-		return;
-	b = evbuffer_new();
-	if (b == NULL)
-		return;
+	if (b == NULL || hub.all == NULL)
+		goto out;
 	evbuffer_add(b, "{", 1);
 	for (int i = 0; i < NBUCKETS; i++)
 		for (struct conv *c = hub.buckets[i]; c != NULL; c = c->hnext)
@@ -806,28 +661,24 @@ on_poll_timer(evutil_socket_t fd, short what, void *arg)
 			evbuffer_add_printf(b, first ? "%s" : ",%s", c->cid);
 			first = false;
 		}
-	evbuffer_add(b, "}", 1);
+	evbuffer_add(b, "}", 2);	/* with the NUL */
 	len = evbuffer_get_length(b);
-	hub.heads_param = malloc(len + 1);
-	if (hub.heads_param != NULL)
-	{
-		evbuffer_copyout(b, hub.heads_param, len);
-		hub.heads_param[len] = '\0';
-		hub.heads_values[0] = hub.heads_param;
-		memset(&hub.heads_job, 0, sizeof(hub.heads_job));
-		hub.heads_job.stmt = hub.first_stmt + STMT_HEADS;
-		hub.heads_job.nparams = 1;
-		hub.heads_job.values = hub.heads_values;
-		hub.heads_job.done = on_heads_done;
-		hub.heads_running = true;
-		if (!pool_submit(hub.pool, &hub.heads_job, config.request_timeout_ms, false, &p))
-		{
-			hub.heads_running = false;
-			free(hub.heads_param);
-			hub.heads_param = NULL;
-		}
-	}
-	evbuffer_free(b);
+	ids = malloc(len);
+	if (ids != NULL)
+		evbuffer_copyout(b, ids, len);
+out:
+	if (b != NULL)
+		evbuffer_free(b);
+	return ids;
+}
+
+void
+events_head_seen(const char *cid, int64_t head)
+{
+	struct conv *c = conv_find(cid);
+
+	if (c != NULL && head > conv_min_cursor(c))
+		conv_kick(c);
 }
 
 /* A comment line keeps proxies from closing a quiet stream, and finds dead clients. */
@@ -875,13 +726,10 @@ void
 events_stream_open(struct evhttp_request *req, const char *cid, const char *guest,
 				   const char *after, const char *last_seq)
 {
-	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct stream *s = calloc(1, sizeof(*s));
 	char		key[CID_LEN + 1];
-	struct conv *c = s && cid_canonical(cid, key) ? conv_get(key) : NULL;
-	struct bufferevent *bev;
-	struct timeval wtv = {config.http_timeout, 0};
+	struct conv *c = s && notify_cid_canonical(cid, key) ? conv_get(key) : NULL;
 
 	if (c == NULL)
 	{
@@ -905,21 +753,7 @@ events_stream_open(struct evhttp_request *req, const char *cid, const char *gues
 	hub.all = s;
 	hub.nstreams++;
 
-	evhttp_add_header(out, "Content-Type", "text/event-stream");
-	evhttp_add_header(out, "Cache-Control", "no-cache");
-	evhttp_add_header(out, "X-Accel-Buffering", "no");
-	evhttp_add_header(out, "Connection", "close");
-	evhttp_send_reply_start(req, 200, "OK");
-	s->chunked = evhttp_find_header(out, "Transfer-Encoding") != NULL;
-
-	/*
-	 * evhttp keeps reading during a reply to notice a close, and its
-	 * timeout covers those reads: a quiet stream would be cut.  No read
-	 * timeout; the write timeout still ends a client that stops reading.
-	 */
-	bev = evhttp_connection_get_bufferevent(evcon);
-	bufferevent_set_timeouts(bev, NULL, &wtv);
-	bufferevent_setwatermark(bev, EV_READ, 0, READ_HIGH_WATER);
+	s->chunked = sse_start(req, config.http_timeout);
 	evhttp_connection_set_closecb(evcon, on_stream_close, s);
 
 	/* A comment, so the client sees the stream is open; then catch up. */
@@ -944,25 +778,22 @@ events_close_all(void)
 bool
 events_setup(struct event_base *base, struct pool *pool, int first_stmt)
 {
-	static const struct listen_callbacks cb = {on_notify, on_listen_up, on_listen_idle};
-	struct timeval poll_tv = {config.events_poll_ms / 1000, (config.events_poll_ms % 1000) * 1000};
+	static const struct listen_callbacks cb = {on_notify, on_listen_up, notify_flush_later};
 	struct timeval hb_tv = {config.sse_heartbeat, 0};
 
 	hub.base = base;
 	hub.pool = pool;
 	hub.first_stmt = first_stmt;
 	hub.enabled = config.events;
-	hub.outq = evbuffer_new();
 	hub.scratch = evbuffer_new();
-	hub.batch_timer = evtimer_new(base, on_batch_timer, NULL);
-	hub.poll_timer = event_new(base, -1, EV_PERSIST, on_poll_timer, NULL);
 	hub.heartbeat_timer = event_new(base, -1, EV_PERSIST, on_heartbeat, NULL);
-	if (hub.outq == NULL || hub.scratch == NULL || hub.batch_timer == NULL ||
-		hub.poll_timer == NULL || hub.heartbeat_timer == NULL)
+	if (hub.scratch == NULL || !notify_setup(base) ||
+		hub.heartbeat_timer == NULL)
 		return false;
 	if (!hub.enabled)
 		return true;
-	evtimer_add(hub.poll_timer, &poll_tv);
+	if (!poll_setup(base, pool, first_stmt + STMT_HEADS))
+		return false;
 	evtimer_add(hub.heartbeat_timer, &hb_tv);
 	return listen_setup(base, config.database_url, &cb);
 }
@@ -982,16 +813,18 @@ events_shutdown(void)
 		}
 	}
 	listen_free();
-	if (hub.batch_timer)
-		event_free(hub.batch_timer);
-	if (hub.poll_timer)
-		event_free(hub.poll_timer);
+	poll_shutdown();
+	while (hub.changes != NULL)
+	{
+		struct change *ch = hub.changes;
+
+		hub.changes = ch->next;
+		free(ch);
+	}
 	if (hub.heartbeat_timer)
 		event_free(hub.heartbeat_timer);
-	if (hub.outq)
-		evbuffer_free(hub.outq);
+	notify_shutdown();
 	if (hub.scratch)
 		evbuffer_free(hub.scratch);
-	free(hub.heads_param);
 	memset(&hub, 0, sizeof(hub));
 }

@@ -9,6 +9,7 @@
 #define PARLEY_EVENTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <event2/http.h>
 
@@ -51,5 +52,12 @@ int			events_stream_count(void);
 void		events_close_all(void);
 
 void		events_shutdown(void);
+
+/* For poll.c: the streamed conversations as a PostgreSQL array literal
+ * ("{uuid,...}", malloc'd; NULL when there are none) ... */
+char	   *events_streamed_ids(void);
+
+/* ... and what it found: conversation cid is at head; fetch if behind. */
+void		events_head_seen(const char *cid, int64_t head);
 
 #endif							/* PARLEY_EVENTS_H */

@@ -151,7 +151,14 @@ collect_results(bool *done)
 static void
 on_connected(void)
 {
-	if (PQsetnonblocking(ls.pg, 1) != 0 || !PQsendQuery(ls.pg, "LISTEN " LISTEN_CHANNEL))
+	/*
+	 * A transaction that notifies gets a transaction id and so a commit
+	 * record; with synchronous_commit on, each batch would wait for a WAL
+	 * flush of its own.  Notifications need no durability (a lost one only
+	 * delays, the safety poll catches up), so this session does not wait.
+	 */
+	if (PQsetnonblocking(ls.pg, 1) != 0 ||
+		!PQsendQuery(ls.pg, "SET synchronous_commit = off; LISTEN " LISTEN_CHANNEL))
 	{
 		listen_fail(PQerrorMessage(ls.pg));
 		return;

@@ -8,11 +8,13 @@
 #      (target p99 <= 50 ms), over NPOSTS posts;
 #   3. POST throughput (wrk, CLIENTS connections, DURATION s) with live
 #      delivery on (PARLEY_EVENTS=1, 2,000 streams open, one per posted-to
-#      conversation) against off (PARLEY_EVENTS=0), alternated ROUNDS times
-#      in one run (target: on >= 90% of off).
+#      conversation, read by sse_load on the same machine), on with no
+#      stream open (the cost of the notifications alone) and off
+#      (PARLEY_EVENTS=0), alternated ROUNDS times in one run (target: on
+#      >= 90% of off).
 #
 #   bash test/bench/events.sh        (make bench runs it at the end)
-#   env: CLIENTS=32 DURATION=10 ROUNDS=2 NPOSTS=50 KEEP=1
+#   env: CLIENTS=32 DURATION=10 ROUNDS=2 NPOSTS=50 KEEP=1 ONLY=1|2|3
 #
 # Runs on its own throwaway cluster and its own parleyd, so it does not
 # depend on what test/bench/run.sh left behind.
@@ -122,19 +124,27 @@ start_load() {
     done
 }
 
-echo "== 1. 10,000 concurrent subscribers"
+want() { [ "${ONLY:-all}" = all ] || [ "${ONLY:-all}" = "$1" ]; }
+
 start_parleyd 1
+if want 1; then
+echo "== 1. 10,000 concurrent subscribers"
 rss0=$(rss_mb)
 start_load "$work/load_10k" "$work/paths_10k" 10000 5
 rss1=$(rss_mb)
 echo "   $(head -1 "$work/load_10k"); parleyd RSS ${rss0} MB idle -> ${rss1} MB holding them (target <= 64 MB)"
 stop_load
+fi
 
+if want 2; then
 echo "== 2. one message to 1,000 subscribers of one conversation ($NPOSTS posts, 100 ms apart)"
 "$work/sse_load" 127.0.0.1 "$port" "$key" "$work/paths_fan" 1000 1 \
     "/v1/conversations/$fan/messages?as=f0" "$NPOSTS" 100 >"$work/load_fan" 2>&1
 echo "   $(head -1 "$work/load_fan"); $(grep fanout "$work/load_fan") (target p99 <= 50 ms)"
+fi
 stop_parleyd
+
+want 3 || exit 0
 
 echo "== 3. POST throughput, live delivery on (2,000 streams open) vs off; wrk -c $CLIENTS -d ${DURATION}s"
 wrk_post() {
@@ -143,19 +153,25 @@ wrk_post() {
                          printf "%.0f %d %.1f\n", v["requests"] / (v["duration_us"] / 1e6), v["non2xx"], v["p99_us"] / 1000 }'
 }
 sum_on=0
+sum_bare=0
 sum_off=0
 for r in $(seq 1 "$ROUNDS"); do
     start_parleyd 1
     start_load "$work/load_on" "$work/paths_2k" 2000 $((DURATION + 20))
     read -r rps non2xx p99 < <(wrk_post)
-    echo "   round $r on:  $rps posts/s (p99 $p99 ms, non-2xx $non2xx), $(head -1 "$work/load_on"), RSS $(rss_mb) MB"
+    echo "   round $r on, 2,000 streams: $rps posts/s (p99 $p99 ms, non-2xx $non2xx), $(head -1 "$work/load_on"), RSS $(rss_mb) MB"
     sum_on=$((sum_on + rps))
     stop_load
+    read -r rps non2xx p99 < <(wrk_post)
+    echo "   round $r on, no streams:    $rps posts/s (p99 $p99 ms, non-2xx $non2xx)"
+    sum_bare=$((sum_bare + rps))
     stop_parleyd
     start_parleyd 0
     read -r rps non2xx p99 < <(wrk_post)
-    echo "   round $r off: $rps posts/s (p99 $p99 ms, non-2xx $non2xx)"
+    echo "   round $r off:               $rps posts/s (p99 $p99 ms, non-2xx $non2xx)"
     sum_off=$((sum_off + rps))
     stop_parleyd
 done
-awk -v on="$sum_on" -v off="$sum_off" 'BEGIN { printf "   on/off = %.1f%% (target >= 90%%)\n", 100 * on / off }'
+awk -v on="$sum_on" -v bare="$sum_bare" -v off="$sum_off" 'BEGIN {
+    printf "   on (2,000 streams) / off = %.1f%% (target >= 90%%); on (no streams) / off = %.1f%%\n",
+           100 * on / off, 100 * bare / off }'

@@ -173,6 +173,8 @@ for my $s (0, 1, 7, 19, 20, 25)
 		200, 'edit');
 	is($gw->req(DELETE => "/v1/conversations/$cid/messages/4?as=alice")->{status}, 204, 'delete');
 	$c->wait_until(sub { grep { ($_->{event} // '') eq 'message_deleted' } $c->events }, 10);
+	my @changes = map { $_->{event} } grep { ($_->{event} // '') ne 'message' } $c->events;
+	is_deeply(\@changes, [qw(message_edited message_deleted)], 'edit, then delete, in the order made');
 	my ($ed) = grep { ($_->{event} // '') eq 'message_edited' } $c->events;
 	my ($del) = grep { ($_->{event} // '') eq 'message_deleted' } $c->events;
 	ok($ed, 'message_edited delivered');
@@ -277,7 +279,14 @@ my $rss0 = rss_kb();
 }
 is(round(100), 100, 'after: 100 streams each get the message') for 1 .. 3;
 my $rss1 = rss_kb();
-cmp_ok($rss1 - $rss0, '<', 8 * 1024, "parleyd RSS flat: $rss0 kB -> $rss1 kB");
+SKIP:
+{
+	# ASan keeps freed memory in quarantine: RSS says nothing there (its
+	# leak check at exit does, in $gw->stop).
+	skip 'RSS under AddressSanitizer or a wrapper', 1
+	  if $ENV{PARLEYD} =~ m{/san/} || ($ENV{PARLEYD_WRAPPER} // '') ne '';
+	cmp_ok($rss1 - $rss0, '<', 8 * 1024, "parleyd RSS flat: $rss0 kB -> $rss1 kB");
+}
 
 $gw->stop;
 done_testing();

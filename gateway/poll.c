@@ -1,0 +1,86 @@
+/*
+ * poll.c
+ *	  The safety poll of live events.  Notifications only say "look"; when
+ *	  one is lost (a gateway crashed before sending its batch) or never
+ *	  sent (a post made in SQL), this poll finds the conversations whose
+ *	  last_seq passed a stream's cursor and has the hub fetch them.  One
+ *	  statement per period, whatever the number of streams; at most one
+ *	  runs at a time.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "events.h"
+#include "poll.h"
+
+static struct
+{
+	struct pool *pool;
+	int			stmt;
+	struct event *timer;
+	struct pool_job job;
+	const char *values[1];
+	char	   *ids;			/* "{uuid,...}" of the running poll */
+	bool		running;
+}			sp;
+
+static void
+on_heads_done(struct pool_job *job, PGresult *res, const struct problem *err)
+{
+	(void) job;
+	sp.running = false;
+	free(sp.ids);
+	sp.ids = NULL;
+	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return;					/* next period */
+	for (int i = 0; i < PQntuples(res); i++)
+		events_head_seen(PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10));
+}
+
+static void
+on_poll_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct problem p;
+
+	(void) fd;
+	(void) what;
+	(void) arg;
+	if (sp.running)
+		return;
+	sp.ids = events_streamed_ids();
+	if (sp.ids == NULL)
+		return;
+	sp.values[0] = sp.ids;
+	memset(&sp.job, 0, sizeof(sp.job));
+	sp.job.stmt = sp.stmt;
+	sp.job.nparams = 1;
+	sp.job.values = sp.values;
+	sp.job.done = on_heads_done;
+	sp.running = pool_submit(sp.pool, &sp.job, config.request_timeout_ms, false, &p);
+	if (!sp.running)
+	{
+		free(sp.ids);
+		sp.ids = NULL;
+	}
+}
+
+bool
+poll_setup(struct event_base *base, struct pool *pool, int stmt)
+{
+	struct timeval tv = {config.events_poll_ms / 1000, (config.events_poll_ms % 1000) * 1000};
+
+	sp.pool = pool;
+	sp.stmt = stmt;
+	sp.timer = event_new(base, -1, EV_PERSIST, on_poll_timer, NULL);
+	return sp.timer != NULL && evtimer_add(sp.timer, &tv) == 0;
+}
+
+void
+poll_shutdown(void)
+{
+	if (sp.timer != NULL)
+		event_free(sp.timer);
+	free(sp.ids);
+	memset(&sp, 0, sizeof(sp));
+}
