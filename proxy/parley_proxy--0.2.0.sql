@@ -11,13 +11,15 @@
  *   guest and friend/block writes   ALL shards (idempotent), so that every
  *                         shard has the guests and blocks its rules check
  *   conversation_list     ALL shards, merged here by (activity, id) desc
+ *   events_fetch, conversation_heads   SPLIT: each shard gets its own ids
  *   service keys          partition 0
  *
  * Remote functions (schema parley_proxy) return (answer jsonb, http_status
  * integer): the remote query reads parley.last_status() on the shard in the
  * same statement, and parley_proxy.relay() keeps it for this session's
  * parley.last_status().  Adding an API function is one block: a remote
- * function and a wrapper.
+ * function and a wrapper, whose handler turns PL/Proxy's failure to reach a
+ * shard into connection_failure (see raise_unreachable).
  */
 
 \echo Use "CREATE EXTENSION parley_proxy" to load this file. \quit
