@@ -25,7 +25,14 @@ else
 fi
 CLANG=${CLANG:-clang}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-out=${FUZZ_OUT:-/tmp/parley-fuzz}
+# The smoke builds and runs in a directory of its own (several make test
+# runs may share the machine); long runs keep their corpus in FUZZ_OUT.
+if [ $smoke = 1 ] && [ -z "${FUZZ_OUT:-}" ]; then
+    out=$(mktemp -d /tmp/parley-fuzz-smoke.XXXXXX)
+    trap 'rm -rf "$out"' EXIT
+else
+    out=${FUZZ_OUT:-/tmp/parley-fuzz}
+fi
 mkdir -p "$out"
 
 pure="gateway/request.c gateway/routes.c gateway/json_check.c gateway/errors.c"
