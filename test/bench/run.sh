@@ -92,9 +92,19 @@ export GUEST_BODY='{"display_name": "Bench Guest", "metadata": {"level": 3, "cla
 # Both sides get the same warm-up: a short run that is thrown away.
 WARMUP=${WARMUP:-2}
 
+# Stop with parleyd's exit status if it died (a crash would skew the rest).
+parleyd_alive() {
+    kill -0 "$parleyd_pid" 2>/dev/null && return 0
+    wait "$parleyd_pid" && st=0 || st=$?
+    echo "bench: parleyd exited with status $st; its log:" >&2
+    tail -20 "$work/parleyd.log" >&2
+    exit 1
+}
+
 # wrk_run SCRIPT [CONNECTIONS [SECONDS]]: prints "rps p50_ms p99_ms non2xx sockerr"
 wrk_run() {
     local script=$1 conns=${2:-$CLIENTS} secs=${3:-$DURATION} out
+    parleyd_alive
     out=$(wrk -t"$THREADS" -c"$conns" -d"${secs}s" --timeout 10s \
               -s "$bench/wrk/$script.lua" "$url") || { echo "$out" >&2; return 1; }
     echo "$out" >>"$work/wrk.log"
