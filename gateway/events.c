@@ -795,7 +795,8 @@ events_setup(struct event_base *base, struct pool *pool, int first_stmt)
 	if (!poll_setup(base, pool, first_stmt + STMT_HEADS))
 		return false;
 	evtimer_add(hub.heartbeat_timer, &hb_tv);
-	return listen_setup(base, config.database_url, &cb);
+	/* PARLEY_PREPARED=0 means PgBouncer in transaction mode: no session SET. */
+	return listen_setup(base, config.database_url, config.prepared, &cb);
 }
 
 void

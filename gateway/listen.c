@@ -45,6 +45,7 @@ static struct
 	int			io_fd;
 	struct event *retry;
 	bool		failing;		/* log a lost connection once */
+	bool		async_commit;	/* SET synchronous_commit = off */
 }			ls;
 
 static void listen_io_cb(evutil_socket_t fd, short what, void *arg);
@@ -156,9 +157,12 @@ on_connected(void)
 	 * record; with synchronous_commit on, each batch would wait for a WAL
 	 * flush of its own.  Notifications need no durability (a lost one only
 	 * delays, the safety poll catches up), so this session does not wait.
+	 * Not through PgBouncer in transaction mode (unnamed statements): a
+	 * SET there would stay on a server connection that others then use.
 	 */
 	if (PQsetnonblocking(ls.pg, 1) != 0 ||
-		!PQsendQuery(ls.pg, "SET synchronous_commit = off; LISTEN " LISTEN_CHANNEL))
+		!PQsendQuery(ls.pg, ls.async_commit ? "SET synchronous_commit = off; LISTEN " LISTEN_CHANNEL
+					 : "LISTEN " LISTEN_CHANNEL))
 	{
 		listen_fail(PQerrorMessage(ls.pg));
 		return;
@@ -230,10 +234,12 @@ listen_io_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 bool
-listen_setup(struct event_base *base, const char *conninfo, const struct listen_callbacks *cb)
+listen_setup(struct event_base *base, const char *conninfo, bool async_commit,
+			 const struct listen_callbacks *cb)
 {
 	ls.base = base;
 	ls.cb = *cb;
+	ls.async_commit = async_commit;
 	ls.conninfo = strdup(conninfo);
 	ls.retry = evtimer_new(base, retry_cb, NULL);
 	ls.io = event_new(base, -1, 0, listen_io_cb, NULL);

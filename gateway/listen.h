@@ -21,8 +21,9 @@ struct listen_callbacks
 	void		(*idle) (void); /* a pg_notify finished: send the next */
 };
 
+/* async_commit: the session's pg_notify commits do not wait for WAL. */
 bool		listen_setup(struct event_base *base, const char *conninfo,
-						 const struct listen_callbacks *cb);
+						 bool async_commit, const struct listen_callbacks *cb);
 
 /* Is the connection up, listening and not running a pg_notify? */
 bool		listen_ready(void);
