@@ -155,12 +155,14 @@ wrk_post() {
 sum_on=0
 sum_bare=0
 sum_off=0
+ratios=
 for r in $(seq 1 "$ROUNDS"); do
     start_parleyd 1
     start_load "$work/load_on" "$work/paths_2k" 2000 $((DURATION + 20))
     read -r rps non2xx p99 < <(wrk_post)
     echo "   round $r on, 2,000 streams: $rps posts/s (p99 $p99 ms, non-2xx $non2xx), $(head -1 "$work/load_on"), RSS $(rss_mb) MB"
     sum_on=$((sum_on + rps))
+    last_on=$rps
     stop_load
     read -r rps non2xx p99 < <(wrk_post)
     echo "   round $r on, no streams:    $rps posts/s (p99 $p99 ms, non-2xx $non2xx)"
@@ -170,8 +172,14 @@ for r in $(seq 1 "$ROUNDS"); do
     read -r rps non2xx p99 < <(wrk_post)
     echo "   round $r off:               $rps posts/s (p99 $p99 ms, non-2xx $non2xx)"
     sum_off=$((sum_off + rps))
+    ratios="$ratios $(awk -v on="$last_on" -v off="$rps" 'BEGIN { printf "%.3f", on / off }')"
     stop_parleyd
 done
 awk -v on="$sum_on" -v bare="$sum_bare" -v off="$sum_off" 'BEGIN {
     printf "   on (2,000 streams) / off = %.1f%% (target >= 90%%); on (no streams) / off = %.1f%%\n",
            100 * on / off, 100 * bare / off }'
+# Other load on the machine moves whole rounds; the median of the per-round
+# ratios (each pair run back to back) is the steadier figure.
+echo "$ratios" | tr ' ' '\n' | grep . | sort -n |
+    awk '{ v[NR] = $1 } END { printf "   median of per-round on/off ratios: %.1f%% (%d rounds)\n",
+                               100 * (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), NR }'
