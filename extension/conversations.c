@@ -20,6 +20,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "access.h"
 #include "friends.h"
 #include "ids.h"
 #include "parley.h"
@@ -365,7 +366,7 @@ conversation_create_impl(FunctionCallInfo fcinfo, bool check_blocks, bool id_giv
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
 					 errmsg("conversation %s exists already",
-							DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id))))));
+							parley_uuid_string(UUIDPGetDatum(id)))));
 		if (!direct)
 			elog(ERROR, "parley: new group id collides with an existing conversation");
 		if (parley_query_exec(&q_conversation, values, NULL, false, 1) != 1)
@@ -425,16 +426,10 @@ conversation_get(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	if (parley_query_exec(&q_conversation_for_actor, values, NULL, true, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PARLEY_CONVERSATION_NOT_FOUND),
-				 errmsg("conversation %s does not exist",
-						DatumGetCString(DirectFunctionCall1(uuid_out, values[0])))));
+		parley_raise_conversation_not_found(values[0]);
 	conv = SPI_tuptable;
 	if (!DatumGetBool(parley_col(conv, 0, CONVERSATION_NCOLUMNS + 1, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_PARLEY_NOT_A_PARTICIPANT),
-				 errmsg("guest \"%s\" is not a participant of conversation %s", actor,
-						DatumGetCString(DirectFunctionCall1(uuid_out, values[0])))));
+		parley_raise_not_a_participant(values[0], actor);
 
 	render_conversation_full(&jo, conv, 0, true);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));

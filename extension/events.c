@@ -26,6 +26,7 @@
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
+#include "access.h"
 #include "parley.h"
 #include "query.h"
 #include "render.h"
@@ -61,12 +62,6 @@ static ParleyQuery q_heads = {
 	"SELECT id::text, last_seq FROM parley.conversations WHERE id = ANY ($1)",
 	1, {UUIDARRAYOID}
 };
-
-static char *
-uuid_string(Datum id)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
-}
 
 /* A seq cursor: absent (false) or non-negative. */
 static bool
@@ -111,14 +106,9 @@ events_subscribe(PG_FUNCTION_ARGS)
 	values[0] = cid;
 	values[1] = CStringGetTextDatum(actor);
 	if (parley_query_exec(&q_subscribe, values, NULL, true, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PARLEY_CONVERSATION_NOT_FOUND),
-				 errmsg("conversation %s does not exist", uuid_string(cid))));
+		parley_raise_conversation_not_found(cid);
 	if (!DatumGetBool(parley_col(SPI_tuptable, 0, 2, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_PARLEY_NOT_A_PARTICIPANT),
-				 errmsg("guest \"%s\" is not a participant of conversation %s",
-						actor, uuid_string(cid))));
+		parley_raise_not_a_participant(cid, actor);
 	last_seq = DatumGetInt64(parley_col(SPI_tuptable, 0, 1, &isnull));
 
 	jo_begin_object(&jo, NULL);

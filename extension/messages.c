@@ -32,6 +32,7 @@
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
+#include "access.h"
 #include "ids.h"
 #include "parley.h"
 #include "query.h"
@@ -217,36 +218,13 @@ static ParleyQuery q_delete = {
 	2, {UUIDOID, INT8OID}
 };
 
-static char *
-uuid_string(Datum id)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
-}
-
-static void
-raise_conversation_not_found(Datum cid)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_PARLEY_CONVERSATION_NOT_FOUND),
-			 errmsg("conversation %s does not exist", uuid_string(cid))));
-}
-
-static void
-raise_not_a_participant(Datum cid, const char *actor)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_PARLEY_NOT_A_PARTICIPANT),
-			 errmsg("guest \"%s\" is not a participant of conversation %s",
-					actor, uuid_string(cid))));
-}
-
 static void
 raise_blocked(Datum cid, const char *sender)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_PARLEY_BLOCKED),
 			 errmsg("guest \"%s\" cannot post in direct conversation %s: a block stands between its guests",
-					sender, uuid_string(cid)),
+					sender, parley_uuid_string(cid)),
 			 errhint("Only the guest who blocked can lift the block.")));
 }
 
@@ -260,9 +238,9 @@ check_access(Datum cid, const char *actor, bool read_only)
 	values[0] = cid;
 	values[1] = CStringGetTextDatum(actor);
 	if (parley_query_exec(&q_access, values, NULL, read_only, 1) == 0)
-		raise_conversation_not_found(cid);
+		parley_raise_conversation_not_found(cid);
 	if (!DatumGetBool(parley_col(SPI_tuptable, 0, 1, &isnull)))
-		raise_not_a_participant(cid, actor);
+		parley_raise_not_a_participant(cid, actor);
 }
 
 /* A seq argument of edit and delete: present and positive. */
@@ -312,15 +290,15 @@ message_access(Datum cid, int64 seq, const char *actor, bool *deleted)
 	values[1] = Int64GetDatum(seq);
 	values[2] = CStringGetTextDatum(actor);
 	if (parley_query_exec(&q_message_access, values, NULL, false, 1) == 0)
-		raise_conversation_not_found(cid);
+		parley_raise_conversation_not_found(cid);
 	tt = SPI_tuptable;
 	if (parley_col_isnull(tt, 0, ACCESS_COL_ROLE))
-		raise_not_a_participant(cid, actor);
+		parley_raise_not_a_participant(cid, actor);
 	if (parley_col_isnull(tt, 0, ACCESS_COL_SENDER))
 		ereport(ERROR,
 				(errcode(ERRCODE_PARLEY_MESSAGE_NOT_FOUND),
 				 errmsg("message " INT64_FORMAT " of conversation %s does not exist",
-						seq, uuid_string(cid))));
+						seq, parley_uuid_string(cid))));
 	*deleted = DatumGetBool(parley_col(tt, 0, ACCESS_COL_DELETED, &isnull));
 	return tt;
 }
@@ -401,13 +379,13 @@ message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 		parley_sha256(VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body), (uint8 *) VARDATA(digest));
 
 		if (parley_query_exec(&q_lock_conversation, values, NULL, false, 1) == 0)
-			raise_conversation_not_found(cid);
+			parley_raise_conversation_not_found(cid);
 
 		values[2] = PointerGetDatum(client_msg_id);
 		parley_query_exec(&q_replay, values, NULL, false, 1);
 		tt = SPI_tuptable;
 		if (!DatumGetBool(parley_col(tt, 0, REPLAY_COL_MEMBER, &isnull)))
-			raise_not_a_participant(cid, sender);
+			parley_raise_not_a_participant(cid, sender);
 		/* A block stops replays too (values[1] is still the sender). */
 		if (check_blocks && direct_conversation_blocked(values))
 			raise_blocked(cid, sender);
@@ -425,7 +403,7 @@ message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 								text_to_cstring(client_msg_id)),
 						 errdetail("It names message " INT64_FORMAT " of conversation %s.",
 								   DatumGetInt64(parley_col(tt, 0, REPLAY_COL_SEQ, &isnull)),
-								   uuid_string(cid)),
+								   parley_uuid_string(cid)),
 						 errhint("Use a new client_msg_id for a new message.")));
 
 			/* A replay: the message as it is now (edited, or a tombstone). */
@@ -455,7 +433,7 @@ message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 		check_access(cid, sender, false);
 		if (check_blocks && direct_conversation_blocked(values))
 			raise_blocked(cid, sender);
-		raise_not_a_participant(cid, sender);
+		parley_raise_not_a_participant(cid, sender);
 	}
 	render_message(&jo, NULL, SPI_tuptable, 0, 1);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 201));
@@ -576,7 +554,7 @@ message_edit(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PARLEY_MESSAGE_DELETED),
 				 errmsg("message " INT64_FORMAT " of conversation %s is deleted",
-						seq, uuid_string(cid)),
+						seq, parley_uuid_string(cid)),
 				 errdetail("A deleted message cannot be edited.")));
 	render_message(&jo, NULL, SPI_tuptable, 0, 1);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));

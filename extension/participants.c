@@ -17,6 +17,7 @@
 #include "utils/builtins.h"
 #include "utils/uuid.h"
 
+#include "access.h"
 #include "parley.h"
 #include "query.h"
 #include "render.h"
@@ -73,12 +74,6 @@ static ParleyQuery q_promote_successor = {
 	1, {UUIDOID}
 };
 
-static char *
-uuid_string(Datum id)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, id));
-}
-
 /*
  * The checks shared by add and remove, in the API's order: the conversation
  * exists (404), the actor takes part (403), it is a group (409).  Locks the
@@ -95,22 +90,17 @@ lock_group_for_actor(Datum cid, const char *actor)
 	values[0] = cid;
 	values[1] = CStringGetTextDatum(actor);
 	if (parley_query_exec(&q_lock_conversation, values, NULL, false, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PARLEY_CONVERSATION_NOT_FOUND),
-				 errmsg("conversation %s does not exist", uuid_string(cid))));
+		parley_raise_conversation_not_found(cid);
 	kind = TextDatumGetCString(parley_col(SPI_tuptable, 0, 1, &isnull));
 
 	if (parley_query_exec(&q_participant, values, NULL, false, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PARLEY_NOT_A_PARTICIPANT),
-				 errmsg("guest \"%s\" is not a participant of conversation %s",
-						actor, uuid_string(cid))));
+		parley_raise_not_a_participant(cid, actor);
 	role = TextDatumGetCString(parley_col(SPI_tuptable, 0, PARTICIPANT_COL_ROLE, &isnull));
 
 	if (strcmp(kind, "direct") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PARLEY_CONVERSATION_IS_DIRECT),
-				 errmsg("conversation %s is direct", uuid_string(cid)),
+				 errmsg("conversation %s is direct", parley_uuid_string(cid)),
 				 errdetail("The membership of a direct conversation is fixed.")));
 	return role;
 }
@@ -155,7 +145,7 @@ participant_add(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a group has at most %d participants", PARLEY_GROUP_MAX_SIZE),
-				 errdetail("Conversation %s is full.", uuid_string(cid))));
+				 errdetail("Conversation %s is full.", parley_uuid_string(cid))));
 
 	parley_query_exec(&q_add_participant, values, NULL, false, 0);
 	render_participant(&jo, NULL, SPI_tuptable, 0, 1);
@@ -188,7 +178,7 @@ participant_remove(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PARLEY_PARTICIPANT_NOT_FOUND),
 				 errmsg("guest \"%s\" is not a participant of conversation %s",
-						guest_id, uuid_string(cid))));
+						guest_id, parley_uuid_string(cid))));
 	target_role = TextDatumGetCString(parley_col(SPI_tuptable, 0, PARTICIPANT_COL_ROLE, &isnull));
 
 	if (strcmp(actor, guest_id) != 0 && strcmp(actor_role, "owner") != 0)
@@ -196,7 +186,7 @@ participant_remove(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PARLEY_NOT_THE_OWNER),
 				 errmsg("only the owner may remove another participant"),
 				 errdetail("Guest \"%s\" is not the owner of conversation %s.",
-						   actor, uuid_string(cid))));
+						   actor, parley_uuid_string(cid))));
 
 	parley_query_exec(&q_remove_participant, values, NULL, false, 0);
 	if (strcmp(target_role, "owner") == 0)

@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/uuid.h"
 
+#include "access.h"
 #include "parley.h"
 #include "query.h"
 #include "validate.h"
@@ -81,16 +82,10 @@ read_mark(PG_FUNCTION_ARGS)
 	else
 	{
 		if (parley_query_exec(&q_marker, values, NULL, false, 1) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_PARLEY_CONVERSATION_NOT_FOUND),
-					 errmsg("conversation %s does not exist",
-							DatumGetCString(DirectFunctionCall1(uuid_out, cid)))));
+			parley_raise_conversation_not_found(cid);
 		marker = parley_col(SPI_tuptable, 0, 1, &isnull);
 		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_PARLEY_NOT_A_PARTICIPANT),
-					 errmsg("guest \"%s\" is not a participant of conversation %s",
-							guest_id, DatumGetCString(DirectFunctionCall1(uuid_out, cid)))));
+			parley_raise_not_a_participant(cid, guest_id);
 	}
 
 	jo_begin_object(&jo, NULL);
