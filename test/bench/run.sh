@@ -18,7 +18,8 @@
 #
 # Other settings: PARLEY_POOL_SIZE (parleyd's default: auto), KEEP=1 keeps
 # the work directory (logs, pgbench logs, plans).  test/bench/events.sh runs
-# at the end if it exists (it gets PARLEY_URL, PARLEY_KEY, PG*).
+# at the end if it exists (it gets PARLEY_URL, PARLEY_KEY, PG*); EVENTS=0
+# skips it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -136,25 +137,36 @@ pgb_run() {
 }
 
 line() {
-    printf '%-22s %9s %9s %6s  %7s %7s  %7s %7s  %7s %7s\n' "$@"
+    printf '%-22s %9s %9s %6s  %7s %7s  %7s %7s  %7s %7s %8s\n' "$@"
+}
+
+# CPU time parleyd has used so far (user + system), in microseconds.
+parleyd_cpu_us() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1e6 / hz }' \
+        "/proc/$parleyd_pid/stat"
 }
 header() {
     echo
     echo "== $1: wrk -c $CLIENTS -t $THREADS vs pgbench -c $CLIENTS -j $THREADS, ${DURATION}s each"
-    line workload "parleyd" "pgbench" ratio "parleyd" "ms" "pgbench" "ms" "non-2xx" "pgbench"
-    line "" "req/s" "tps" "" "p50" "p99" "p50" "p99" "(wrk)" "failed"
+    line workload "parleyd" "pgbench" ratio "parleyd" "ms" "pgbench" "ms" "non-2xx" "pgbench" "parleyd"
+    line "" "req/s" "tps" "" "p50" "p99" "p50" "p99" "(wrk)" "failed" "CPU/req"
 }
 
 # workload NAME [pgbench options]: one line, both sides
 workload() {
-    local name=$1 w p
+    local name=$1 w p cpu0 cpu_us
     shift
     wrk_run "$name" "$CLIENTS" "$WARMUP" >/dev/null
+    cpu0=$(parleyd_cpu_us)
     w=($(wrk_run "$name"))
+    # The gateway's own cost per request: less sensitive to the machine's
+    # other load than req/s.
+    cpu_us=$(awk -v a="$cpu0" -v b="$(parleyd_cpu_us)" -v n="${w[0]}" -v d="$DURATION" \
+                 'BEGIN { printf "%.0fus", (b - a) / (n * d) }')
     PGB_SECS=$WARMUP pgb_run "$name" "$@" >/dev/null
     p=($(pgb_run "$name" "$@"))
     line "$name" "${w[0]}" "${p[0]}" "$(awk -v a="${w[0]}" -v b="${p[0]}" 'BEGIN { printf "%.2f", a / b }')" \
-        "${w[1]}" "${w[2]}" "${p[1]}" "${p[2]}" "$((w[3] + w[4]))" "${p[3]}"
+        "${w[1]}" "${w[2]}" "${p[1]}" "${p[2]}" "$((w[3] + w[4]))" "${p[3]}" "$cpu_us"
 }
 
 header "workloads"
@@ -237,7 +249,7 @@ SELECT parley.guest_upsert('g_explain', 'Explain');"
     echo "   copied to /tmp/parley-bench-explain.txt ($(grep -c 'Query Text' "$work/explain.txt") plans)"
 fi
 
-if [ -x "$bench/events.sh" ] || [ -f "$bench/events.sh" ]; then
+if [ -f "$bench/events.sh" ] && [ "${EVENTS:-1}" = 1 ]; then
     echo
     echo "== events (test/bench/events.sh)"
     PARLEY_URL=$url bash "$bench/events.sh" || echo "bench: events.sh failed" >&2
