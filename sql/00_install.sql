@@ -16,3 +16,20 @@ SELECT p.proname, p.proisstrict, p.prosecdef, p.proconfig
 SELECT count(*) AS public_can_execute
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'parley' AND has_function_privilege('public', p.oid, 'EXECUTE');
+
+-- Helpers for the files that follow, in schema regress (not parley's).
+-- regress.err(q): 'ok', or the SQLSTATE, message and detail of the error q
+-- raises, with generated ids masked so the output is stable.
+CREATE SCHEMA regress;
+CREATE FUNCTION regress.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    st text; msg text; det text;
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+    RETURN regexp_replace(st || ': ' || msg || CASE WHEN det <> '' THEN ' [' || det || ']' ELSE '' END,
+                          '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
+END
+$$;

@@ -2,21 +2,6 @@
 -- API.md sections 1, 2 and 6.
 \set VERBOSITY terse
 
--- err(q): 'ok', or the SQLSTATE, message and detail of the error q raises,
--- generated ids (UUIDv7) masked
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text;
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RETURN regexp_replace(st || ': ' || msg || CASE WHEN det <> '' THEN ' [' || det || ']' ELSE '' END,
-                          '[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuidv7>', 'g');
-END
-$$;
-
 -- strip(c): a conversation without its volatile fields (id, timestamps)
 CREATE FUNCTION pg_temp.strip(c jsonb) RETURNS jsonb LANGUAGE sql AS $$
     SELECT c - 'id' - 'created_at' || jsonb_build_object('participants',
@@ -24,36 +9,14 @@ CREATE FUNCTION pg_temp.strip(c jsonb) RETURNS jsonb LANGUAGE sql AS $$
            FROM jsonb_array_elements(c->'participants') WITH ORDINALITY AS e(p, o)))
 $$;
 
--- post(): a message through parley.message_post, or, while that is still a
--- stub (0A000), what it does by hand: next seq, activity, sender has read it
-CREATE FUNCTION pg_temp.post(cid uuid, sender text, body text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    s bigint;
-BEGIN
-    BEGIN
-        RETURN (parley.message_post(cid, sender, body)->>'seq')::bigint;
-    EXCEPTION WHEN feature_not_supported THEN
-        UPDATE parley.conversations SET last_seq = last_seq + 1, last_message_at = now()
-         WHERE id = cid RETURNING last_seq INTO s;
-        INSERT INTO parley.messages (conversation_id, seq, id, sender_id, body)
-        VALUES (cid, s, gen_random_uuid(), sender, body);
-        UPDATE parley.participants SET last_read_seq = s
-         WHERE conversation_id = cid AND guest_id = sender;
-        RETURN s;
-    END;
-END
+-- post(): the seq of a new message
+CREATE FUNCTION pg_temp.post(cid uuid, sender text, body text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT (parley.message_post(cid, sender, body)->>'seq')::bigint
 $$;
 
--- mark(): parley.read_mark, or by hand while it is a stub
-CREATE FUNCTION pg_temp.mark(cid uuid, guest text, s bigint) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    BEGIN
-        PERFORM parley.read_mark(cid, guest, s);
-    EXCEPTION WHEN feature_not_supported THEN
-        UPDATE parley.participants SET last_read_seq = greatest(last_read_seq, s)
-         WHERE conversation_id = cid AND guest_id = guest;
-    END;
-END
+-- mark(): move a read marker
+CREATE FUNCTION pg_temp.mark(cid uuid, guest text, s bigint) RETURNS void LANGUAGE sql AS $$
+    SELECT parley.read_mark(cid, guest, s);
 $$;
 
 SELECT count(*) AS guests FROM (
@@ -90,9 +53,9 @@ SELECT parley.conversation_create('cv_erin', 'group', '{}')->'title' AS title_de
 SELECT parley.conversation_create('cv_erin', 'group', '{}', '')->'title' AS title_empty;
 SELECT char_length(parley.conversation_create('cv_erin', 'group', '{}', repeat('t', 200))->>'title') AS title_200;
 SELECT char_length(parley.conversation_create('cv_erin', 'group', '{}', repeat('😀', 200))->>'title') AS title_200_emoji;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_erin', 'group', '{}', repeat('t', 201))$$);
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_erin', 'group', '{}', repeat('😀', 201))$$);
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_erin', 'group', '{}', E'a\tb')$$);
+SELECT regress.err($$SELECT parley.conversation_create('cv_erin', 'group', '{}', repeat('t', 201))$$);
+SELECT regress.err($$SELECT parley.conversation_create('cv_erin', 'group', '{}', repeat('😀', 201))$$);
+SELECT regress.err($$SELECT parley.conversation_create('cv_erin', 'group', '{}', E'a\tb')$$);
 
 -- group size counts the creator: 1000 in all is fine, 1001 is not
 SELECT count(*) AS members FROM (
@@ -104,7 +67,7 @@ SELECT jsonb_array_length(parley.conversation_create('cv_alice', 'group',
 SELECT jsonb_array_length(parley.conversation_create('cv_alice', 'group',
            ARRAY(SELECT format('cv_m%s', lpad((i % 999 + 1)::text, 4, '0')) FROM generate_series(1, 3000) i)
            || '{cv_alice}')->'participants') AS size_1000_dups;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'group',
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'group',
            ARRAY(SELECT format('cv_m%s', lpad(i::text, 4, '0')) FROM generate_series(1, 1000) i))$$);
 
 -- ---------------------------------------------------------------------------
@@ -131,34 +94,34 @@ SELECT pg_temp.strip(parley.conversation_create('cv_carol', 'direct', '{cv_alice
 SELECT parley.last_status();
 SELECT parley.conversation_create('cv_carol', 'direct', '{cv_alice}')->>'id' <> :'d1_id' AS other_pair;
 -- exactly one other guest
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{}')$$);
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'direct', NULL)$$);
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{cv_alice}')$$);
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{cv_bob,cv_carol}')$$);
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{cv_bob,cv_carol,cv_alice}')$$);
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{}')$$);
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'direct', NULL)$$);
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{cv_alice}')$$);
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{cv_bob,cv_carol}')$$);
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{cv_bob,cv_carol,cv_alice}')$$);
 
 -- ---------------------------------------------------------------------------
 -- create: errors, in order (400, then 404); rejected creates store nothing
 -- ---------------------------------------------------------------------------
 SELECT count(*) AS conversations_before FROM parley.conversations \gset
-SELECT pg_temp.err($$SELECT parley.conversation_create(NULL, 'group', '{}')$$) AS actor_null;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', NULL, '{}')$$) AS kind_null;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'group', '{cv_bob,NULL}')$$) AS element_null;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv alice', 'group', '{}')$$) AS actor_bad;
-SELECT pg_temp.err($$SELECT parley.conversation_create('', 'group', '{}')$$) AS actor_empty;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'channel', '{}')$$) AS kind_bad;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'Direct', '{cv_bob}')$$) AS kind_case;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'group', '{cv_bob,"bad/id"}')$$) AS element_bad;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'group', ARRAY[repeat('x', 65)])$$) AS element_long;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'group', '{{cv_bob},{cv_carol}}')$$) AS two_dims;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_nobody', 'group', '{cv_bob}')$$) AS actor_unknown;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_nobody', 'direct', '{cv_bob}')$$) AS actor_unknown_direct;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'group', '{cv_bob,cv_zed,cv_yan}')$$) AS participant_unknown;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{cv_zed}')$$) AS direct_unknown;
+SELECT regress.err($$SELECT parley.conversation_create(NULL, 'group', '{}')$$) AS actor_null;
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', NULL, '{}')$$) AS kind_null;
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'group', '{cv_bob,NULL}')$$) AS element_null;
+SELECT regress.err($$SELECT parley.conversation_create('cv alice', 'group', '{}')$$) AS actor_bad;
+SELECT regress.err($$SELECT parley.conversation_create('', 'group', '{}')$$) AS actor_empty;
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'channel', '{}')$$) AS kind_bad;
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'Direct', '{cv_bob}')$$) AS kind_case;
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'group', '{cv_bob,"bad/id"}')$$) AS element_bad;
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'group', ARRAY[repeat('x', 65)])$$) AS element_long;
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'group', '{{cv_bob},{cv_carol}}')$$) AS two_dims;
+SELECT regress.err($$SELECT parley.conversation_create('cv_nobody', 'group', '{cv_bob}')$$) AS actor_unknown;
+SELECT regress.err($$SELECT parley.conversation_create('cv_nobody', 'direct', '{cv_bob}')$$) AS actor_unknown_direct;
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'group', '{cv_bob,cv_zed,cv_yan}')$$) AS participant_unknown;
+SELECT regress.err($$SELECT parley.conversation_create('cv_alice', 'direct', '{cv_zed}')$$) AS direct_unknown;
 -- validation comes before existence
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_nobody', 'group', '{cv_zed}', repeat('t', 201))$$) AS title_first;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_nobody', 'direct', '{cv_zed,cv_yan}')$$) AS count_first;
-SELECT pg_temp.err($$SELECT parley.conversation_create('cv_nobody', 'group', '{cv_bob,NULL}')$$) AS null_first;
+SELECT regress.err($$SELECT parley.conversation_create('cv_nobody', 'group', '{cv_zed}', repeat('t', 201))$$) AS title_first;
+SELECT regress.err($$SELECT parley.conversation_create('cv_nobody', 'direct', '{cv_zed,cv_yan}')$$) AS count_first;
+SELECT regress.err($$SELECT parley.conversation_create('cv_nobody', 'group', '{cv_bob,NULL}')$$) AS null_first;
 SELECT count(*) - :conversations_before AS stored_by_rejects FROM parley.conversations;
 
 -- ---------------------------------------------------------------------------
@@ -167,17 +130,17 @@ SELECT count(*) - :conversations_before AS stored_by_rejects FROM parley.convers
 SELECT parley.conversation_get(:'g1_id', 'cv_bob') = :'g1'::jsonb AS get_equals_create;
 SELECT parley.last_status();
 SELECT parley.conversation_get(:'d1_id', 'cv_alice') = :'d1'::jsonb AS get_direct;
-SELECT pg_temp.err(format('SELECT parley.conversation_get(%L, %L)', :'g1_id', 'cv_dave')) AS not_participant;
-SELECT pg_temp.err(format('SELECT parley.conversation_get(%L, %L)', :'d1_id', 'cv_carol')) AS not_in_direct;
-SELECT pg_temp.err(format('SELECT parley.conversation_get(%L, %L)', :'g1_id', 'cv_nobody')) AS actor_no_guest;
-SELECT pg_temp.err($$SELECT parley.conversation_get('00000000-0000-4000-8000-000000000000', 'cv_alice')$$) AS unknown_conversation;
+SELECT regress.err(format('SELECT parley.conversation_get(%L, %L)', :'g1_id', 'cv_dave')) AS not_participant;
+SELECT regress.err(format('SELECT parley.conversation_get(%L, %L)', :'d1_id', 'cv_carol')) AS not_in_direct;
+SELECT regress.err(format('SELECT parley.conversation_get(%L, %L)', :'g1_id', 'cv_nobody')) AS actor_no_guest;
+SELECT regress.err($$SELECT parley.conversation_get('00000000-0000-4000-8000-000000000000', 'cv_alice')$$) AS unknown_conversation;
 -- 404 before 403
-SELECT pg_temp.err($$SELECT parley.conversation_get('00000000-0000-4000-8000-000000000000', 'cv_nobody')$$) AS not_found_first;
-SELECT pg_temp.err(format('SELECT parley.conversation_get(%L, %L)', :'g1_id', 'bad id')) AS actor_bad;
-SELECT pg_temp.err($$SELECT parley.conversation_get('00000000-0000-4000-8000-000000000000', 'bad id')$$) AS validation_first;
-SELECT pg_temp.err($$SELECT parley.conversation_get(NULL, 'cv_alice')$$) AS id_null;
-SELECT pg_temp.err(format('SELECT parley.conversation_get(%L, NULL)', :'g1_id')) AS actor_null;
-SELECT pg_temp.err($$SELECT parley.conversation_get('not-a-uuid', 'cv_alice')$$) AS id_not_uuid;
+SELECT regress.err($$SELECT parley.conversation_get('00000000-0000-4000-8000-000000000000', 'cv_nobody')$$) AS not_found_first;
+SELECT regress.err(format('SELECT parley.conversation_get(%L, %L)', :'g1_id', 'bad id')) AS actor_bad;
+SELECT regress.err($$SELECT parley.conversation_get('00000000-0000-4000-8000-000000000000', 'bad id')$$) AS validation_first;
+SELECT regress.err($$SELECT parley.conversation_get(NULL, 'cv_alice')$$) AS id_null;
+SELECT regress.err(format('SELECT parley.conversation_get(%L, NULL)', :'g1_id')) AS actor_null;
+SELECT regress.err($$SELECT parley.conversation_get('not-a-uuid', 'cv_alice')$$) AS id_not_uuid;
 
 -- ---------------------------------------------------------------------------
 -- list: order, unread, shape
@@ -221,22 +184,22 @@ SELECT parley.conversation_list('cv_lonely') AS empty_page;
 SELECT parley.conversation_list('cv_dave', NULL, NULL, NULL) - 'conversations' AS all_null_ok;
 SELECT jsonb_array_length(parley.conversation_list('cv_dave', NULL, 1)->'conversations') AS limit_1;
 SELECT jsonb_array_length(parley.conversation_list('cv_dave', NULL, 200)->'conversations') AS limit_200;
-SELECT pg_temp.err($$SELECT parley.conversation_list('cv_dave', NULL, 0)$$) AS limit_0;
-SELECT pg_temp.err($$SELECT parley.conversation_list('cv_dave', NULL, 201)$$) AS limit_201;
-SELECT pg_temp.err($$SELECT parley.conversation_list('cv_dave', NULL, -1)$$) AS limit_negative;
-SELECT pg_temp.err($$SELECT parley.conversation_list(NULL)$$) AS guest_null;
-SELECT pg_temp.err($$SELECT parley.conversation_list('bad id')$$) AS guest_bad;
-SELECT pg_temp.err($$SELECT parley.conversation_list('cv_nobody')$$) AS guest_unknown;
-SELECT pg_temp.err($$SELECT parley.conversation_list('cv_dave', NULL, 50, 'cv_erin')$$) AS other_actor;
-SELECT pg_temp.err($$SELECT parley.conversation_list('cv_dave', NULL, 50, 'cv_nobody')$$) AS unknown_actor;
-SELECT pg_temp.err($$SELECT parley.conversation_list('cv_dave', NULL, 50, 'bad id')$$) AS actor_bad;
+SELECT regress.err($$SELECT parley.conversation_list('cv_dave', NULL, 0)$$) AS limit_0;
+SELECT regress.err($$SELECT parley.conversation_list('cv_dave', NULL, 201)$$) AS limit_201;
+SELECT regress.err($$SELECT parley.conversation_list('cv_dave', NULL, -1)$$) AS limit_negative;
+SELECT regress.err($$SELECT parley.conversation_list(NULL)$$) AS guest_null;
+SELECT regress.err($$SELECT parley.conversation_list('bad id')$$) AS guest_bad;
+SELECT regress.err($$SELECT parley.conversation_list('cv_nobody')$$) AS guest_unknown;
+SELECT regress.err($$SELECT parley.conversation_list('cv_dave', NULL, 50, 'cv_erin')$$) AS other_actor;
+SELECT regress.err($$SELECT parley.conversation_list('cv_dave', NULL, 50, 'cv_nobody')$$) AS unknown_actor;
+SELECT regress.err($$SELECT parley.conversation_list('cv_dave', NULL, 50, 'bad id')$$) AS actor_bad;
 -- 400 before 404 before 403
-SELECT pg_temp.err($$SELECT parley.conversation_list('cv_nobody', NULL, 0, 'cv_erin')$$) AS limit_first;
-SELECT pg_temp.err($$SELECT parley.conversation_list('cv_nobody', NULL, 50, 'cv_erin')$$) AS not_found_first;
+SELECT regress.err($$SELECT parley.conversation_list('cv_nobody', NULL, 0, 'cv_erin')$$) AS limit_first;
+SELECT regress.err($$SELECT parley.conversation_list('cv_nobody', NULL, 50, 'cv_erin')$$) AS not_found_first;
 -- malformed cursors
 SELECT parley.conversation_list('cv_dave', NULL, 1)->>'next_before' AS cursor \gset
 SELECT length(:'cursor') AS cursor_length;
-SELECT pg_temp.err(format('SELECT parley.conversation_list(%L, %L)', 'cv_dave', c)) AS bad_cursor
+SELECT regress.err(format('SELECT parley.conversation_list(%L, %L)', 'cv_dave', c)) AS bad_cursor
   FROM unnest(ARRAY['', 'x', left(:'cursor', 47), :'cursor' || '0', upper(:'cursor'),
                     'g' || right(:'cursor', 47), left(:'cursor', 20) || ' ' || right(:'cursor', 27)]) AS c;
 -- the cursor from another guest's page is just a position

@@ -1,21 +1,6 @@
 -- participant_add() and participant_remove(): API.md section 6.
 \set VERBOSITY terse
 
--- err(q): 'ok', or the SQLSTATE, message and detail of the error q raises,
--- generated ids (UUIDv7) masked
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text;
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RETURN regexp_replace(st || ': ' || msg || CASE WHEN det <> '' THEN ' [' || det || ']' ELSE '' END,
-                          '[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuidv7>', 'g');
-END
-$$;
-
 -- members(c): guest:role of every participant, by joined_at, guest_id
 CREATE FUNCTION pg_temp.members(c uuid) RETURNS text LANGUAGE sql AS $$
     SELECT coalesce(string_agg(guest_id || ':' || role, ' ' ORDER BY joined_at, guest_id), '(none)')
@@ -53,24 +38,24 @@ SELECT p = :'added'::jsonb AS get_shows_added
 
 -- add: errors, in order (400, 404 conversation, 403, 409, 404 guest);
 -- rejected adds change nothing
-SELECT pg_temp.err($$SELECT parley.participant_add(NULL, 'pt_ann', 'pt_dan')$$) AS cid_null;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, NULL, %L)', :'gid', 'pt_dan')) AS actor_null;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, NULL)', :'gid', 'pt_ann')) AS guest_null;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt ann', 'pt_dan')) AS actor_bad;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_ann', repeat('d', 65))) AS guest_bad;
-SELECT pg_temp.err($$SELECT parley.participant_add('nope', 'pt_ann', 'pt_dan')$$) AS cid_not_uuid;
-SELECT pg_temp.err($$SELECT parley.participant_add('00000000-0000-4000-8000-000000000000', 'pt_ann', 'pt_dan')$$) AS cid_unknown;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_out', 'pt_dan')) AS actor_not_in;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_nobody', 'pt_dan')) AS actor_no_guest;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_out', 'pt_out')) AS self_invite;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'did', 'pt_ann', 'pt_dan')) AS direct;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'did', 'pt_ann', 'pt_ben')) AS direct_already_in;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_ann', 'pt_nobody')) AS guest_unknown;
-SELECT pg_temp.err($$SELECT parley.participant_add('00000000-0000-4000-8000-000000000000', 'pt ann', 'pt_dan')$$) AS validation_first;
-SELECT pg_temp.err($$SELECT parley.participant_add('00000000-0000-4000-8000-000000000000', 'pt_out', 'pt_nobody')$$) AS conversation_first;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'did', 'pt_out', 'pt_nobody')) AS participant_before_direct;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'did', 'pt_ann', 'pt_nobody')) AS direct_before_guest;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_out', 'pt_nobody')) AS participant_before_guest;
+SELECT regress.err($$SELECT parley.participant_add(NULL, 'pt_ann', 'pt_dan')$$) AS cid_null;
+SELECT regress.err(format('SELECT parley.participant_add(%L, NULL, %L)', :'gid', 'pt_dan')) AS actor_null;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, NULL)', :'gid', 'pt_ann')) AS guest_null;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt ann', 'pt_dan')) AS actor_bad;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_ann', repeat('d', 65))) AS guest_bad;
+SELECT regress.err($$SELECT parley.participant_add('nope', 'pt_ann', 'pt_dan')$$) AS cid_not_uuid;
+SELECT regress.err($$SELECT parley.participant_add('00000000-0000-4000-8000-000000000000', 'pt_ann', 'pt_dan')$$) AS cid_unknown;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_out', 'pt_dan')) AS actor_not_in;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_nobody', 'pt_dan')) AS actor_no_guest;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_out', 'pt_out')) AS self_invite;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'did', 'pt_ann', 'pt_dan')) AS direct;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'did', 'pt_ann', 'pt_ben')) AS direct_already_in;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_ann', 'pt_nobody')) AS guest_unknown;
+SELECT regress.err($$SELECT parley.participant_add('00000000-0000-4000-8000-000000000000', 'pt ann', 'pt_dan')$$) AS validation_first;
+SELECT regress.err($$SELECT parley.participant_add('00000000-0000-4000-8000-000000000000', 'pt_out', 'pt_nobody')$$) AS conversation_first;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'did', 'pt_out', 'pt_nobody')) AS participant_before_direct;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'did', 'pt_ann', 'pt_nobody')) AS direct_before_guest;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_out', 'pt_nobody')) AS participant_before_guest;
 SELECT pg_temp.members(:'gid') AS unchanged, pg_temp.members(:'did') AS direct_unchanged;
 
 -- group size: 1000 in all; an add to a full group is 22023, unless the
@@ -81,7 +66,7 @@ SELECT count(*) AS fillers FROM (
 SELECT parley.conversation_create('pt_owner', 'group',
            ARRAY(SELECT format('pt_x%s', lpad(i::text, 4, '0')) FROM generate_series(1, 999) i))->>'id' AS full_id \gset
 SELECT count(*) AS size FROM parley.participants WHERE conversation_id = :'full_id';
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'full_id', 'pt_x0500', 'pt_out')) AS full;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'full_id', 'pt_x0500', 'pt_out')) AS full;
 SELECT parley.participant_add(:'full_id', 'pt_x0500', 'pt_x0001')->>'guest_id' AS in_full_group;
 SELECT parley.last_status();
 SELECT parley.participant_remove(:'full_id', 'pt_x0999', 'pt_x0999');
@@ -96,7 +81,7 @@ SELECT count(*) AS size FROM parley.participants WHERE conversation_id = :'full_
 SELECT parley.participant_remove(:'gid', 'pt_cat', 'pt_cat');
 SELECT parley.last_status();
 SELECT pg_temp.members(:'gid');
-SELECT pg_temp.err(format('SELECT parley.conversation_get(%L, %L)', :'gid', 'pt_cat')) AS gone;
+SELECT regress.err(format('SELECT parley.conversation_get(%L, %L)', :'gid', 'pt_cat')) AS gone;
 SELECT count(*) AS listed FROM jsonb_array_elements(parley.conversation_list('pt_cat')->'conversations') e
  WHERE e->>'id' = :'gid';
 -- and may be added again, as a new member
@@ -109,24 +94,24 @@ SELECT pg_temp.members(:'gid');
 
 -- remove: errors, in order (400, 404 conversation, 403 actor, 409,
 -- 404 participant, 403 owner); rejected removes change nothing
-SELECT pg_temp.err($$SELECT parley.participant_remove(NULL, 'pt_ann', 'pt_ann')$$) AS cid_null;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, NULL, %L)', :'gid', 'pt_ann')) AS actor_null;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, NULL)', :'gid', 'pt_ann')) AS guest_null;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_ann', 'pt/ben')) AS guest_bad;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', '', 'pt_ben')) AS actor_bad;
-SELECT pg_temp.err($$SELECT parley.participant_remove('00000000-0000-4000-8000-000000000000', 'pt_ann', 'pt_ann')$$) AS cid_unknown;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_out', 'pt_out')) AS actor_not_in;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_nobody', 'pt_ann')) AS actor_no_guest;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'did', 'pt_ann', 'pt_ann')) AS direct_leave;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'did', 'pt_ann', 'pt_ben')) AS direct_remove;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'did', 'pt_out', 'pt_ann')) AS direct_outsider;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_owner', 'pt_out')) AS target_not_in;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_owner', 'pt_nobody')) AS target_no_guest;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_ann', 'pt_ben')) AS member_removes_member;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_ann', 'pt_owner')) AS member_removes_owner;
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_ann', 'pt_out')) AS not_found_before_owner;
-SELECT pg_temp.err($$SELECT parley.participant_remove('00000000-0000-4000-8000-000000000000', 'pt ann', 'pt_ann')$$) AS validation_first;
-SELECT pg_temp.err($$SELECT parley.participant_remove('00000000-0000-4000-8000-000000000000', 'pt_out', 'pt_ann')$$) AS conversation_first;
+SELECT regress.err($$SELECT parley.participant_remove(NULL, 'pt_ann', 'pt_ann')$$) AS cid_null;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, NULL, %L)', :'gid', 'pt_ann')) AS actor_null;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, NULL)', :'gid', 'pt_ann')) AS guest_null;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_ann', 'pt/ben')) AS guest_bad;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', '', 'pt_ben')) AS actor_bad;
+SELECT regress.err($$SELECT parley.participant_remove('00000000-0000-4000-8000-000000000000', 'pt_ann', 'pt_ann')$$) AS cid_unknown;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_out', 'pt_out')) AS actor_not_in;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_nobody', 'pt_ann')) AS actor_no_guest;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'did', 'pt_ann', 'pt_ann')) AS direct_leave;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'did', 'pt_ann', 'pt_ben')) AS direct_remove;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'did', 'pt_out', 'pt_ann')) AS direct_outsider;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_owner', 'pt_out')) AS target_not_in;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_owner', 'pt_nobody')) AS target_no_guest;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_ann', 'pt_ben')) AS member_removes_member;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_ann', 'pt_owner')) AS member_removes_owner;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_ann', 'pt_out')) AS not_found_before_owner;
+SELECT regress.err($$SELECT parley.participant_remove('00000000-0000-4000-8000-000000000000', 'pt ann', 'pt_ann')$$) AS validation_first;
+SELECT regress.err($$SELECT parley.participant_remove('00000000-0000-4000-8000-000000000000', 'pt_out', 'pt_ann')$$) AS conversation_first;
 SELECT pg_temp.members(:'gid') AS unchanged, pg_temp.members(:'did') AS direct_unchanged;
 
 -- ---------------------------------------------------------------------------
@@ -140,7 +125,7 @@ SELECT parley.participant_remove(:'gid', 'pt_owner', 'pt_owner');
 SELECT parley.last_status();
 SELECT pg_temp.members(:'gid');
 -- the new owner has the owner's rights, the old one none
-SELECT pg_temp.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_owner', 'pt_ben')) AS old_owner;
+SELECT regress.err(format('SELECT parley.participant_remove(%L, %L, %L)', :'gid', 'pt_owner', 'pt_ben')) AS old_owner;
 SELECT parley.participant_add(:'gid', 'pt_ben', 'pt_cat')->>'role' AS cat;
 SELECT parley.participant_remove(:'gid', 'pt_ann', 'pt_ben');
 SELECT pg_temp.members(:'gid');
@@ -156,8 +141,8 @@ SELECT pg_temp.members(:'gid');
 -- the last participant may leave; nobody can reach the conversation then
 SELECT parley.participant_remove(:'gid', 'pt_dan', 'pt_dan');
 SELECT pg_temp.members(:'gid');
-SELECT pg_temp.err(format('SELECT parley.conversation_get(%L, %L)', :'gid', 'pt_dan')) AS after_last;
-SELECT pg_temp.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_dan', 'pt_dan')) AS no_way_back;
+SELECT regress.err(format('SELECT parley.conversation_get(%L, %L)', :'gid', 'pt_dan')) AS after_last;
+SELECT regress.err(format('SELECT parley.participant_add(%L, %L, %L)', :'gid', 'pt_dan', 'pt_dan')) AS no_way_back;
 -- every group with participants has exactly one owner
 SELECT count(*) AS groups_without_one_owner FROM (
     SELECT c.id FROM parley.conversations c JOIN parley.participants p ON p.conversation_id = c.id

@@ -4,19 +4,6 @@
 -- conversation's id is never chosen; a taken id is refused, nothing changes.
 \set VERBOSITY terse
 
--- err(q): 'ok', or the SQLSTATE and message of the error q raises
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text;
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-    RETURN st || ': ' || msg;
-END
-$$;
-
 SELECT parley.guest_upsert('cat_owner', 'Owner') IS NOT NULL AS seeded,
        parley.guest_upsert('cat_member', 'Member') IS NOT NULL AS seeded2;
 
@@ -29,22 +16,22 @@ SELECT c->>'id' AS id, c->>'kind' AS kind, c->>'title' AS title, parley.last_sta
 SELECT parley.conversation_get('01890000-0000-7000-8000-000000000001', 'cat_member')->>'title' AS read_back;
 
 -- a taken id: refused, the conversation unchanged
-SELECT pg_temp.err($q$SELECT parley.conversation_create_at('cat_member', 'group', ARRAY[]::text[], 'again',
+SELECT regress.err($q$SELECT parley.conversation_create_at('cat_member', 'group', ARRAY[]::text[], 'again',
                                      '01890000-0000-7000-8000-000000000001')$q$);
 SELECT c->>'title' AS title, jsonb_array_length(c->'participants') AS participants
   FROM parley.conversation_get('01890000-0000-7000-8000-000000000001', 'cat_owner') AS c;
 
 -- a direct conversation's id is the pair's: refused, nothing created
-SELECT pg_temp.err($q$SELECT parley.conversation_create_at('cat_owner', 'direct', ARRAY['cat_member'], NULL,
+SELECT regress.err($q$SELECT parley.conversation_create_at('cat_owner', 'direct', ARRAY['cat_member'], NULL,
                                      '01890000-0000-7000-8000-000000000002')$q$);
 -- the usual rules first: kind, participants, title, NULL id
-SELECT pg_temp.err($q$SELECT parley.conversation_create_at('cat_owner', 'chat', ARRAY['cat_member'], NULL,
+SELECT regress.err($q$SELECT parley.conversation_create_at('cat_owner', 'chat', ARRAY['cat_member'], NULL,
                                      '01890000-0000-7000-8000-000000000003')$q$);
-SELECT pg_temp.err($q$SELECT parley.conversation_create_at('cat_owner', 'group', ARRAY['cat_nobody'], NULL,
+SELECT regress.err($q$SELECT parley.conversation_create_at('cat_owner', 'group', ARRAY['cat_nobody'], NULL,
                                      '01890000-0000-7000-8000-000000000004')$q$);
-SELECT pg_temp.err($q$SELECT parley.conversation_create_at('cat_owner', 'group', ARRAY['cat_member'], repeat('t', 201),
+SELECT regress.err($q$SELECT parley.conversation_create_at('cat_owner', 'group', ARRAY['cat_member'], repeat('t', 201),
                                      '01890000-0000-7000-8000-000000000005')$q$);
-SELECT pg_temp.err($q$SELECT parley.conversation_create_at('cat_owner', 'group', ARRAY['cat_member'], NULL, NULL)$q$);
+SELECT regress.err($q$SELECT parley.conversation_create_at('cat_owner', 'group', ARRAY['cat_member'], NULL, NULL)$q$);
 SELECT count(*) AS created FROM parley.conversations
  WHERE id::text LIKE '01890000-0000-7000-8000-%';
 

@@ -2,21 +2,6 @@
 -- API.md sections 1, 2 and 6.
 \set VERBOSITY terse
 
--- err(q): 'ok', or the SQLSTATE, message and detail of the error q raises;
--- uuids masked.  A failing q is rolled back (the EXCEPTION block).
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text;
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RETURN regexp_replace(st || ': ' || msg || CASE WHEN det <> '' THEN ' [' || det || ']' ELSE '' END,
-                          '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END
-$$;
-
 -- strip(m): a message without its generated fields (ids, timestamps); what
 -- they hold is checked separately
 CREATE FUNCTION pg_temp.strip(m jsonb) RETURNS jsonb LANGUAGE sql AS $$
@@ -86,7 +71,7 @@ SELECT parley.message_post(:'g', 'msg_carol', E'  spaced\n  out  ')->'body' AS u
 -- ---------------------------------------------------------------------------
 SELECT last_seq AS g_seq FROM parley.conversations WHERE id = :'g' \gset
 SELECT count(*) AS messages_before FROM parley.messages \gset
-SELECT what, pg_temp.err(q) FROM (VALUES
+SELECT what, regress.err(q) FROM (VALUES
     ('conversation_id NULL', $$SELECT parley.message_post(NULL, 'msg_alice', 'x')$$),
     ('sender NULL',          $$SELECT parley.message_post(pg_temp.c('g'), NULL, 'x')$$),
     ('body NULL',            $$SELECT parley.message_post(pg_temp.c('g'), 'msg_alice', NULL)$$),
@@ -155,7 +140,7 @@ SELECT parley.message_post(:'g', 'msg_alice', 'k1', 'k')->'client_msg_id' AS key
        octet_length(parley.message_post(:'g', 'msg_alice', 'k16e', repeat('😀', 16))->>'client_msg_id') AS key_16_emoji;
 -- metadata: 16384 bytes as metadata::text pass, 16385 do not
 -- ('{"k": "' || 16375 characters || '"}' is 16384 bytes)
-SELECT octet_length(m::text) AS bytes, pg_temp.err(format('SELECT parley.message_post(%L, %L, %L, NULL, %L)',
+SELECT octet_length(m::text) AS bytes, regress.err(format('SELECT parley.message_post(%L, %L, %L, NULL, %L)',
                                                      :'g', 'msg_alice', 'meta', m)) AS result
   FROM (VALUES (jsonb_build_object('k', repeat('x', 16375))),
                (jsonb_build_object('k', repeat('x', 16376))),
@@ -163,10 +148,10 @@ SELECT octet_length(m::text) AS bytes, pg_temp.err(format('SELECT parley.message
                (jsonb_build_object('k', repeat('é', 8188)))) AS v(m);
 -- the size is PostgreSQL's output form: the input's white space does not count
 SELECT octet_length(m) AS input_bytes, octet_length(m::jsonb::text) AS stored_bytes,
-       pg_temp.err(format('SELECT parley.message_post(%L, %L, %L, NULL, %L)', :'g', 'msg_alice', 'meta', m)) AS result
+       regress.err(format('SELECT parley.message_post(%L, %L, %L, NULL, %L)', :'g', 'msg_alice', 'meta', m)) AS result
   FROM (SELECT '{"k":' || repeat(' ', 100) || '"' || repeat('x', 16375) || '"}' AS m) x;
 -- nesting: the metadata object is level 1; 32 levels pass, 33 do not
-SELECT levels, pg_temp.err(format('SELECT parley.message_post(%L, %L, %L, NULL, %L)',
+SELECT levels, regress.err(format('SELECT parley.message_post(%L, %L, %L, NULL, %L)',
                                   :'g', 'msg_alice', 'deep', m)) AS result
   FROM (SELECT n AS levels, repeat('{"a": ', n - 1) || '{}' || repeat('}', n - 1) AS m
           FROM generate_series(31, 33) n
@@ -190,8 +175,8 @@ SELECT parley.message_post(:'idem', 'msg_bob', 'once', 'key-1') = :'k1'::jsonb A
 SELECT parley.last_status();
 -- the same key with another body is a conflict, also when it differs in
 -- white space only
-SELECT pg_temp.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_bob', 'twice', 'key-1')) AS other_body;
-SELECT pg_temp.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_bob', 'once ', 'key-1')) AS trailing_space;
+SELECT regress.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_bob', 'twice', 'key-1')) AS other_body;
+SELECT regress.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_bob', 'once ', 'key-1')) AS trailing_space;
 -- the key belongs to the sender in the conversation: another sender, or
 -- another conversation, makes a new message
 SELECT pg_temp.strip(parley.message_post(:'idem', 'msg_alice', 'once', 'key-1')) AS other_sender;
@@ -202,7 +187,7 @@ SELECT parley.last_status();
 SELECT parley.message_post(:'idem', 'msg_bob', 'once', 'KEY-1')->'seq' AS other_case;
 SELECT parley.last_status();
 -- the replay still checks access: 404 and 403 as for a new post
-SELECT pg_temp.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_carol', 'once', 'key-1')) AS replay_outsider;
+SELECT regress.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_carol', 'once', 'key-1')) AS replay_outsider;
 -- replays took no seq: idem holds seq 1 to 3, one message per key
 SELECT last_seq FROM parley.conversations WHERE id = :'idem';
 SELECT seq, sender_id, body, client_msg_id, octet_length(body_digest) AS digest_bytes,
@@ -215,12 +200,12 @@ SELECT body_digest IS NULL AS no_digest FROM parley.messages WHERE conversation_
 SELECT pg_temp.strip(parley.message_edit(:'idem', 1, 'msg_bob', 'once, edited')) AS edited;
 SELECT pg_temp.strip(parley.message_post(:'idem', 'msg_bob', 'once', 'key-1')) AS replay_after_edit;
 SELECT parley.last_status();
-SELECT pg_temp.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_bob', 'once, edited', 'key-1')) AS replay_edited_body;
+SELECT regress.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_bob', 'once, edited', 'key-1')) AS replay_edited_body;
 -- after a delete, a replay answers the tombstone; the key stays taken
 SELECT parley.message_delete(:'idem', 1, 'msg_bob');
 SELECT pg_temp.strip(parley.message_post(:'idem', 'msg_bob', 'once', 'key-1')) AS replay_after_delete;
 SELECT parley.last_status();
-SELECT pg_temp.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_bob', 'again', 'key-1')) AS deleted_other_body;
+SELECT regress.err(format('SELECT parley.message_post(%L, %L, %L, %L)', :'idem', 'msg_bob', 'again', 'key-1')) AS deleted_other_body;
 SELECT last_seq FROM parley.conversations WHERE id = :'idem';
 -- a replay inside one transaction sees the message that transaction posted
 BEGIN;
@@ -234,7 +219,7 @@ SELECT parley.message_post(:'idem', 'msg_alice', 'after rollback')->'seq' AS seq
 -- ---------------------------------------------------------------------------
 -- list: errors
 -- ---------------------------------------------------------------------------
-SELECT what, pg_temp.err(q) FROM (VALUES
+SELECT what, regress.err(q) FROM (VALUES
     ('conversation_id NULL', $$SELECT parley.message_list(NULL, 'msg_alice')$$),
     ('actor NULL',           $$SELECT parley.message_list(pg_temp.c('g'), NULL)$$),
     ('actor bad',            $$SELECT parley.message_list(pg_temp.c('g'), 'msg/alice')$$),
@@ -399,7 +384,7 @@ SELECT char_length(parley.message_edit(:'g', :e1_seq, 'msg_carol', repeat('😀'
 SELECT parley.message_post(:'g', 'msg_bob', 'bob''s') ->> 'seq' AS bob_seq \gset
 SELECT parley.message_post(:'g', 'msg_bob', 'to delete') ->> 'seq' AS del_seq \gset
 SELECT parley.message_delete(:'g', :del_seq, 'msg_bob');
-SELECT what, pg_temp.err(q) FROM (VALUES
+SELECT what, regress.err(q) FROM (VALUES
     ('conversation_id NULL', $$SELECT parley.message_edit(NULL, 1, 'msg_alice', 'x')$$),
     ('seq NULL',             $$SELECT parley.message_edit(pg_temp.c('g'), NULL, 'msg_alice', 'x')$$),
     ('actor NULL',           $$SELECT parley.message_edit(pg_temp.c('g'), 1, NULL, 'x')$$),
@@ -448,27 +433,27 @@ SELECT deleted_at = :'first_deleted_at' AS deleted_at_unchanged
   FROM parley.messages WHERE conversation_id = :'g' AND seq = :d_seq;
 -- the owner of a group deletes anyone's message; a member only its own
 SELECT parley.message_post(:'g', 'msg_bob', 'rude') ->> 'seq' AS rude_seq \gset
-SELECT pg_temp.err(format('SELECT parley.message_delete(%L, %s, %L)', :'g', :rude_seq, 'msg_carol')) AS member_deletes_other;
+SELECT regress.err(format('SELECT parley.message_delete(%L, %s, %L)', :'g', :rude_seq, 'msg_carol')) AS member_deletes_other;
 SELECT parley.message_delete(:'g', :rude_seq, 'msg_alice') AS owner_deletes;
 SELECT body IS NULL AS tombstone FROM parley.messages WHERE conversation_id = :'g' AND seq = :rude_seq;
 -- the owner may also delete a tombstone again
 SELECT parley.message_delete(:'g', :rude_seq, 'msg_alice') AS owner_again;
 -- a direct conversation has no owner: only the sender deletes
 SELECT parley.message_post(pg_temp.c('d'), 'msg_bob', 'direct') ->> 'seq' AS dm_seq \gset
-SELECT pg_temp.err(format('SELECT parley.message_delete(%L, %s, %L)', pg_temp.c('d'), :dm_seq, 'msg_alice')) AS direct_other;
+SELECT regress.err(format('SELECT parley.message_delete(%L, %s, %L)', pg_temp.c('d'), :dm_seq, 'msg_alice')) AS direct_other;
 SELECT parley.message_delete(pg_temp.c('d'), :dm_seq, 'msg_bob') AS direct_sender;
 -- a new owner after the creator leaves may delete; the old one no longer
 SELECT parley.conversation_create('msg_erin', 'group', '{msg_dave,msg_bob}')->>'id' AS h \gset
 SELECT parley.message_post(:'h', 'msg_dave', 'hi') ->> 'seq' AS h_seq \gset
 SELECT parley.participant_remove(:'h', 'msg_erin', 'msg_erin');
 SELECT guest_id, role FROM parley.participants WHERE conversation_id = :'h' ORDER BY guest_id;
-SELECT pg_temp.err(format('SELECT parley.message_delete(%L, %s, %L)', :'h', :h_seq, 'msg_erin')) AS old_owner;
+SELECT regress.err(format('SELECT parley.message_delete(%L, %s, %L)', :'h', :h_seq, 'msg_erin')) AS old_owner;
 SELECT parley.message_delete(:'h', :h_seq, COALESCE((SELECT guest_id FROM parley.participants
                                                        WHERE conversation_id = :'h' AND role = 'owner'), 'none')) AS new_owner;
 -- a former participant can no longer post or read either
-SELECT pg_temp.err(format('SELECT parley.message_post(%L, %L, %L)', :'h', 'msg_erin', 'x')) AS left_post;
-SELECT pg_temp.err(format('SELECT parley.message_list(%L, %L)', :'h', 'msg_erin')) AS left_list;
-SELECT what, pg_temp.err(q) FROM (VALUES
+SELECT regress.err(format('SELECT parley.message_post(%L, %L, %L)', :'h', 'msg_erin', 'x')) AS left_post;
+SELECT regress.err(format('SELECT parley.message_list(%L, %L)', :'h', 'msg_erin')) AS left_list;
+SELECT what, regress.err(q) FROM (VALUES
     ('conversation_id NULL', $$SELECT parley.message_delete(NULL, 1, 'msg_alice')$$),
     ('seq NULL',             $$SELECT parley.message_delete(pg_temp.c('g'), NULL, 'msg_alice')$$),
     ('actor NULL',           $$SELECT parley.message_delete(pg_temp.c('g'), 1, NULL)$$),

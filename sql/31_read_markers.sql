@@ -2,21 +2,6 @@
 -- (API.md sections 1 and 6).
 \set VERBOSITY terse
 
--- err(q): 'ok', or the SQLSTATE, message and detail of the error q raises;
--- uuids masked.  A failing q is rolled back (the EXCEPTION block).
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text;
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RETURN regexp_replace(st || ': ' || msg || CASE WHEN det <> '' THEN ' [' || det || ']' ELSE '' END,
-                          '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END
-$$;
-
 CREATE TEMP TABLE conv (name text PRIMARY KEY, id uuid NOT NULL);
 CREATE FUNCTION pg_temp.c(n text) RETURNS uuid LANGUAGE sql AS $$
     SELECT id FROM conv WHERE name = n
@@ -89,7 +74,7 @@ SELECT p->>'guest_id' AS guest_id, p->'last_read_seq' AS last_read_seq
 -- ---------------------------------------------------------------------------
 CREATE TEMP TABLE before_errors AS
     SELECT conversation_id, guest_id, last_read_seq FROM parley.participants;
-SELECT what, pg_temp.err(q) FROM (VALUES
+SELECT what, regress.err(q) FROM (VALUES
     ('conversation_id NULL', $$SELECT parley.read_mark(NULL, 'rm_ben', 1)$$),
     ('guest_id NULL',        $$SELECT parley.read_mark(pg_temp.c('g'), NULL, 1)$$),
     ('seq NULL',             $$SELECT parley.read_mark(pg_temp.c('g'), 'rm_ben', NULL)$$),
@@ -113,7 +98,7 @@ SELECT count(*) AS changed FROM parley.participants p
  WHERE p.last_read_seq <> b.last_read_seq;
 -- a removed participant marks nothing
 SELECT parley.participant_remove(:'g', 'rm_cid', 'rm_cid');
-SELECT pg_temp.err(format('SELECT parley.read_mark(%L, %L, 1)', :'g', 'rm_cid')) AS removed;
+SELECT regress.err(format('SELECT parley.read_mark(%L, %L, 1)', :'g', 'rm_cid')) AS removed;
 
 -- ---------------------------------------------------------------------------
 -- several marks in one transaction and statement: the largest wins

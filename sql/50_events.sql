@@ -2,21 +2,6 @@
 -- needs for live event streams (API.md section 2 "events", section 6).
 \set VERBOSITY terse
 
--- err(q): 'ok', or the SQLSTATE, message and detail of the error q raises;
--- uuids masked.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text;
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RETURN regexp_replace(st || ': ' || msg || CASE WHEN det <> '' THEN ' [' || det || ']' ELSE '' END,
-                          '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END
-$$;
-
 SELECT count(*) AS guests FROM (
     SELECT parley.guest_upsert(g, g) FROM unnest(ARRAY['ev_a', 'ev_b', 'ev_c']) AS g) s;
 SELECT parley.conversation_create('ev_a', 'group', ARRAY['ev_b'], 'events') ->> 'id' AS cid \gset
@@ -29,13 +14,13 @@ SELECT count(*) AS posted FROM (
     SELECT parley.message_post(:'cid', 'ev_a', 'm' || i) FROM generate_series(1, 5) i) s;
 SELECT parley.events_subscribe(:'cid', 'ev_a', 2);
 SELECT parley.events_subscribe(:'cid', 'ev_a', 99);          -- a cursor past last_seq is fine
-SELECT pg_temp.err(format('SELECT parley.events_subscribe(%L, %L)', :'cid', 'ev_c'));       -- 403
-SELECT pg_temp.err(format('SELECT parley.events_subscribe(%L, %L)', :'cid', 'nobody'));     -- 403
-SELECT pg_temp.err($$SELECT parley.events_subscribe('0190d6a4-0000-7000-8000-000000000000', 'ev_a')$$);  -- 404
-SELECT pg_temp.err(format('SELECT parley.events_subscribe(%L, %L, -1)', :'cid', 'ev_a'));   -- 400
-SELECT pg_temp.err(format('SELECT parley.events_subscribe(%L, NULL)', :'cid'));             -- 400
-SELECT pg_temp.err('SELECT parley.events_subscribe(NULL, ''ev_a'')');                       -- 400
-SELECT pg_temp.err(format('SELECT parley.events_subscribe(%L, %L)', :'cid', 'bad id!'));    -- 400
+SELECT regress.err(format('SELECT parley.events_subscribe(%L, %L)', :'cid', 'ev_c'));       -- 403
+SELECT regress.err(format('SELECT parley.events_subscribe(%L, %L)', :'cid', 'nobody'));     -- 403
+SELECT regress.err($$SELECT parley.events_subscribe('0190d6a4-0000-7000-8000-000000000000', 'ev_a')$$);  -- 404
+SELECT regress.err(format('SELECT parley.events_subscribe(%L, %L, -1)', :'cid', 'ev_a'));   -- 400
+SELECT regress.err(format('SELECT parley.events_subscribe(%L, NULL)', :'cid'));             -- 400
+SELECT regress.err('SELECT parley.events_subscribe(NULL, ''ev_a'')');                       -- 400
+SELECT regress.err(format('SELECT parley.events_subscribe(%L, %L)', :'cid', 'bad id!'));    -- 400
 
 -- fetch: per conversation ascending seq above its cursor, at most limit each
 SELECT jsonb_path_query_array(parley.events_fetch(ARRAY[:'cid']::uuid[], '{0}'), '$.messages[*].seq') AS seqs;
@@ -58,12 +43,12 @@ SELECT parley.events_fetch(ARRAY[:'cid']::uuid[], '{3}') -> 'messages'
      = parley.message_list(:'cid', 'ev_a', after => 3) -> 'messages' AS same_as_list;
 SELECT m ->> 'seq' AS seq, m ->> 'body' AS body, m -> 'deleted' AS deleted
   FROM jsonb_array_elements(parley.events_fetch(ARRAY[:'cid']::uuid[], '{3}') -> 'messages') m;
-SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L, 0)', :'cid', '{0}'));      -- 400
-SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L, 1001)', :'cid', '{0}'));   -- 400
-SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L)', :'cid', '{-1}'));        -- 400
-SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L)', :'cid', '{NULL}'));      -- 400
-SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L)', :'cid', '{1,2}'));       -- 400
-SELECT pg_temp.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], NULL)', :'cid'));              -- 400
+SELECT regress.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L, 0)', :'cid', '{0}'));      -- 400
+SELECT regress.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L, 1001)', :'cid', '{0}'));   -- 400
+SELECT regress.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L)', :'cid', '{-1}'));        -- 400
+SELECT regress.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L)', :'cid', '{NULL}'));      -- 400
+SELECT regress.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], %L)', :'cid', '{1,2}'));       -- 400
+SELECT regress.err(format('SELECT parley.events_fetch(ARRAY[%L]::uuid[], NULL)', :'cid'));              -- 400
 
 -- heads: last_seq of each known conversation; unknown ids left out
 SELECT (parley.conversation_heads(ARRAY[:'cid', :'empty',
@@ -71,8 +56,8 @@ SELECT (parley.conversation_heads(ARRAY[:'cid', :'empty',
        (parley.conversation_heads(ARRAY[:'cid', :'empty']::uuid[]) ->> :'empty')::bigint AS empty_head,
        parley.conversation_heads(ARRAY['0190d6a4-0000-7000-8000-000000000000']::uuid[]) AS unknown;
 SELECT parley.conversation_heads('{}');
-SELECT pg_temp.err('SELECT parley.conversation_heads(NULL)');                    -- 400
+SELECT regress.err('SELECT parley.conversation_heads(NULL)');                    -- 400
 
 -- a removed participant may no longer subscribe
 SELECT parley.participant_remove(:'cid', 'ev_b', 'ev_b');
-SELECT pg_temp.err(format('SELECT parley.events_subscribe(%L, %L)', :'cid', 'ev_b'));       -- 403
+SELECT regress.err(format('SELECT parley.events_subscribe(%L, %L)', :'cid', 'ev_b'));       -- 403

@@ -3,21 +3,6 @@
 -- conversations (API.md section 5).
 \set VERBOSITY terse
 
--- err(q): 'ok', or the SQLSTATE, message and detail of the error q raises,
--- generated ids masked
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text;
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RETURN regexp_replace(st || ': ' || msg || CASE WHEN det <> '' THEN ' [' || det || ']' ELSE '' END,
-                          '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END
-$$;
-
 -- rows(): every friendship and block row, one line
 CREATE FUNCTION pg_temp.rows() RETURNS text LANGUAGE sql AS $$
     SELECT coalesce((SELECT string_agg(guest_id || '>' || other_id || ':' || status, ' '
@@ -62,13 +47,13 @@ SELECT parley.friend_request('fr_ann', 'fr_ben')->>'status' AS status, parley.la
 SELECT parley.friend_request('fr_ben', 'fr_ann')->>'since' = :'r3'::jsonb->>'since' AS same_since;
 
 -- errors, in order: arguments, oneself, guests
-SELECT pg_temp.err($$SELECT parley.friend_request(NULL, 'fr_ben')$$);
-SELECT pg_temp.err($$SELECT parley.friend_request('fr_ann', NULL)$$);
-SELECT pg_temp.err($$SELECT parley.friend_request('fr ann', 'fr_ben')$$);
-SELECT pg_temp.err($$SELECT parley.friend_request('fr_ann', repeat('x', 65))$$);
-SELECT pg_temp.err($$SELECT parley.friend_request('fr_ann', 'fr_ann')$$);
-SELECT pg_temp.err($$SELECT parley.friend_request('fr_nobody', 'fr_ann')$$);
-SELECT pg_temp.err($$SELECT parley.friend_request('fr_ann', 'fr_nobody')$$);
+SELECT regress.err($$SELECT parley.friend_request(NULL, 'fr_ben')$$);
+SELECT regress.err($$SELECT parley.friend_request('fr_ann', NULL)$$);
+SELECT regress.err($$SELECT parley.friend_request('fr ann', 'fr_ben')$$);
+SELECT regress.err($$SELECT parley.friend_request('fr_ann', repeat('x', 65))$$);
+SELECT regress.err($$SELECT parley.friend_request('fr_ann', 'fr_ann')$$);
+SELECT regress.err($$SELECT parley.friend_request('fr_nobody', 'fr_ann')$$);
+SELECT regress.err($$SELECT parley.friend_request('fr_ann', 'fr_nobody')$$);
 SELECT pg_temp.rows();
 
 -- ---------------------------------------------------------------------------
@@ -77,15 +62,15 @@ SELECT pg_temp.rows();
 SELECT parley.friend_request('fr_cat', 'fr_ann')->>'status' AS cat_asks_ann;
 SELECT parley.friend_request('fr_ann', 'fr_dan')->>'status' AS ann_asks_dan;
 SELECT pg_temp.rows();
-SELECT pg_temp.err($$SELECT parley.friend_remove('fr_ann', 'fr_cat')$$) AS decline, parley.last_status();
-SELECT pg_temp.err($$SELECT parley.friend_remove('fr_ann', 'fr_dan')$$) AS cancel;
-SELECT pg_temp.err($$SELECT parley.friend_remove('fr_ben', 'fr_ann')$$) AS unfriend;
+SELECT regress.err($$SELECT parley.friend_remove('fr_ann', 'fr_cat')$$) AS decline, parley.last_status();
+SELECT regress.err($$SELECT parley.friend_remove('fr_ann', 'fr_dan')$$) AS cancel;
+SELECT regress.err($$SELECT parley.friend_remove('fr_ben', 'fr_ann')$$) AS unfriend;
 SELECT pg_temp.rows();
 -- nothing left to remove: 404; oneself: 400; unknown guests: 404
-SELECT pg_temp.err($$SELECT parley.friend_remove('fr_ann', 'fr_ben')$$);
-SELECT pg_temp.err($$SELECT parley.friend_remove('fr_ann', 'fr_ann')$$);
-SELECT pg_temp.err($$SELECT parley.friend_remove('fr_ann', 'fr_nobody')$$);
-SELECT pg_temp.err($$SELECT parley.friend_remove(NULL, 'fr_ann')$$);
+SELECT regress.err($$SELECT parley.friend_remove('fr_ann', 'fr_ben')$$);
+SELECT regress.err($$SELECT parley.friend_remove('fr_ann', 'fr_ann')$$);
+SELECT regress.err($$SELECT parley.friend_remove('fr_ann', 'fr_nobody')$$);
+SELECT regress.err($$SELECT parley.friend_remove(NULL, 'fr_ann')$$);
 -- a declined request can be made again: 201
 SELECT parley.friend_request('fr_cat', 'fr_ann')->>'status' AS again, parley.last_status();
 SELECT parley.friend_remove('fr_cat', 'fr_ann');
@@ -106,12 +91,12 @@ SELECT pg_temp.rows();
 SELECT parley.guest_block('fr_ben', 'fr_ann')->>'since' = :'b'::jsonb->>'since' AS same_since, parley.last_status();
 
 -- while it stands, neither may ask, open or post in the direct conversation
-SELECT pg_temp.err($$SELECT parley.friend_request('fr_ann', 'fr_ben')$$) AS ann_asks;
-SELECT pg_temp.err($$SELECT parley.friend_request('fr_ben', 'fr_ann')$$) AS ben_asks;
-SELECT pg_temp.err($$SELECT parley.conversation_create('fr_ann', 'direct', '{fr_ben}')$$) AS ann_opens;
-SELECT pg_temp.err($$SELECT parley.conversation_create('fr_ben', 'direct', '{fr_ann}')$$) AS ben_opens;
-SELECT pg_temp.err(format($$SELECT parley.message_post(%L, 'fr_ann', 'hi')$$, :'did')) AS ann_posts;
-SELECT pg_temp.err(format($$SELECT parley.message_post(%L, 'fr_ben', 'hi', 'k1')$$, :'did')) AS ben_posts_idempotent;
+SELECT regress.err($$SELECT parley.friend_request('fr_ann', 'fr_ben')$$) AS ann_asks;
+SELECT regress.err($$SELECT parley.friend_request('fr_ben', 'fr_ann')$$) AS ben_asks;
+SELECT regress.err($$SELECT parley.conversation_create('fr_ann', 'direct', '{fr_ben}')$$) AS ann_opens;
+SELECT regress.err($$SELECT parley.conversation_create('fr_ben', 'direct', '{fr_ann}')$$) AS ben_opens;
+SELECT regress.err(format($$SELECT parley.message_post(%L, 'fr_ann', 'hi')$$, :'did')) AS ann_posts;
+SELECT regress.err(format($$SELECT parley.message_post(%L, 'fr_ben', 'hi', 'k1')$$, :'did')) AS ben_posts_idempotent;
 -- nothing was posted
 SELECT last_seq FROM parley.conversations WHERE id = :'did';
 -- groups are not affected, nor are other guests
@@ -121,23 +106,23 @@ SELECT parley.conversation_create('fr_cat', 'group', '{fr_ann,fr_ben}')->>'kind'
 SELECT parley.friend_request('fr_ann', 'fr_cat')->>'status' AS ann_asks_cat;
 SELECT parley.friend_remove('fr_ann', 'fr_cat');
 -- the usual errors still come first for someone else
-SELECT pg_temp.err(format($$SELECT parley.message_post(%L, 'fr_cat', 'hi')$$, :'did')) AS outsider_posts;
+SELECT regress.err(format($$SELECT parley.message_post(%L, 'fr_cat', 'hi')$$, :'did')) AS outsider_posts;
 
 -- only the blocker unblocks
-SELECT pg_temp.err($$SELECT parley.guest_unblock('fr_ann', 'fr_ben')$$) AS blocked_one_unblocks;
-SELECT pg_temp.err($$SELECT parley.guest_unblock('fr_cat', 'fr_ben')$$) AS nobody_blocked;
-SELECT pg_temp.err($$SELECT parley.guest_block('fr_ann', 'fr_ann')$$) AS self_block;
-SELECT pg_temp.err($$SELECT parley.guest_unblock('fr_ann', 'fr_ann')$$) AS self_unblock;
-SELECT pg_temp.err($$SELECT parley.guest_block('fr_ann', 'fr_nobody')$$) AS unknown;
-SELECT pg_temp.err($$SELECT parley.guest_block(NULL, 'fr_ann')$$) AS null_guest;
+SELECT regress.err($$SELECT parley.guest_unblock('fr_ann', 'fr_ben')$$) AS blocked_one_unblocks;
+SELECT regress.err($$SELECT parley.guest_unblock('fr_cat', 'fr_ben')$$) AS nobody_blocked;
+SELECT regress.err($$SELECT parley.guest_block('fr_ann', 'fr_ann')$$) AS self_block;
+SELECT regress.err($$SELECT parley.guest_unblock('fr_ann', 'fr_ann')$$) AS self_unblock;
+SELECT regress.err($$SELECT parley.guest_block('fr_ann', 'fr_nobody')$$) AS unknown;
+SELECT regress.err($$SELECT parley.guest_block(NULL, 'fr_ann')$$) AS null_guest;
 SELECT pg_temp.rows();
 
 -- both may block: each block is lifted by its own blocker only
 SELECT parley.guest_block('fr_ann', 'fr_ben')->>'status' AS ann_blocks_too;
 SELECT pg_temp.rows();
 SELECT parley.guest_unblock('fr_ben', 'fr_ann'), parley.last_status();
-SELECT pg_temp.err(format($$SELECT parley.message_post(%L, 'fr_ben', 'hi')$$, :'did')) AS still_blocked;
-SELECT pg_temp.err($$SELECT parley.guest_unblock('fr_ben', 'fr_ann')$$) AS twice;
+SELECT regress.err(format($$SELECT parley.message_post(%L, 'fr_ben', 'hi')$$, :'did')) AS still_blocked;
+SELECT regress.err($$SELECT parley.guest_unblock('fr_ben', 'fr_ann')$$) AS twice;
 SELECT parley.guest_unblock('fr_ann', 'fr_ben');
 SELECT pg_temp.rows();
 
@@ -210,15 +195,15 @@ SELECT string_agg(page->'friends'->0->>'other_id', ' ' ORDER BY n)
   FROM walk;
 
 -- list errors
-SELECT pg_temp.err($$SELECT parley.friend_list('fr_ann', 'blocked')$$);
-SELECT pg_temp.err($$SELECT parley.friend_list('fr_ann', 'accepted', NULL, 0)$$);
-SELECT pg_temp.err($$SELECT parley.friend_list('fr_ann', 'accepted', NULL, 201)$$);
-SELECT pg_temp.err($$SELECT parley.friend_list('fr_ann', 'accepted', 'zz')$$);
-SELECT pg_temp.err($$SELECT parley.friend_list('fr_ann', 'accepted', '0000000000000000')$$);
-SELECT pg_temp.err($$SELECT parley.friend_list('fr_ann', 'accepted', '00000000000000002')$$);
-SELECT pg_temp.err($$SELECT parley.friend_list('fr_ann', 'accepted', '000000000000000020')$$);
-SELECT pg_temp.err($$SELECT parley.friend_list('fr_nobody')$$);
-SELECT pg_temp.err($$SELECT parley.friend_list(NULL)$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_ann', 'blocked')$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_ann', 'accepted', NULL, 0)$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_ann', 'accepted', NULL, 201)$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_ann', 'accepted', 'zz')$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_ann', 'accepted', '0000000000000000')$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_ann', 'accepted', '00000000000000002')$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_ann', 'accepted', '000000000000000020')$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_nobody')$$);
+SELECT regress.err($$SELECT parley.friend_list(NULL)$$);
 
 -- ---------------------------------------------------------------------------
 -- the new tables are dumped, and the gateway role cannot touch them
