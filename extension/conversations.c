@@ -21,15 +21,13 @@
 #include "utils/uuid.h"
 
 #include "access.h"
+#include "cursor.h"
 #include "friends.h"
 #include "ids.h"
 #include "parley.h"
 #include "query.h"
 #include "render.h"
 #include "validate.h"
-
-/* The cursor of conversation_list(): 16 hex digits of activity, 32 of id. */
-#define CURSOR_LEN	(16 + 2 * UUID_LEN)
 
 /* Primary key of guests. */
 static ParleyQuery q_guest_exists = {
@@ -436,60 +434,17 @@ conversation_get(PG_FUNCTION_ARGS)
 }
 
 /*
- * Cursor: the activity of the last conversation of a page (TimestampTz,
- * microseconds, as 16 hex digits of its two's complement) and its id (32 hex
- * digits).  Opaque to callers; only this file reads it.
+ * The cursor of conversation_list() (cursor.h): the activity of the last
+ * conversation of a page, and its id to break ties.
  */
-static char *
-cursor_encode(TimestampTz activity, const pg_uuid_t *id)
-{
-	static const char hex[] = "0123456789abcdef";
-	char	   *buf = palloc(CURSOR_LEN + 1);
-	uint64		a = (uint64) activity;
-	int			p = 0;
-
-	for (int shift = 60; shift >= 0; shift -= 4)
-		buf[p++] = hex[(a >> shift) & 0x0F];
-	for (int i = 0; i < UUID_LEN; i++)
-	{
-		buf[p++] = hex[id->data[i] >> 4];
-		buf[p++] = hex[id->data[i] & 0x0F];
-	}
-	buf[p] = '\0';
-	return buf;
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static void
-cursor_decode(text *cursor, TimestampTz *activity, pg_uuid_t *id)
+list_cursor_decode(text *cursor, TimestampTz *activity, pg_uuid_t *id)
 {
-	const char *s = VARDATA_ANY(cursor);
-	int			len = VARSIZE_ANY_EXHDR(cursor);
-	uint64		a = 0;
+	int			n;
+	uint8	   *key = parley_cursor_decode(cursor, activity, UUID_LEN, UUID_LEN, &n);
 
-	for (int i = 0; i < len && len == CURSOR_LEN; i++)
-		if (hex_value(s[i]) < 0)
-			len = -1;
-	if (len != CURSOR_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("before is not a valid cursor"),
-				 errhint("Pass the next_before of the previous page unchanged.")));
-
-	for (int i = 0; i < 16; i++)
-		a = (a << 4) | hex_value(s[i]);
-	*activity = (TimestampTz) a;
-	for (int i = 0; i < UUID_LEN; i++)
-		id->data[i] = (hex_value(s[16 + 2 * i]) << 4) | hex_value(s[17 + 2 * i]);
+	memcpy(id->data, key, UUID_LEN);
+	pfree(key);
 }
 
 PG_FUNCTION_INFO_V1(conversation_list);
@@ -512,7 +467,7 @@ conversation_list(PG_FUNCTION_ARGS)
 	JsonOut		jo = {0};
 
 	if (has_cursor)
-		cursor_decode(PG_GETARG_TEXT_PP(1), &before_activity, &before_id);
+		list_cursor_decode(PG_GETARG_TEXT_PP(1), &before_activity, &before_id);
 	if (!PG_ARGISNULL(3))
 		actor = parley_guest_id_arg(fcinfo, 3, "actor");
 
@@ -583,7 +538,7 @@ conversation_list(PG_FUNCTION_ARGS)
 															   LIST_COL_ACTIVITY, &isnull));
 		pg_uuid_t  *last_id = DatumGetUUIDP(parley_col(page, npage - 1, 1, &isnull));
 
-		jo_cstring(&jo, "next_before", cursor_encode(activity, last_id));
+		jo_cstring(&jo, "next_before", parley_cursor_encode(activity, last_id->data, UUID_LEN));
 	}
 	else
 		jo_null(&jo, "next_before");

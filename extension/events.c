@@ -63,21 +63,6 @@ static ParleyQuery q_heads = {
 	1, {UUIDARRAYOID}
 };
 
-/* A seq cursor: absent (false) or non-negative. */
-static bool
-events_cursor_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int64 *value)
-{
-	if (PG_ARGISNULL(argno))
-		return false;
-	*value = PG_GETARG_INT64(argno);
-	if (*value < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be negative", argname),
-				 errdetail("It is " INT64_FORMAT ".", *value)));
-	return true;
-}
-
 /*
  * events_subscribe(conversation_id, actor, after): 404 unless the
  * conversation exists, 403 unless actor takes part, 400 for a negative
@@ -100,7 +85,7 @@ events_subscribe(PG_FUNCTION_ARGS)
 	parley_require_arg(fcinfo, 0, "conversation_id");
 	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
 	actor = parley_guest_id_arg(fcinfo, 1, "actor");
-	(void) events_cursor_arg(fcinfo, 2, "after", &after);
+	(void) parley_seq_cursor_arg(fcinfo, 2, "after", &after);
 
 	SPI_connect();
 	values[0] = cid;

@@ -24,14 +24,12 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "cursor.h"
 #include "friends.h"
 #include "parley.h"
 #include "query.h"
 #include "render.h"
 #include "validate.h"
-
-/* The friend_list() cursor: 16 hex digits of "since", then the other id in hex. */
-#define CURSOR_TIME_DIGITS 16
 
 /* Primary key of guests. */
 static ParleyQuery q_guest_exists = {
@@ -292,71 +290,17 @@ guest_unblock(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* The cursor of friend_list(): opaque to callers; only this file reads it. */
+/*
+ * The cursor of friend_list() (cursor.h): "since" of the last row of a page,
+ * and the other guest's id to break ties.
+ */
 static char *
-cursor_encode(TimestampTz since, const char *other)
+list_cursor_decode(text *cursor, TimestampTz *since)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t		len = strlen(other);
-	char	   *buf = palloc(CURSOR_TIME_DIGITS + 2 * len + 1);
-	uint64		a = (uint64) since;
-	int			p = 0;
+	int			n;
+	char	   *other = (char *) parley_cursor_decode(cursor, since, 1, PARLEY_ID_MAX_BYTES, &n);
 
-	for (int shift = 60; shift >= 0; shift -= 4)
-		buf[p++] = hex[(a >> shift) & 0x0F];
-	for (size_t i = 0; i < len; i++)
-	{
-		buf[p++] = hex[(unsigned char) other[i] >> 4];
-		buf[p++] = hex[(unsigned char) other[i] & 0x0F];
-	}
-	buf[p] = '\0';
-	return buf;
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static void
-raise_bad_cursor(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("before is not a valid cursor"),
-			 errhint("Pass the next_before of the previous page unchanged.")));
-}
-
-static char *
-cursor_decode(text *cursor, TimestampTz *since)
-{
-	const char *s = VARDATA_ANY(cursor);
-	int			len = VARSIZE_ANY_EXHDR(cursor);
-	int			idlen = (len - CURSOR_TIME_DIGITS) / 2;
-	uint64		a = 0;
-	char	   *other;
-
-	if (len <= CURSOR_TIME_DIGITS || (len - CURSOR_TIME_DIGITS) % 2 != 0 ||
-		idlen > PARLEY_ID_MAX_BYTES)
-		raise_bad_cursor();
-	for (int i = 0; i < len; i++)
-		if (hex_value(s[i]) < 0)
-			raise_bad_cursor();
-
-	for (int i = 0; i < CURSOR_TIME_DIGITS; i++)
-		a = (a << 4) | hex_value(s[i]);
-	*since = (TimestampTz) a;
-	other = palloc(idlen + 1);
-	for (int i = 0; i < idlen; i++)
-		other[i] = (char) ((hex_value(s[CURSOR_TIME_DIGITS + 2 * i]) << 4) |
-						   hex_value(s[CURSOR_TIME_DIGITS + 2 * i + 1]));
-	other[idlen] = '\0';
-	parley_check_guest_id(other, idlen, "before");
+	parley_check_guest_id(other, n, "before");
 	return other;
 }
 
@@ -385,7 +329,7 @@ friend_list(PG_FUNCTION_ARGS)
 					 errmsg("status must be \"accepted\", \"incoming\" or \"outgoing\"")));
 	}
 	if (!PG_ARGISNULL(2))
-		before_other = cursor_decode(PG_GETARG_TEXT_PP(2), &before_since);
+		before_other = list_cursor_decode(PG_GETARG_TEXT_PP(2), &before_since);
 
 	SPI_connect();
 	require_guest(guest);
@@ -416,7 +360,7 @@ friend_list(PG_FUNCTION_ARGS)
 		TimestampTz since = DatumGetTimestampTz(parley_col(page, npage - 1, 4, &isnull));
 		char	   *other = TextDatumGetCString(parley_col(page, npage - 1, 2, &isnull));
 
-		jo_cstring(&jo, "next_before", cursor_encode(since, other));
+		jo_cstring(&jo, "next_before", parley_cursor_encode(since, (const uint8 *) other, strlen(other)));
 	}
 	else
 		jo_null(&jo, "next_before");

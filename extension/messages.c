@@ -259,21 +259,6 @@ seq_arg(FunctionCallInfo fcinfo, int argno)
 	return seq;
 }
 
-/* A page cursor of message_list: absent (false) or non-negative. */
-static bool
-cursor_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int64 *value)
-{
-	if (PG_ARGISNULL(argno))
-		return false;
-	*value = PG_GETARG_INT64(argno);
-	if (*value < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be negative", argname),
-				 errdetail("It is " INT64_FORMAT ".", *value)));
-	return true;
-}
-
 /*
  * The checks of edit and delete up to "the message exists" (404, 403, 404),
  * from one row of q_message_access.  Returns that row's table; *deleted
@@ -475,8 +460,8 @@ message_list(PG_FUNCTION_ARGS)
 	parley_require_arg(fcinfo, 0, "conversation_id");
 	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
 	actor = parley_guest_id_arg(fcinfo, 1, "actor");
-	has_before = cursor_arg(fcinfo, 2, "before", &before);
-	has_after = cursor_arg(fcinfo, 3, "after", &after);
+	has_before = parley_seq_cursor_arg(fcinfo, 2, "before", &before);
+	has_after = parley_seq_cursor_arg(fcinfo, 3, "after", &after);
 	if (has_before && has_after)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

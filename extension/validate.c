@@ -259,3 +259,17 @@ parley_page_limit(FunctionCallInfo fcinfo, int argno)
 				 errdetail("It is %d.", limit)));
 	return limit;
 }
+
+bool
+parley_seq_cursor_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int64 *value)
+{
+	if (PG_ARGISNULL(argno))
+		return false;
+	*value = PG_GETARG_INT64(argno);
+	if (*value < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", argname),
+				 errdetail("It is " INT64_FORMAT ".", *value)));
+	return true;
+}

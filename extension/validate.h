@@ -45,6 +45,13 @@ extern void parley_check_client_msg_id(text *id);
 /* Title: at most 200 characters, no control characters. */
 extern void parley_check_title(text *title);
 
+/*
+ * A seq cursor argument (before/after): false when NULL, else *value, which
+ * must not be negative.
+ */
+extern bool parley_seq_cursor_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
+								  int64 *value);
+
 /* Page size: 1-200; NULL means the default. */
 extern int	parley_page_limit(FunctionCallInfo fcinfo, int argno);
 
