@@ -6,33 +6,11 @@
 --   psql -d shard0 -v role=parley_shard -f proxy/shard-role.sql
 -- The role must exist (CREATE ROLE parley_shard LOGIN PASSWORD '...').
 
-GRANT USAGE ON SCHEMA parley TO :"role";
+-- What a gateway may run (extension/gateway-role.sql), and more.
+\ir ../extension/gateway-role.sql
 GRANT EXECUTE ON FUNCTION
-    parley.guest_upsert(text, text, jsonb),
-    parley.guest_get(text),
-    parley.conversation_create(text, text, text[], text),
     parley.conversation_create_at(text, text, text[], text, uuid),
-    parley.conversation_get(uuid, text),
-    parley.conversation_list(text, text, integer, text),
-    parley.participant_add(uuid, text, text),
-    parley.participant_remove(uuid, text, text),
-    parley.message_post(uuid, text, text, text, jsonb),
-    parley.message_list(uuid, text, bigint, bigint, integer),
-    parley.message_edit(uuid, bigint, text, text),
-    parley.message_delete(uuid, bigint, text),
-    parley.read_mark(uuid, text, bigint),
-    parley.friend_request(text, text),
-    parley.friend_remove(text, text),
-    parley.guest_block(text, text),
-    parley.guest_unblock(text, text),
-    parley.friend_list(text, text, text, integer),
-    parley.events_subscribe(uuid, text, bigint),
-    parley.events_fetch(uuid[], bigint[], integer),
-    parley.conversation_heads(uuid[]),
     parley.service_key_create(text),
-    parley.service_key_revoke(text),
-    parley.service_key_hashes(),
-    parley.last_status(),
-    parley.version()
+    parley.service_key_revoke(text)
 TO :"role";
 GRANT SELECT (id, created_at, last_message_at) ON parley.conversations TO :"role";
