@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "request.h"
 
 #define HASH_LEN 32
 
@@ -73,18 +74,6 @@ free_keys(struct key_entry *keys, int n)
 	free(keys);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* bytea's hex output, "\x" and 64 hex digits, into 32 bytes. */
 static bool
 parse_hash(const char *text, unsigned char *out)
@@ -93,8 +82,8 @@ parse_hash(const char *text, unsigned char *out)
 		return false;
 	for (int i = 0; i < HASH_LEN; i++)
 	{
-		int			hi = hexval(text[2 + 2 * i]);
-		int			lo = hexval(text[3 + 2 * i]);
+		int			hi = hex_digit_value(text[2 + 2 * i]);
+		int			lo = hex_digit_value(text[3 + 2 * i]);
 
 		if (hi < 0 || lo < 0)
 			return false;

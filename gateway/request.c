@@ -24,8 +24,8 @@ request_parse_free(struct request_parse *rp)
 	memset(rp, 0, sizeof(*rp));
 }
 
-static int
-hexval(char c)
+int
+hex_digit_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -52,8 +52,8 @@ percent_decode(const char *s, size_t len, bool plus_is_space, char *out)
 
 			if (i + 2 >= len)
 				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_digit_value(s[i + 1]);
+			lo = hex_digit_value(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char) (hi * 16 + lo);

@@ -64,6 +64,9 @@ bool		request_bind(struct request_parse *rp, const char *query,
 						 const char *content_type, const char *body,
 						 size_t body_len, size_t max_body, struct problem *p);
 
+/* The value of a hex digit (either case), or -1. */
+int			hex_digit_value(char c);
+
 /*
  * Percent-decode s[0..len) into out (room for len + 1 bytes); '+' becomes
  * a space when plus_is_space.  Returns the decoded length, or -1 for a
