@@ -61,3 +61,17 @@ cluster_stop() {
         as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
 }
+
+# cluster_parley_setup MAX_CONNECTIONS KEY_NAME: on the running cluster_start
+# cluster, raise max_connections (restart), install the extension, create
+# the role parley_gateway with the gateway's grants, and print a new
+# service key named KEY_NAME.  Used by the benchmarks.
+cluster_parley_setup() {
+    local sql=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1)
+    "${sql[@]}" -c "ALTER SYSTEM SET max_connections = $1" \
+        -c "ALTER SYSTEM SET log_min_messages = warning" >/dev/null
+    as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w restart >/dev/null
+    "${sql[@]}" -c "CREATE EXTENSION parley" -c "CREATE ROLE parley_gateway LOGIN" >/dev/null
+    "${sql[@]}" -v role=parley_gateway -f "$(dirname "${BASH_SOURCE[0]}")/../extension/gateway-role.sql" >/dev/null
+    "${sql[@]}" -Atc "SELECT parley.service_key_create('$2')"
+}

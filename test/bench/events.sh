@@ -66,11 +66,7 @@ trap 'exit 130' INT TERM
 echo "== events bench: cluster and data"
 cluster_start "$work/pg"
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql -c "ALTER SYSTEM SET max_connections = 200" -c "ALTER SYSTEM SET log_min_messages = warning"
-as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w restart >/dev/null
-psql -c "CREATE EXTENSION parley" -c "CREATE ROLE parley_gateway LOGIN"
-psql -v role=parley_gateway -f extension/gateway-role.sql
-key=$(psql -Atc "SELECT parley.service_key_create('events-bench')")
+key=$(cluster_parley_setup 200 events-bench)
 export PARLEY_KEY=$key
 
 # One group of 1,000 (f0 owns it) and 2,000 groups of 5 (h<i>_0 .. h<i>_4).

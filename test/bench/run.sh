@@ -61,12 +61,7 @@ trap 'exit 130' INT TERM
 echo "== cluster"
 cluster_start "$work/pg"
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql -c "ALTER SYSTEM SET max_connections = 300" -c "ALTER SYSTEM SET log_min_messages = warning"
-as_pg "$PGBIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w restart >/dev/null
-
-psql -c "CREATE EXTENSION parley" -c "CREATE ROLE parley_gateway LOGIN"
-psql -v role=parley_gateway -f extension/gateway-role.sql
-key=$(psql -Atc "SELECT parley.service_key_create('bench')")
+key=$(cluster_parley_setup 300 bench)
 
 echo "== load (test/bench/load.sql)"
 psql -f "$bench/load.sql"
