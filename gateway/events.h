@@ -24,10 +24,12 @@ extern const char *const events_statements[EVENTS_NSTATEMENTS];
 bool		events_setup(struct event_base *base, struct pool *pool, int first_stmt);
 
 /*
- * A write relayed by this gateway succeeded: queue its notification.
- * route is the route's name, values its statement parameters.
+ * A write relayed by this gateway succeeded: queue its notification (and
+ * send a posted message to this gateway's streams).  route is the route's
+ * name, values its statement parameters, body the reply (NULL for 204).
  */
-void		events_after_write(const char *route, const char *const *values);
+void		events_after_write(const char *route, const char *const *values,
+							   const char *body, size_t body_len);
 
 /*
  * The cursor of a subscription: ?after=S, else the Last-Event-ID header.
@@ -45,8 +47,18 @@ void		events_stream_open(struct evhttp_request *req, const char *cid,
 							   const char *guest, const char *after,
 							   const char *last_seq);
 
-/* Streams open now (for metrics and tests). */
+/* Streams open now. */
 int			events_stream_count(void);
+
+/* For /metrics. */
+struct events_stats
+{
+	int			streams;		/* open now */
+	unsigned long long fetches;	/* round trips of events_fetch */
+	unsigned long long direct;	/* messages sent from a post's own reply */
+	unsigned long long dropped;	/* slow consumers disconnected */
+};
+void		events_get_stats(struct events_stats *st);
 
 /* End every stream (SIGTERM). */
 void		events_close_all(void);

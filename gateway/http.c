@@ -249,7 +249,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 				break;
 			if (r->status == 204)
 			{
-				events_after_write(r->name, ctx->rp.values);
+				events_after_write(r->name, ctx->rp.values, NULL, 0);
 				finish(ctx, 204, NULL, NULL, 0);
 				return;
 			}
@@ -262,7 +262,8 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 				if (status != 200 && status != 201)
 					break;
 			}
-			events_after_write(r->name, ctx->rp.values);
+			events_after_write(r->name, ctx->rp.values, PQgetvalue(res, 0, 0),
+							   (size_t) PQgetlength(res, 0, 0));
 			finish(ctx, status, "application/json", PQgetvalue(res, 0, 0),
 				   (size_t) PQgetlength(res, 0, 0));
 			return;
@@ -375,6 +376,7 @@ static void
 serve_metrics(struct req_ctx *ctx)
 {
 	struct pool_stats st;
+	struct events_stats ev;
 	struct evbuffer *buf;
 	struct problem p;
 
@@ -391,7 +393,8 @@ serve_metrics(struct req_ctx *ctx)
 		return;
 	}
 	pool_get_stats(srv.pool, &st);
-	metrics_render(buf, &st, srv.in_flight);
+	events_get_stats(&ev);
+	metrics_render(buf, &st, &ev, srv.in_flight);
 	finish(ctx, 200, "text/plain; version=0.0.4",
 		   (const char *) evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
 	evbuffer_free(buf);

@@ -82,7 +82,8 @@ route_label(int i)
 }
 
 void
-metrics_render(struct evbuffer *out, const struct pool_stats *pool, int in_flight)
+metrics_render(struct evbuffer *out, const struct pool_stats *pool,
+			   const struct events_stats *events, int in_flight)
 {
 	int			last = nroutes < MAX_ROUTES ? nroutes : MAX_ROUTES;
 
@@ -165,6 +166,21 @@ metrics_render(struct evbuffer *out, const struct pool_stats *pool, int in_fligh
 						(unsigned long long) pool->connections_lost,
 						(unsigned long long) pool->timeouts,
 						(unsigned long long) pool->retries, in_flight);
+
+	evbuffer_add_printf(out,
+						"# HELP parley_events_streams Live event streams open.\n"
+						"# TYPE parley_events_streams gauge\n"
+						"parley_events_streams %d\n"
+						"# HELP parley_events_fetches_total Database reads of new, edited or deleted messages for streams.\n"
+						"# TYPE parley_events_fetches_total counter\n"
+						"parley_events_fetches_total %llu\n"
+						"# HELP parley_events_direct_total Messages sent to a stream straight from the reply of a post through this gateway.\n"
+						"# TYPE parley_events_direct_total counter\n"
+						"parley_events_direct_total %llu\n"
+						"# HELP parley_events_dropped_total Streams disconnected for not keeping up.\n"
+						"# TYPE parley_events_dropped_total counter\n"
+						"parley_events_dropped_total %llu\n",
+						events->streams, events->fetches, events->direct, events->dropped);
 
 	evbuffer_add_printf(out,
 						"# HELP parley_db_errors_total Statements that ended in a database error, by code.\n"

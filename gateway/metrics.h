@@ -8,6 +8,7 @@
 
 #include <event2/buffer.h>
 
+#include "events.h"
 #include "pool.h"
 
 /* route: index into routes[], or -1 for a request that matched none. */
@@ -18,6 +19,6 @@ void		metrics_db_error(const char *code);
 
 /* The text exposition format (version 0.0.4) into out. */
 void		metrics_render(struct evbuffer *out, const struct pool_stats *pool,
-						   int in_flight);
+						   const struct events_stats *events, int in_flight);
 
 #endif							/* PARLEY_METRICS_H */

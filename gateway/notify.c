@@ -2,14 +2,17 @@
  * notify.c
  *	  The outgoing side of live events.  After a write that this gateway
  *	  relayed succeeded (http.c calls events_after_write()), a line of ids
- *	  is queued: "m <cid>" (a message), "e <cid> <seq>" (edited), "d <cid>
- *	  <seq>" (deleted), "r <cid> <guest>" (a guest removed).  Every
+ *	  is queued: "m <cid> <seq>" (a message), "e <cid> <seq>" (edited),
+ *	  "d <cid> <seq>" (deleted), "r <cid> <guest>" (a guest removed).  A
+ *	  posted message also goes straight to this gateway's own streams
+ *	  (deliver.c).  Every
  *	  PARLEY_EVENTS_BATCH_MS the queue goes out in one pg_notify() on the
  *	  listener's connection (listen.c), outside any write transaction: a
  *	  NOTIFY inside the writing transaction would take PostgreSQL's
  *	  database-wide notify lock at every commit and serialise all posts.
  *	  Payloads carry ids only and stay under the 8000-byte limit.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +20,11 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include <cjson/cJSON.h>
+
 #include "config.h"
 #include "events.h"
+#include "events_hub.h"
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
@@ -109,12 +115,26 @@ notify_flush_later(void)
 	arm_batch_timer();
 }
 
+/* The seq of a message as the extension renders it; 0 when there is none. */
+static int64_t
+message_seq(const char *json, size_t len)
+{
+	cJSON	   *m = json ? cJSON_ParseWithLength(json, len) : NULL;
+	cJSON	   *seq = cJSON_GetObjectItemCaseSensitive(m, "seq");
+	int64_t		v = cJSON_IsNumber(seq) && seq->valuedouble >= 1 ? (int64_t) seq->valuedouble : 0;
+
+	cJSON_Delete(m);
+	return v;
+}
+
 void
-events_after_write(const char *route, const char *const *values)
+events_after_write(const char *route, const char *const *values,
+				   const char *body, size_t body_len)
 {
 	char		kind;
 	const char *arg = NULL;
 	char		cid[CID_LEN + 1];
+	char		seq_s[24];
 
 	if (!config.events)
 		return;
@@ -130,6 +150,17 @@ events_after_write(const char *route, const char *const *values)
 		return;
 	if (!notify_cid_canonical(values[0], cid))
 		return;
+	if (kind == 'm')
+	{
+		int64_t		seq = message_seq(body, body_len);
+
+		if (seq == 0)
+			return;
+		/* Our own streams get it now; the line below tells other gateways. */
+		deliver_posted(cid, seq, body, body_len);
+		snprintf(seq_s, sizeof(seq_s), "%" PRId64, seq);
+		arg = seq_s;
+	}
 	if (evbuffer_get_length(nq.outq) > OUTQ_MAX)
 	{
 		/* The listener is down: the safety poll covers new messages. */

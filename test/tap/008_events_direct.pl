@@ -1,0 +1,104 @@
+
+# Live events for posts made through the gateway that holds the streams
+# (gateway/deliver.c): the stream gets the POST's own reply, byte for byte,
+# without a database read; a replayed post is not sent twice; a stream that
+# is behind still gets everything in order through a fetch; and the
+# notification formats of this and older gateways ("m <cid> <seq>",
+# "m <cid>") both lead to delivery.  The safety poll is slowed to 60 s so
+# that only what is tested here can deliver.
+use strict;
+use warnings;
+
+use ParleyTest;
+use SSEClient;
+use Test::More;
+
+my $node = ParleyTest::new_node('events_direct');
+my $key  = ParleyTest::create_key($node, 'events-direct');
+my $gw   = ParleyTest->start(node => $node, key => $key,
+	env => { PARLEY_EVENTS_POLL_MS => 60000, PARLEY_LOG_LEVEL => 'warn' });
+
+for my $g (qw(alice bob))
+{
+	is($gw->req(PUT => "/v1/guests/$g", { display_name => $g })->{status}, 201, "guest $g");
+}
+my $r = $gw->req(POST => '/v1/conversations?as=alice',
+	{ kind => 'group', participants => ['bob'], title => 'direct' });
+is($r->{status}, 201, 'group created');
+my $cid    = $r->{json}{id};
+my $events = "/v1/conversations/$cid/events";
+
+sub post
+{
+	my ($body, %extra) = @_;
+	my $res = $gw->req(POST => "/v1/conversations/$cid/messages?as=alice", { body => $body, %extra });
+	die "post: $res->{status} $res->{body}" unless $res->{status} == 201 || $res->{status} == 200;
+	return $res;
+}
+
+sub metric
+{
+	my ($name) = @_;
+	my $m = $gw->req(GET => '/metrics')->{body};
+	return $m =~ /^\Q$name\E (\d+)$/m ? $1 : die "no $name in /metrics";
+}
+
+# A stream at the head: its first fetch (of nothing) has to end before the
+# counters mean anything, so wait for one message first.
+my $s = SSEClient->open($gw->{port}, "$events?as=bob", key => $key);
+is($s->status, 200, 'stream open');
+post('m1');
+ok($s->wait_until(sub { $s->ids >= 1 }, 10), 'first message arrives');
+my ($fetches0, $direct0) = (metric('parley_events_fetches_total'), metric('parley_events_direct_total'));
+
+my @replies = map { post("m$_")->{body} } 2 .. 21;
+ok($s->wait_until(sub { $s->ids >= 21 }, 10), 'twenty more posts arrive');
+is_deeply([ $s->ids ], [ 1 .. 21 ], 'in seq order, each once');
+my @data = map { $_->{data} } ($s->messages)[ 1 .. 20 ];
+is_deeply(\@data, \@replies, 'each event is the bytes of its POST reply');
+is(metric('parley_events_direct_total') - $direct0, 20, 'all 20 sent from the replies');
+is(metric('parley_events_fetches_total') - $fetches0, 0, 'with no database read');
+
+# A retry with the same client_msg_id answers 200 with the same message: not sent again.
+my $first = post('once', client_msg_id => 'retry-1');
+is($first->{status}, 201, 'post with client_msg_id: 201');
+my $again = post('once', client_msg_id => 'retry-1');
+is($again->{status}, 200, 'the retry: 200');
+post('after-retry');
+ok($s->wait_until(sub { $s->ids >= 23 }, 10), 'the posts around the retry arrive');
+my @ids = $s->ids;
+is_deeply([ @ids[ 21 .. $#ids ] ], [ 22, 23 ], 'the retried message was sent once');
+
+# A stream that is behind: it must not get seq N before N-1.  Posts made
+# straight in SQL are not notified (and the poll sleeps), so the next post
+# through the gateway finds the stream three messages behind.
+$node->safe_psql('postgres', "SELECT parley.message_post('$cid', 'alice', 'sql' || i) FROM generate_series(1, 3) i");
+post('after-sql');
+ok($s->wait_until(sub { $s->ids >= 27 }, 10), 'a stream behind catches up');
+is_deeply([ ($s->ids)[ 23 .. 26 ] ], [ 24, 25, 26, 27 ], 'in order, with the SQL posts before');
+
+# Notifications from outside this gateway: the format with a seq, and the
+# older one without.
+for my $payload ("m $cid 28", "m $cid")
+{
+	my $n = $s->ids;
+	$node->safe_psql('postgres', "SELECT parley.message_post('$cid', 'alice', 'sql')");
+	$node->safe_psql('postgres', "SELECT pg_notify('parley_events', '$payload')");
+	ok($s->wait_until(sub { $s->ids > $n }, 10), "a notification '$payload' leads to delivery");
+	is(($s->ids)[-1], $n + 1, '... of the next seq');
+}
+# A notification for a seq every stream already has reads nothing.
+{
+	my $before = metric('parley_events_fetches_total');
+	$node->safe_psql('postgres', "SELECT pg_notify('parley_events', 'm $cid 5')");
+	# A second notification behind it, which does fetch, orders the check.
+	$node->safe_psql('postgres', "SELECT parley.message_post('$cid', 'alice', 'sql')");
+	$node->safe_psql('postgres', "SELECT pg_notify('parley_events', 'm $cid 30')");
+	ok($s->wait_until(sub { $s->ids >= 30 }, 10), 'the next notification delivers');
+	is(metric('parley_events_fetches_total') - $before, 1, 'the stale one read nothing');
+}
+
+$s->close;
+$gw->stop;
+$gw->check_log;
+done_testing();
