@@ -36,11 +36,31 @@ unlike($gw->log_text, qr/\Q$key\E|\Q$second\E/, 'no key in the log');
 like($gw->log_text, qr/key=first/, 'the log names the key, not its secret');
 
 # --- the gateway role ----------------------------------------------------------------
-for my $t (qw(guests conversations participants messages service_keys))
+# It reads no table where the tables are: against a proxy (which has none)
+# on each shard, where the proxy's role may read only the activity columns
+# of conversations (proxy/shard-role.sql), no whole row.
+my @who = (['parley_gateway', 'count(*)']);
+push @who, [ 'parley_shard', '*' ] if ParleyTest::shard_count($node);
+for my $db (ParleyTest::data_dbs($node))
 {
-	my ($rc, $out, $err) = $node->psql('postgres', "SET ROLE parley_gateway; SELECT count(*) FROM parley.$t");
-	isnt($rc, 0, "gateway role cannot SELECT parley.$t");
-	like($err, qr/permission denied/, "parley.$t: permission denied");
+	for my $w (@who)
+	{
+		my ($role, $what) = @$w;
+		my $name = $db eq 'postgres' ? 'gateway role' : "$role in $db";
+		for my $t (qw(guests conversations participants messages service_keys))
+		{
+			my ($rc, $out, $err) = $node->psql($db, "SET ROLE $role; SELECT $what FROM parley.$t");
+			isnt($rc, 0, "$name cannot SELECT parley.$t");
+			like($err, qr/permission denied/, ($db eq 'postgres' ? '' : "$name: ") . "parley.$t: permission denied");
+		}
+	}
+}
+if (ParleyTest::shard_count($node))
+{
+	is($node->safe_psql('postgres',
+			q{SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			   WHERE n.nspname IN ('parley', 'parley_proxy') AND c.relkind IN ('r', 'p', 'v', 'm')}),
+		0, 'the proxy database holds no parley table');
 }
 my ($rc, $out, $err) = $node->psql('postgres', "SET ROLE parley_gateway; SELECT parley.service_key_create('x')");
 like($err, qr/permission denied/, 'gateway role cannot create keys');

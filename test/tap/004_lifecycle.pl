@@ -106,7 +106,11 @@ $gw->stop('parleyd (restart)');
 # --- request timeout, queue bound, drain ------------------------------------------------
 $gw = ParleyTest->start(node => $node, key => $key,
 	env => { PARLEY_POOL_SIZE => 1, PARLEY_QUEUE_SIZE => 1, PARLEY_REQUEST_TIMEOUT_MS => 800 });
-my $bg = $node->background_psql('postgres');
+# The lock is taken where alice's row is (against a proxy: her home shard,
+# one of those her upsert runs on), and the API's statements run there as
+# ParleyTest::data_role.
+my $bg = $node->background_psql(ParleyTest::guest_db($node, 'alice'));
+my $role = ParleyTest::data_role($node);
 $bg->query_safe('BEGIN');
 $bg->query_safe("SELECT 1 FROM parley.guests WHERE guest_id = 'alice' FOR UPDATE");
 
@@ -119,7 +123,7 @@ cmp_ok(time() - $t0, '<', 3, 'answered near PARLEY_REQUEST_TIMEOUT_MS');
 ok(ParleyTest::poll_until(
 		sub {
 			$node->safe_psql('postgres',
-				"SELECT count(*) FROM pg_stat_activity WHERE usename = 'parley_gateway' AND wait_event_type = 'Lock'") eq '0';
+				"SELECT count(*) FROM pg_stat_activity WHERE usename = '$role' AND wait_event_type = 'Lock'") eq '0';
 		},
 		10),
 	'the timed-out statement was cancelled in the database');
@@ -129,7 +133,7 @@ my $a = send_async($gw, 'PUT', '/v1/guests/alice', '{"display_name": "A"}');
 ok(ParleyTest::poll_until(
 		sub {
 			$node->safe_psql('postgres',
-				"SELECT count(*) FROM pg_stat_activity WHERE usename = 'parley_gateway' AND wait_event_type = 'Lock'") eq '1';
+				"SELECT count(*) FROM pg_stat_activity WHERE usename = '$role' AND wait_event_type = 'Lock'") eq '1';
 		},
 		10),
 	'A is blocked on the lock');
@@ -152,7 +156,7 @@ my $inflight = send_async($gw, 'PUT', '/v1/guests/alice', '{"display_name": "Dra
 ok(ParleyTest::poll_until(
 		sub {
 			$node->safe_psql('postgres',
-				"SELECT count(*) FROM pg_stat_activity WHERE usename = 'parley_gateway' AND wait_event_type = 'Lock'") eq '1';
+				"SELECT count(*) FROM pg_stat_activity WHERE usename = '$role' AND wait_event_type = 'Lock'") eq '1';
 		},
 		10),
 	'a request is in flight');

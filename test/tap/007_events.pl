@@ -48,7 +48,7 @@ sub post
 
 sub last_seq
 {
-	return $node->safe_psql('postgres', "SELECT last_seq FROM parley.conversations WHERE id = '$cid'");
+	return ParleyTest::conversation_psql($node, $cid, "SELECT last_seq FROM parley.conversations WHERE id = '$cid'");
 }
 
 # --- refusals: clear 4xx, and nothing opens ----------------------------------

@@ -23,14 +23,15 @@ sub problem
 	};
 }
 
-# Every friendship and block row, as the DBA sees them.
+# Every friendship and block row, as the DBA sees them (against a proxy:
+# on every shard, the same).
 sub rows
 {
-	return $node->safe_psql('postgres', q{
+	return ParleyTest::data_same($node, q{
 		SELECT coalesce(string_agg(guest_id || '>' || other_id || ':' || status, ' '
 		                ORDER BY guest_id, other_id), '-') FROM parley.friendships})
 	  . ' | '
-	  . $node->safe_psql('postgres', q{
+	  . ParleyTest::data_same($node, q{
 		SELECT coalesce(string_agg(guest_id || '>' || other_id || ':' || direction, ' '
 		                ORDER BY guest_id, other_id, direction), '-') FROM parley.blocks});
 }
@@ -117,13 +118,13 @@ is($r->{status}, 200, 'PUT block: 200') or diag($r->{body});
 is_deeply([ @{ $r->{json} }{qw(guest_id other_id status)} ], [qw(ben ann blocked)], 'block answer');
 is(ids($gw->req(GET => '/v1/guests/ann/friends')), '', 'the block ended the friendship');
 
-my $seq_before = $node->safe_psql('postgres', "SELECT last_seq FROM parley.conversations WHERE id = '$did'");
+my $seq_before = ParleyTest::conversation_psql($node, $did, "SELECT last_seq FROM parley.conversations WHERE id = '$did'");
 problem($gw->req(POST => "/v1/conversations/$did/messages?as=ann", { body => 'hi' }), 403, 'blocked', 'blocked guest cannot post in the direct conversation');
 problem($gw->req(POST => "/v1/conversations/$did/messages?as=ben", { body => 'hi' }), 403, 'blocked', 'nor can the blocker');
 problem($gw->req(POST => '/v1/conversations?as=ann', { kind => 'direct', participants => ['ben'] }), 403, 'blocked', 'opening the direct conversation: 403');
 problem($gw->req(PUT => '/v1/guests/ann/friends/ben'), 403, 'blocked', 'friend request while blocked: 403');
 problem($gw->req(PUT => '/v1/guests/ben/friends/ann'), 403, 'blocked', 'the blocker cannot ask either');
-is($node->safe_psql('postgres', "SELECT last_seq FROM parley.conversations WHERE id = '$did'"), $seq_before, 'nothing posted');
+is(ParleyTest::conversation_psql($node, $did, "SELECT last_seq FROM parley.conversations WHERE id = '$did'"), $seq_before, 'nothing posted');
 is($gw->req(POST => "/v1/conversations/$gid/messages?as=ann", { body => 'group' })->{status}, 201, 'groups are not affected');
 is($gw->req(GET => "/v1/conversations/$did/messages?as=ann")->{status}, 200, 'the history stays readable');
 

@@ -79,6 +79,21 @@ sub run_script
 	return;
 }
 
+# The shard database of the partition a routing hash (an SQL expression,
+# e.g. "parley_proxy.conversation_hash('...')") selects, read from the
+# cluster's partition map in $db as PL/Proxy reads it (hash & (P - 1)).
+sub partition_db
+{
+	my ($node, $db, $nshards, $hash) = @_;
+	my $mask = partition_count($nshards) - 1;
+	my $shard = $node->safe_psql($db, sprintf(q{
+		SELECT substring(o FROM 'dbname=(\S+)')
+		  FROM pg_foreign_server s, unnest(s.srvoptions) o
+		 WHERE s.srvname = 'parley_shards' AND o LIKE 'p' || (%s & %d) || '=%%'}, $hash, $mask));
+	croak "no partition for $hash in cluster parley_shards" unless length $shard;
+	return $shard;
+}
+
 # Conversations held by each shard, as { shardN => count }.
 sub conversation_counts
 {

@@ -43,6 +43,9 @@ BEGIN
 	}
 }
 
+# Shard count of each node made by new_node under PARLEY_TEST_SHARDS.
+my %shards;
+
 # A started PostgreSQL node with the extension, the gateway role
 # parley_gateway (grants of extension/gateway-role.sql) in database postgres.
 sub new_node
@@ -57,6 +60,7 @@ sub new_node
 		# The same suite against parley_proxy over N shard databases.
 		require ParleyProxy;
 		ParleyProxy::setup($node, 'postgres', $ENV{PARLEY_TEST_SHARDS});
+		$shards{ $node->name } = $ENV{PARLEY_TEST_SHARDS};
 		return $node;
 	}
 	setup_database($node, 'postgres') unless $opts{bare};
@@ -83,6 +87,96 @@ sub setup_database
 		'>', \$stdout, '2>', \$stderr);
 	croak "gateway-role.sql failed: $stderr" unless $ok;
 	return;
+}
+
+# --- the data behind the API ------------------------------------------------
+# A suite calls the API's functions in database postgres either way (the
+# proxy has them all), but reads tables through these helpers, so that the
+# same file runs against one database and, under PARLEY_TEST_SHARDS, against
+# parley_proxy, which has no tables: there the data is on the shards.
+
+# Number of shards behind $node's database postgres (0: no proxy).
+sub shard_count
+{
+	my ($node) = @_;
+	return $shards{ $node->name } // 0;
+}
+
+# The databases that hold parley's tables.
+sub data_dbs
+{
+	my ($node) = @_;
+	my $n = shard_count($node);
+	return ('postgres') unless $n;
+	return ParleyProxy::shard_names($n);
+}
+
+# The role that runs the API's statements in the data databases: the
+# gateway's own, or the one the proxy connects to the shards as.
+sub data_role
+{
+	my ($node) = @_;
+	return shard_count($node) ? 'parley_shard' : 'parley_gateway';
+}
+
+# A read-only query on every data database: one answer per database.
+sub data_psql_all
+{
+	my ($node, $sql) = @_;
+	return map { $node->safe_psql($_, $sql) } data_dbs($node);
+}
+
+# The sum of a number (a count) over the data databases.
+sub data_sum
+{
+	my ($node, $sql) = @_;
+	my $sum = 0;
+	$sum += $_ for data_psql_all($node, $sql);
+	return $sum;
+}
+
+# The answer of a query on data every shard holds in full (guests,
+# friendships, blocks: written on all shards).  When the shards disagree,
+# every answer labelled with its database, so that a comparison fails and
+# shows them.
+sub data_same
+{
+	my ($node, $sql) = @_;
+	my @dbs = data_dbs($node);
+	my @out = data_psql_all($node, $sql);
+	return $out[0] unless grep { $_ ne $out[0] } @out;
+	return join(' / ', map { "$dbs[$_]: $out[$_]" } 0 .. $#dbs);
+}
+
+# The database holding conversation $cid, or guest $guest's home (where
+# guest-scoped reads go): the proxy's routing, from its partition map.
+my %home;
+
+sub conversation_db
+{
+	my ($node, $cid) = @_;
+	return home_db($node, "parley_proxy.conversation_hash('$cid')");
+}
+
+sub guest_db
+{
+	my ($node, $guest) = @_;
+	return home_db($node, "parley_proxy.guest_hash('$guest')");
+}
+
+sub home_db
+{
+	my ($node, $hash) = @_;
+	my $n = shard_count($node);
+	return 'postgres' unless $n;
+	return $home{ $node->name }{$hash} //= ParleyProxy::partition_db($node, 'postgres', $n, $hash);
+}
+
+# A read-only query in the database holding conversation $cid.
+sub conversation_psql
+{
+	my ($node, $cid, $sql) = @_;
+	return $node->safe_psql(conversation_db($node, $cid), $sql);
 }
 
 sub create_key
