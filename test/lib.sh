@@ -75,3 +75,8 @@ cluster_parley_setup() {
     "${sql[@]}" -v role=parley_gateway -f "$(dirname "${BASH_SOURCE[0]}")/../extension/gateway-role.sql" >/dev/null
     "${sql[@]}" -Atc "SELECT parley.service_key_create('$2')"
 }
+
+# CPU time process PID has used so far (user + system), in microseconds.
+proc_cpu_us() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1e6 / hz }' "/proc/$1/stat"
+}

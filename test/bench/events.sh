@@ -8,7 +8,9 @@
 #      (target p99 <= 50 ms), over NPOSTS posts;
 #   3. POST throughput (wrk, CLIENTS connections, DURATION s) with live
 #      delivery on (PARLEY_EVENTS=1, 2,000 streams open, one per posted-to
-#      conversation, read by sse_load on the same machine), on with no
+#      conversation, read by sse_load on the same machine every 20 ms, as
+#      SSE_READ_INTERVAL_MS in sse_load.c explains; it counts the events it
+#      received, which must equal the posts), on with no
 #      stream open (the cost of the notifications alone) and off
 #      (PARLEY_EVENTS=0), alternated ROUNDS times in one run (target: on
 #      >= 90% of off).
@@ -146,27 +148,37 @@ echo "== 3. POST throughput, live delivery on (2,000 streams open) vs off; wrk -
 wrk_post() {
     wrk -t2 -c"$CLIENTS" -d"${DURATION}s" --timeout 10s -s "$bench/events/post.lua" "$url" |
         awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-                         printf "%.0f %d %.1f\n", v["requests"] / (v["duration_us"] / 1e6), v["non2xx"], v["p99_us"] / 1000 }'
+                         printf "%.0f %d %.1f %d\n", v["requests"] / (v["duration_us"] / 1e6), v["non2xx"], v["p99_us"] / 1000, v["requests"] }'
 }
 sum_on=0
 sum_bare=0
 sum_off=0
 ratios=
+# measure LABEL: one wrk run; sets rps and prints a line with the CPU time
+# per post of parleyd and (when one runs) of the stream reader.
+measure() {
+    local load_cpu0= gw_cpu0 cpu
+    gw_cpu0=$(proc_cpu_us "$parleyd_pid")
+    [ -z "$load_pid" ] || load_cpu0=$(proc_cpu_us "$load_pid")
+    read -r rps non2xx p99 nposts < <(wrk_post)
+    cpu="parleyd $(( ($(proc_cpu_us "$parleyd_pid") - gw_cpu0) / (rps * DURATION) )) us"
+    [ -z "$load_cpu0" ] || cpu="$cpu, stream reader $(( ($(proc_cpu_us "$load_pid") - load_cpu0) / (rps * DURATION) )) us"
+    echo "   $1 $rps posts/s (p99 $p99 ms, non-2xx $non2xx); CPU/post: $cpu"
+}
 for r in $(seq 1 "$ROUNDS"); do
     start_parleyd 1
-    start_load "$work/load_on" "$work/paths_2k" 2000 $((DURATION + 20))
-    read -r rps non2xx p99 < <(wrk_post)
-    echo "   round $r on, 2,000 streams: $rps posts/s (p99 $p99 ms, non-2xx $non2xx), $(head -1 "$work/load_on"), RSS $(rss_mb) MB"
+    SSE_READ_INTERVAL_MS=20 start_load "$work/load_on" "$work/paths_2k" 2000 $((DURATION + 20))
+    measure "round $r on, 2,000 streams:"
     sum_on=$((sum_on + rps))
     last_on=$rps
+    rss=$(rss_mb)
     stop_load
-    read -r rps non2xx p99 < <(wrk_post)
-    echo "   round $r on, no streams:    $rps posts/s (p99 $p99 ms, non-2xx $non2xx)"
+    echo "      $(head -1 "$work/load_on"), parleyd RSS $rss MB, events $(sed -n 's/^received=//p' "$work/load_on") received for $nposts posts counted by wrk (+ up to $CLIENTS in flight when it stopped)"
+    measure "round $r on, no streams:   "
     sum_bare=$((sum_bare + rps))
     stop_parleyd
     start_parleyd 0
-    read -r rps non2xx p99 < <(wrk_post)
-    echo "   round $r off:               $rps posts/s (p99 $p99 ms, non-2xx $non2xx)"
+    measure "round $r off:              "
     sum_off=$((sum_off + rps))
     ratios="$ratios $(awk -v on="$last_on" -v off="$rps" 'BEGIN { printf "%.3f", on / off }')"
     stop_parleyd

@@ -135,11 +135,7 @@ line() {
     printf '%-22s %9s %9s %6s  %7s %7s  %7s %7s  %7s %7s %8s\n' "$@"
 }
 
-# CPU time parleyd has used so far (user + system), in microseconds.
-parleyd_cpu_us() {
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1e6 / hz }' \
-        "/proc/$parleyd_pid/stat"
-}
+parleyd_cpu_us() { proc_cpu_us "$parleyd_pid"; }
 header() {
     echo
     echo "== $1: wrk -c $CLIENTS -t $THREADS vs pgbench -c $CLIENTS -j $THREADS, ${DURATION}s each"

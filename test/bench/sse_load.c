@@ -16,7 +16,16 @@
  *
  *	  One process, one libevent loop; connections are opened at most
  *	  OPEN_BATCH at a time so the listen backlog does not overflow.
+ *
+ *	  SSE_READ_INTERVAL_MS=N (hold only, without POST_PATH): read the
+ *	  streams every N ms instead of as each event arrives, and on SIGTERM
+ *	  print "received=E" (message events over all streams).  A throughput
+ *	  run then measures what parleyd spends delivering, not what a reader
+ *	  woken once per event spends on the same two cores: real subscribers
+ *	  are on their own machines.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +33,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -71,48 +81,121 @@ now_ms(void)
 
 static void open_more(void);
 
+/* Bytes of c's stream: the status line first, then count "id:" lines. */
+static void
+scan(struct sconn *c, const unsigned char *buf, int n)
+{
+	static const char pat[] = "\nid: ";
+
+	for (int i = 0; i < n; i++)
+	{
+		if (c->state == 0)
+		{
+			if (c->headlen < (int) sizeof(c->head) - 1)
+				c->head[c->headlen++] = (char) buf[i];
+			if (c->headlen == 12)
+			{
+				c->state = strncmp(c->head + 9, "200", 3) == 0 ? 1 : 2;
+				pending--;
+				if (c->state == 1)
+					connected++;
+				else
+					failed++;
+				open_more();
+			}
+			continue;
+		}
+		if (buf[i] == (unsigned char) pat[c->match])
+			c->match++;
+		else
+			c->match = buf[i] == '\n' ? 1 : 0;
+		if (c->match == 5)
+		{
+			c->match = 0;
+			if (c->msgs < nposts_sent)
+				samples[nsamples++] = now_ms() - t_post[c->msgs];
+			c->msgs++;
+		}
+	}
+}
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
-	struct sconn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	static const char pat[] = "\nid: ";
 	unsigned char buf[16384];
 	int			n;
 
 	while ((n = evbuffer_remove(in, buf, sizeof(buf))) > 0)
+		scan(arg, buf, n);
+}
+
+static volatile sig_atomic_t terminated;
+
+static void
+on_term(int sig)
+{
+	(void) sig;
+	terminated = 1;
+}
+
+/* Read every readable stream until it would block. */
+static void
+read_ready(int ep)
+{
+	struct epoll_event ev[1024];
+	unsigned char buf[65536];
+	int			nev;
+
+	while ((nev = epoll_wait(ep, ev, 1024, 0)) > 0)
 	{
-		for (int i = 0; i < n; i++)
+		for (int k = 0; k < nev; k++)
 		{
-			if (c->state == 0)
-			{
-				if (c->headlen < (int) sizeof(c->head) - 1)
-					c->head[c->headlen++] = (char) buf[i];
-				if (c->headlen == 12)
-				{
-					c->state = strncmp(c->head + 9, "200", 3) == 0 ? 1 : 2;
-					pending--;
-					if (c->state == 1)
-						connected++;
-					else
-						failed++;
-					open_more();
-				}
-				continue;
-			}
-			if (buf[i] == (unsigned char) pat[c->match])
-				c->match++;
-			else
-				c->match = buf[i] == '\n' ? 1 : 0;
-			if (c->match == 5)
-			{
-				c->match = 0;
-				if (c->msgs < nposts_sent)
-					samples[nsamples++] = now_ms() - t_post[c->msgs];
-				c->msgs++;
-			}
+			struct sconn *c = ev[k].data.ptr;
+			int			fd = bufferevent_getfd(c->bev);
+			ssize_t		n;
+
+			while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+				scan(c, buf, (int) n);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+				epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
 		}
+		if (nev < 1024)
+			break;
 	}
+}
+
+/* Hold the streams, reading them every interval_ms; the count on SIGTERM. */
+static void
+hold_batched(int hold_s, int interval_ms)
+{
+	int			ep = epoll_create1(0);
+	struct timespec tick = {interval_ms / 1000, (long) (interval_ms % 1000) * 1000000L};
+	double		end = now_ms() + hold_s * 1000.0;
+	long		received = 0;
+
+	signal(SIGTERM, on_term);
+	for (int i = 0; i < nconns; i++)
+	{
+		struct sconn *c = &conns[i];
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+
+		if (c->state != 1 || c->bev == NULL)
+			continue;
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		on_read(c->bev, c);		/* what libevent read already */
+		epoll_ctl(ep, EPOLL_CTL_ADD, bufferevent_getfd(c->bev), &ev);
+	}
+	while (!terminated && now_ms() < end)
+	{
+		nanosleep(&tick, NULL);
+		read_ready(ep);
+	}
+	read_ready(ep);
+	for (int i = 0; i < nconns; i++)
+		received += conns[i].msgs;
+	printf("received=%ld\n", received);
+	fflush(stdout);
 }
 
 static void
@@ -262,6 +345,11 @@ main(int argc, char **argv)
 	run_for(60000);
 	printf("connected=%d failed=%d\nREADY\n", connected, failed);
 	fflush(stdout);
+	if (argc == 7 && getenv("SSE_READ_INTERVAL_MS") != NULL)
+	{
+		hold_batched(hold, atoi(getenv("SSE_READ_INTERVAL_MS")));
+		return 0;
+	}
 	run_for(hold * 1000.0);
 
 	if (argc == 10)
