@@ -23,9 +23,10 @@ use Test::More;
 my $nshards = 4;
 
 # --- the unchanged suites against the proxy ----------------------------------
-# Not here: 005 (PgBouncer), 006 (units), 010/011/013/014 (crash, backend
-# kill, flood, soak: one database's processes), 021/022 (upgrade, backup of
-# the parley extension).
+# Not here: 005 (PgBouncer), 006 (C units), 010 and 011 (crash and backend
+# kills of one database), 013 and 014 (connection floods and soak: the
+# gateway's own limits), 021 and 022 (upgrade and backup of the parley
+# extension).
 my @suites = qw(001_api.pl 002_malformed.pl 003_keys_ops.pl 004_lifecycle.pl
   007_events.pl 012_ratelimit_keys.pl 020_friends.pl);
 # They run PARLEY_PROXY_JOBS (default 2) at a time, each its own process and
