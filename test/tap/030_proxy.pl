@@ -14,7 +14,6 @@ use warnings;
 
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use IPC::Run;
 use ParleyProxy;
 use ParleyTest;
 use SSEClient;
@@ -89,10 +88,11 @@ is($node->safe_psql('postgres',
 my $key = ParleyTest::create_key($node, 'proxy-test');
 my $gw  = ParleyTest->start(node => $node, key => $key);
 
+# One answer per shard, in shard order.
 sub on_shards
 {
 	my ($sql) = @_;
-	return map { $node->safe_psql($_, $sql) } ParleyProxy::shard_names($nshards);
+	return ParleyTest::data_psql_all($node, $sql);
 }
 
 # Guests: on every shard; a rejected upsert stored nowhere.
@@ -150,9 +150,8 @@ is($node->safe_psql("shard$home", "SELECT count(*) FROM parley.conversations WHE
 $r = $gw->req(POST => '/v1/conversations?as=g5', { kind => 'direct', participants => ['alice'] });
 is($r->{status}, 200, 'the pair opened by the other guest: 200');
 is($r->{json}{id}, $cid{'direct g5'}, 'the same conversation');
-$total = 0;
-$total += $_ for on_shards("SELECT count(*) FROM parley.conversations WHERE id = '$cid{'direct g5'}'");
-is($total, 1, 'the direct conversation exists on one shard only');
+is(ParleyTest::data_sum($node, "SELECT count(*) FROM parley.conversations WHERE id = '$cid{'direct g5'}'"), 1,
+	'the direct conversation exists on one shard only');
 
 # Messages: statuses relayed (201, then 200 on a replay), errors with their codes.
 $r = $gw->req(POST => "/v1/conversations/$gid/messages?as=alice", { body => 'hi', client_msg_id => 'm1' });
@@ -263,9 +262,8 @@ ok($rows[0] > 0 && !(grep { $_ != $rows[0] } @rows), 'every shard holds the bloc
 $r = $gw->req(POST => '/v1/conversations?as=g4', { kind => 'direct', participants => ['g3'] });
 is($r->{status}, 403, 'direct conversation across a block: 403');
 is($r->{json}{code}, 'blocked', 'blocked');
-$total = 0;
-$total += $_ for on_shards(q{SELECT count(*) FROM parley.conversations WHERE kind = 'direct'});
-is($total, 12, 'and no conversation was created');
+is(ParleyTest::data_sum($node, q{SELECT count(*) FROM parley.conversations WHERE kind = 'direct'}), 12,
+	'and no conversation was created');
 is($gw->req(DELETE => '/v1/guests/g3/blocks/g4')->{status}, 204, 'unblock: 204');
 is_deeply([ on_shards(q{SELECT count(*) FROM parley.blocks}) ], [ (0) x $nshards ],
 	'the block is lifted on every shard');
