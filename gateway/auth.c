@@ -153,6 +153,7 @@ refresh_tick(evutil_socket_t fd, short what, void *arg)
 	auth.job.nparams = 0;
 	auth.job.values = NULL;
 	auth.job.done = refresh_done;
+	auth.job.read_only = true;
 	/* At the head of the queue, so that busy pools still see revocations. */
 	if (pool_submit(auth.pool, &auth.job, auth.refresh_ms * 4 + 1000, true, &p))
 		auth.in_flight = true;

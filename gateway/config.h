@@ -18,6 +18,7 @@ struct config
 	int			request_timeout_ms; /* per request, queue wait included */
 	int			connect_timeout;	/* seconds to reach the database at start */
 	bool		migrate;			/* create/update the extension at start */
+	int			pipeline;			/* statements in flight per connection */
 	bool		prepared;			/* named prepared statements (else unnamed) */
 	int			log_level;			/* enum log_level */
 	bool		metrics_key_required;	/* /metrics needs a service key */

@@ -11,13 +11,25 @@
  *	  Idle connections keep a read watch so a server that goes away is
  *	  noticed at once, not on the next request.
  *
+ *	  Pipeline mode: once set up, a connection is in libpq pipeline mode and
+ *	  every job is its statement followed by its own Sync, so each is still
+ *	  its own transaction, committed before its answer.  Under load a busy
+ *	  connection takes more jobs (up to opts.pipeline): the server finds
+ *	  the next statement waiting when it finishes one, instead of sleeping
+ *	  until the gateway has read the answer and sent the next.  Results come
+ *	  back in order; a job is answered at its Sync (PGRES_PIPELINE_SYNC),
+ *	  that is after its commit.  With one job in flight the bytes on the
+ *	  wire are those of PQsendQueryPrepared outside pipeline mode.
+ *
  *	  Cancelling: libpq 15 has no non-blocking cancel (PQcancelStart is
  *	  libpq 17), and PQcancel() opens a new connection and waits, so it runs
  *	  on a short-lived detached thread with its own PGcancel object; the
  *	  event loop never blocks.  If the abandoned statement has not ended
- *	  within a grace period the connection is dropped.
+ *	  within a grace period the connection is dropped.  In a pipeline the
+ *	  cancel waits until the abandoned job is the head, the one the server
+ *	  runs, and the connection takes no new jobs meanwhile.
  *
- *	  A lost connection and its job: the job is run again on another
+ *	  A lost connection and its jobs: a job is run again on another
  *	  connection only when its statement certainly did not run to the end,
  *	  so it cannot have committed (conn_job_may_retry()).  Any other loss
  *	  mid-statement is a 503: the statement may or may not have committed,
@@ -43,6 +55,7 @@ static void conn_fail(struct pool_conn *c, const char *why);
 static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_setup_next(struct pool_conn *c);
+static void conn_send_cancel(struct pool_conn *c);
 
 /* libpq prints notices to stderr by default; route them to the log. */
 static void
@@ -91,15 +104,35 @@ stmt_name(int i, char *buf, size_t len)
 	return buf;
 }
 
+/* Take queued jobs while there is room in the pipeline. */
+static void
+conn_fill(struct pool_conn *c)
+{
+	struct pool_job *job;
+
+	while (c->state != CONN_DOWN && conn_can_take(c) &&
+		   (job = pool_queue_pop(c->pool)) != NULL)
+		conn_run_job(c, job);
+}
+
+bool
+conn_can_take(const struct pool_conn *c)
+{
+	return c->state == CONN_IDLE ||
+		(c->state == CONN_BUSY && c->nabandoned == 0 && c->nwrites == 0 &&
+		 c->njobs < c->pool->opts.pipeline);
+}
+
 /* Ready: watch for a server-side close and take queued work. */
 static void
 conn_become_idle(struct pool_conn *c)
 {
 	struct pool *pool = c->pool;
-	struct pool_job *job;
 
 	c->state = CONN_IDLE;
-	c->job = NULL;
+	c->njobs = 0;
+	c->nabandoned = 0;
+	c->nwrites = 0;
 	evtimer_del(c->timer);		/* connect attempt or abandon grace */
 	if (!c->was_up)
 	{
@@ -114,9 +147,7 @@ conn_become_idle(struct pool_conn *c)
 		conn_fail(c, "cannot watch the database socket");
 		return;
 	}
-	job = pool_queue_pop(pool);
-	if (job != NULL)
-		conn_run_job(c, job);
+	conn_fill(c);
 }
 
 /* Send the next setup step (check, prepares), or become IDLE. */
@@ -159,6 +190,11 @@ conn_setup_next(struct pool_conn *c)
 		conn_flush(c);
 		return;
 	}
+	if (!PQenterPipelineMode(c->pg))
+	{
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
 	conn_become_idle(c);
 }
 
@@ -175,9 +211,19 @@ conn_run_job(struct pool_conn *c, struct pool_job *job)
 	else
 		ok = PQsendQueryParams(c->pg, o->statements[job->stmt], job->nparams,
 							   NULL, job->values, NULL, NULL, 0);
-	c->state = CONN_BUSY;
-	c->job = job;
-	c->job_sent = ok;
+	/* Its own Sync: its own transaction, whatever else is in flight. */
+	ok = ok && PQpipelineSync(c->pg);
+	if (c->state != CONN_BUSY)
+	{
+		c->state = CONN_BUSY;
+		c->head_ended = false;
+	}
+	else
+		c->pool->pipelined++;
+	c->writes[c->njobs] = !job->read_only;
+	c->nwrites += !job->read_only;
+	c->jobs[c->njobs++] = job;
+	job->sent = ok;
 	job->conn = c;
 	job->state = JOB_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &job->started);
@@ -189,7 +235,7 @@ conn_run_job(struct pool_conn *c, struct pool_job *job)
 	conn_flush(c);
 }
 
-/* A command's results are all in (PQgetResult gave NULL). */
+/* A setup command's results are all in (PQgetResult gave NULL). */
 static void
 conn_command_done(struct pool_conn *c)
 {
@@ -225,33 +271,98 @@ conn_command_done(struct pool_conn *c)
 			PQclear(res);
 			conn_setup_next(c);
 			return;
-		case CONN_BUSY:
-			{
-				struct pool_job *job = c->job;
-
-				c->job = NULL;
-				if (PQstatus(c->pg) == CONNECTION_BAD)
-				{
-					/*
-					 * The server went away mid-statement: start over.
-					 * conn_fail() answers the job (503) or runs it again
-					 * when it certainly did not run (conn_job_may_retry).
-					 */
-					c->job = job;
-					c->result = res;
-					conn_fail(c, PQerrorMessage(c->pg));
-					return;
-				}
-				if (job != NULL)
-					pool_job_finish(job, res, NULL);
-				PQclear(res);
-				conn_become_idle(c);
-				return;
-			}
 		default:
 			PQclear(res);
 			return;
 	}
+}
+
+/*
+ * An abandoned job at the head is what the server runs (unless its
+ * statement already ended): cancel it now, and give it a grace period.
+ */
+static void
+conn_cancel_abandoned_head(struct pool_conn *c)
+{
+	if (c->state != CONN_BUSY || c->njobs == 0 || c->jobs[0] != NULL ||
+		c->head_ended || c->cancel_sent)
+		return;
+	conn_send_cancel(c);
+	c->cancel_sent = true;
+	pool_timer_arm(c->timer, ABANDON_GRACE_MS);
+}
+
+/* The head job's Sync came back: its transaction is over; answer it. */
+static void
+conn_head_done(struct pool_conn *c)
+{
+	struct pool_job *job = c->jobs[0];
+	PGresult   *res = c->result;
+
+	c->result = NULL;
+	c->head_ended = false;
+	c->cancel_sent = false;
+	c->njobs--;
+	c->nwrites -= c->writes[0];
+	memmove(&c->jobs[0], &c->jobs[1], sizeof(c->jobs[0]) * (size_t) c->njobs);
+	memmove(&c->writes[0], &c->writes[1], sizeof(c->writes[0]) * (size_t) c->njobs);
+	if (job == NULL)
+	{
+		c->nabandoned--;
+		evtimer_del(c->timer);	/* the abandon grace */
+	}
+	else
+		pool_job_finish(job, res, NULL);
+	PQclear(res);
+	/* job's callback may have given c more work, or (failing) closed it. */
+	if (c->state == CONN_BUSY && c->njobs == 0)
+		conn_become_idle(c);
+	else
+		conn_fill(c);
+}
+
+/*
+ * BUSY: take every complete result.  Per job: its statement's results
+ * (the first is kept), NULL at the statement's end, then its Sync.
+ */
+static void
+conn_read_results(struct pool_conn *c)
+{
+	while (c->state == CONN_BUSY && !PQisBusy(c->pg))
+	{
+		PGresult   *res = PQgetResult(c->pg);
+
+		if (res == NULL)
+		{
+			if (c->head_ended)
+				break;			/* nothing more until the server sends it */
+			c->head_ended = true;
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+		{
+			PQclear(res);
+			conn_head_done(c);
+			continue;
+		}
+		if (c->result == NULL)
+			c->result = res;
+		else
+			PQclear(res);
+	}
+	if (c->state != CONN_BUSY)
+		return;
+	if (PQstatus(c->pg) == CONNECTION_BAD)
+	{
+		/*
+		 * The server went away mid-statement: start over.  conn_fail()
+		 * answers the jobs (503) or runs them again when they certainly
+		 * did not run (conn_job_may_retry).
+		 */
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_cancel_abandoned_head(c);
 }
 
 static void
@@ -317,6 +428,11 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 			PQfreemem(n);
 		if (PQstatus(c->pg) == CONNECTION_BAD)
 			conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	if (c->state == CONN_BUSY)
+	{
+		conn_read_results(c);
 		return;
 	}
 	while (!PQisBusy(c->pg))
@@ -390,29 +506,18 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * May the job of a lost connection run again elsewhere?  Only when its
- * statement cannot have committed:
- *
- *  - libpq refused to send it (PQsendQuery* failed): the server never saw it;
- *  - the first thing the server answered was its own FATAL error (e.g.
- *    pg_terminate_backend, a fast shutdown, idle_session_timeout).  parleyd
- *    sends Bind/Execute/Sync; the implicit transaction commits at Sync,
- *    after Execute has sent its row and CommandComplete.  A FATAL before
- *    any row therefore ended the statement before its commit.
- *
- * Not retried: a lost connection with no server error (an immediate
- * shutdown, a crash, a network cut: the commit may have happened and only
- * the answer was lost), or a FATAL after the row.
+ * Did the server end the head job's statement with its own FATAL error
+ * before any row (e.g. pg_terminate_backend, a fast shutdown,
+ * idle_session_timeout)?  parleyd sends Bind/Execute/Sync; the implicit
+ * transaction commits at Sync, after Execute has sent its row and
+ * CommandComplete, so that statement ended before its commit; and the
+ * backend exited, so no job behind it in the pipeline ran at all.
  */
 static bool
-conn_job_may_retry(const struct pool_conn *c)
+conn_head_fatal(const struct pool_conn *c)
 {
 	const char *severity;
 
-	if (c->job == NULL || c->job->retries >= MAX_JOB_RETRIES)
-		return false;
-	if (!c->job_sent)
-		return true;
 	if (c->result == NULL || PQresultStatus(c->result) != PGRES_FATAL_ERROR)
 		return false;
 	severity = PQresultErrorField(c->result, PG_DIAG_SEVERITY_NONLOCALIZED);
@@ -420,14 +525,32 @@ conn_job_may_retry(const struct pool_conn *c)
 		PQresultErrorField(c->result, PG_DIAG_SQLSTATE) != NULL;
 }
 
+/*
+ * May a job of a lost connection run again elsewhere?  Only when its
+ * statement cannot have committed: libpq refused to send it (the server
+ * never saw it), or conn_head_fatal().  Not retried: a lost connection
+ * with no server error (an immediate shutdown, a crash, a network cut: the
+ * commit may have happened and only the answer was lost), or a FATAL after
+ * the row.
+ */
+static bool
+conn_job_may_retry(const struct pool_job *job, bool head_fatal)
+{
+	if (job->retries >= MAX_JOB_RETRIES)
+		return false;
+	return !job->sent || head_fatal;
+}
+
 static void
 conn_fail(struct pool_conn *c, const char *why)
 {
 	struct pool *pool = c->pool;
-	struct pool_job *job = c->job;
-	bool		retry = conn_job_may_retry(c);
+	struct pool_job *jobs[CONN_PIPELINE_MAX];
+	int			njobs = c->state == CONN_BUSY ? c->njobs : 0;
+	bool		head_fatal = conn_head_fatal(c);
 	int			delay;
 
+	memcpy(jobs, c->jobs, sizeof(jobs[0]) * (size_t) njobs);
 	pool_first_line(pool->last_error, sizeof(pool->last_error), why);
 	if (c->was_up)
 	{
@@ -453,7 +576,11 @@ conn_fail(struct pool_conn *c, const char *why)
 	c->pg = NULL;
 	c->io_fd = -1;
 	c->state = CONN_DOWN;
-	c->job = NULL;
+	c->njobs = 0;
+	c->nabandoned = 0;
+	c->nwrites = 0;
+	c->head_ended = false;
+	c->cancel_sent = false;
 	c->was_up = false;
 
 	delay = BACKOFF_MIN_MS << (c->attempts < 5 ? c->attempts : 5);
@@ -463,17 +590,24 @@ conn_fail(struct pool_conn *c, const char *why)
 	c->attempts++;
 	pool_timer_arm(c->timer, delay);
 
-	if (job != NULL && retry)
+	for (int i = 0; i < njobs; i++)
 	{
-		log_debug("database connection %d: the statement did not run; running it again", c->id);
-		pool_retry_job(job);
-	}
-	else if (job != NULL)
-	{
-		struct problem p;
+		struct pool_job *job = jobs[i];
 
-		problem_set(&p, 503, CODE_DB_UNAVAILABLE, "the database connection was lost");
-		pool_job_finish(job, NULL, &p);
+		if (job == NULL)
+			continue;			/* abandoned: answered already */
+		if (conn_job_may_retry(job, head_fatal))
+		{
+			log_debug("database connection %d: the statement did not run; running it again", c->id);
+			pool_retry_job(job);
+		}
+		else
+		{
+			struct problem p;
+
+			problem_set(&p, 503, CODE_DB_UNAVAILABLE, "the database connection was lost");
+			pool_job_finish(job, NULL, &p);
+		}
 	}
 	if (!pool_is_up(pool))
 		pool_fail_queued_jobs(pool, "no database connection is available");
@@ -517,25 +651,41 @@ conn_init(struct pool *pool, struct pool_conn *c, int id)
 	return c->io != NULL && c->timer != NULL;
 }
 
-/* A running job timed out: drop its result when it comes, and cancel. */
+/*
+ * A running job timed out (and is answered): drop its result when it
+ * comes, and cancel it once it is the statement the server runs.
+ */
 void
-conn_abandon(struct pool_conn *c)
+conn_abandon(struct pool_conn *c, struct pool_job *job)
 {
-	c->job = NULL;
-	conn_send_cancel(c);
-	pool_timer_arm(c->timer, ABANDON_GRACE_MS);
+	for (int i = 0; i < c->njobs; i++)
+	{
+		if (c->jobs[i] == job)
+		{
+			c->jobs[i] = NULL;
+			c->nabandoned++;
+			break;
+		}
+	}
+	conn_cancel_abandoned_head(c);
 }
 
-/* Shutdown: close without reconnecting.  A running job gets a 503. */
+/* Shutdown: close without reconnecting.  Running jobs get a 503. */
 void
 conn_close(struct pool_conn *c)
 {
-	if (c->job != NULL)
+	int			njobs = c->state == CONN_BUSY ? c->njobs : 0;
+
+	/* Not IDLE or BUSY any more: a job submitted from a callback goes elsewhere. */
+	c->state = CONN_DOWN;
+	c->njobs = 0;
+	for (int i = 0; i < njobs; i++)
 	{
-		struct pool_job *job = c->job;
+		struct pool_job *job = c->jobs[i];
 		struct problem p;
 
-		c->job = NULL;
+		if (job == NULL)
+			continue;
 		problem_set(&p, 503, CODE_DB_UNAVAILABLE, "parleyd is shutting down");
 		pool_job_finish(job, NULL, &p);
 	}

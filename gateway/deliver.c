@@ -292,6 +292,7 @@ fetch_next(void)
 	b->job.nparams = 3;
 	b->job.values = b->values;
 	b->job.done = on_batch_done;
+	b->job.read_only = true;
 	dq.batch_running = b->ids != NULL && b->afters != NULL &&
 		pool_submit(dq.pool, &b->job, config.request_timeout_ms, false, &p);
 	dq.fetches += dq.batch_running;
@@ -368,6 +369,7 @@ deliver_change(const char *cid, int64_t seq, bool deleted)
 	ch->job.nparams = 3;
 	ch->job.values = ch->values;
 	ch->job.done = on_change_done;
+	ch->job.read_only = true;
 	ch->job.arg = ch;
 	if (dq.changes_tail)
 		dq.changes_tail->next = ch;

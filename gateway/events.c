@@ -7,7 +7,7 @@
  * Why not NOTIFY in the writing transaction: PostgreSQL takes a
  * database-wide lock at the commit of any transaction that notified, so
  * every post would wait for every other.  Instead, after this gateway
- * relayed a successful write, notify.c queues a line ("m <cid> <seq>",
+ * relayed a successful write, notify.c queues a line ("m <cid> [<seq>]",
  * "e <cid> <seq>", "d <cid> <seq>", "r <cid> <guest>") and sends the queue
  * every PARLEY_EVENTS_BATCH_MS in one pg_notify() on its own connection,
  * outside any write transaction.  Payloads carry ids only and stay under

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -348,6 +349,7 @@ serve_sql(struct req_ctx *ctx, const char *query)
 	ctx->job.values = ctx->rp.values;
 	ctx->job.done = on_db_done;
 	ctx->job.arg = ctx;
+	ctx->job.read_only = ctx->rp.route->method == METHOD_GET;
 	if (!pool_submit(srv.pool, &ctx->job, config.request_timeout_ms, false, &p))
 		finish_problem(ctx, &p, NULL);
 	/* else on_db_done() finishes the request */
@@ -535,11 +537,12 @@ listen_on(struct event_base *base, const char *host, unsigned short port,
 		return NULL;
 	}
 	/*
-	 * TCP_NODELAY, inherited by every accepted socket (Linux): libevent
-	 * writes at most 16 KiB per write(), so a larger reply (a page of 50
-	 * messages) leaves in two pieces, and with Nagle the second waits for
-	 * the client's delayed ACK: 40 ms per request on keep-alive.  Each reply
-	 * is written whole, so Nagle has nothing to batch.
+	 * TCP_NODELAY, inherited by every accepted socket (Linux): a reply that
+	 * leaves in two pieces (over make_client_bev()'s single-write limit,
+	 * or when the socket buffer is full) would, with Nagle, have its second
+	 * piece wait for the client's delayed ACK: 40 ms per request on
+	 * keep-alive.  Each reply is written whole, so Nagle has nothing to
+	 * batch.
 	 */
 	if (setsockopt(evconnlistener_get_fd(lev), IPPROTO_TCP, TCP_NODELAY,
 				   &one, sizeof(one)) != 0)
@@ -552,6 +555,23 @@ listen_on(struct event_base *base, const char *host, unsigned short port,
 		snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s", config.listen);
 	}
 	return bound;
+}
+
+/*
+ * Each client connection's bufferevent.  libevent writes at most 16 KiB per
+ * write() by default, so a page of 50 messages (~17 KB) took two writev()
+ * calls, two segments on the wire and two wake-ups of the client; one
+ * write per reply instead, up to 1 MiB.
+ */
+static struct bufferevent *
+make_client_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	(void) arg;
+	if (bev != NULL)
+		bufferevent_set_max_single_write(bev, 1024 * 1024);
+	return bev;
 }
 
 bool
@@ -599,6 +619,7 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	evhttp_set_max_body_size(srv.http, (ev_ssize_t) config.max_body * 2);
 	evhttp_set_timeout(srv.http, config.http_timeout);
 	evhttp_set_gencb(srv.http, on_request, NULL);
+	evhttp_set_bevcb(srv.http, make_client_bev, NULL);
 	ratelimit_setup(config.rate_limit, config.rate_burst);
 	srv.listener = listen_on(base, host, port, err, errlen);
 	if (srv.listener == NULL)

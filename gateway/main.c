@@ -266,14 +266,16 @@ main(int argc, char **argv)
 	opts.size = config.pool_size;
 	opts.queue_size = config.queue_size;
 	opts.prepared = config.prepared;
+	/* PgBouncer in transaction mode: one statement at a time. */
+	opts.pipeline = config.prepared ? config.pipeline : 1;
 	opts.statements = statements;
 	opts.nstatements = nroutes + 1 + EVENTS_NSTATEMENTS;
 	opts.check_sql = EXTENSION_SQL;
 	opts.check = check_extension;
 
-	log_info("parleyd %s starting: pool %d, %s statements, queue %d, timeout %d ms",
+	log_info("parleyd %s starting: pool %d, %s statements, pipeline %d, queue %d, timeout %d ms",
 			 PARLEYD_VERSION, config.pool_size, config.prepared ? "prepared" : "unnamed",
-			 config.queue_size, config.request_timeout_ms);
+			 opts.pipeline, config.queue_size, config.request_timeout_ms);
 	log_debug("settings: listen %s, key refresh %d ms, http timeout %d s, max body %d, env file %s",
 			  config.listen, config.key_refresh_ms, config.http_timeout, config.max_body,
 			  config.env_file);

@@ -158,6 +158,9 @@ metrics_render(struct evbuffer *out, const struct pool_stats *pool,
 						"# HELP parley_pool_retries_total Statements run again after a lost connection (only when they had not run).\n"
 						"# TYPE parley_pool_retries_total counter\n"
 						"parley_pool_retries_total %llu\n"
+						"# HELP parley_pool_pipelined_total Statements sent on a connection behind another still in flight.\n"
+						"# TYPE parley_pool_pipelined_total counter\n"
+						"parley_pool_pipelined_total %llu\n"
 						"# HELP parley_http_in_flight Requests being handled.\n"
 						"# TYPE parley_http_in_flight gauge\n"
 						"parley_http_in_flight %d\n",
@@ -165,7 +168,8 @@ metrics_render(struct evbuffer *out, const struct pool_stats *pool,
 						pool->waiting, (unsigned long long) pool->connect_failures,
 						(unsigned long long) pool->connections_lost,
 						(unsigned long long) pool->timeouts,
-						(unsigned long long) pool->retries, in_flight);
+						(unsigned long long) pool->retries,
+						(unsigned long long) pool->pipelined, in_flight);
 
 	evbuffer_add_printf(out,
 						"# HELP parley_events_streams Live event streams open.\n"

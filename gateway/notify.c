@@ -2,7 +2,7 @@
  * notify.c
  *	  The outgoing side of live events.  After a write that this gateway
  *	  relayed succeeded (http.c calls events_after_write()), a line of ids
- *	  is queued: "m <cid> <seq>" (a message), "e <cid> <seq>" (edited),
+ *	  is queued: "m <cid> [<seq>]" (a message), "e <cid> <seq>" (edited),
  *	  "d <cid> <seq>" (deleted), "r <cid> <guest>" (a guest removed).  A
  *	  posted message also goes straight to this gateway's own streams
  *	  (deliver.c).  Every
@@ -150,16 +150,22 @@ events_after_write(const char *route, const char *const *values,
 		return;
 	if (!notify_cid_canonical(values[0], cid))
 		return;
-	if (kind == 'm')
+	if (kind == 'm' && hub_conv_find(cid) != NULL)
 	{
 		int64_t		seq = message_seq(body, body_len);
 
-		if (seq == 0)
-			return;
-		/* Our own streams get it now; the line below tells other gateways. */
-		deliver_posted(cid, seq, body, body_len);
-		snprintf(seq_s, sizeof(seq_s), "%" PRId64, seq);
-		arg = seq_s;
+		/*
+		 * Our own streams get it now.  The seq in the line lets this
+		 * gateway skip the fetch when the notification comes back; other
+		 * gateways cannot have the message yet, so without local streams
+		 * the reply is not parsed at all.
+		 */
+		if (seq > 0)
+		{
+			deliver_posted(cid, seq, body, body_len);
+			snprintf(seq_s, sizeof(seq_s), "%" PRId64, seq);
+			arg = seq_s;
+		}
 	}
 	if (evbuffer_get_length(nq.outq) > OUTQ_MAX)
 	{

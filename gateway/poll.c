@@ -57,6 +57,7 @@ on_poll_timer(evutil_socket_t fd, short what, void *arg)
 	sp.job.nparams = 1;
 	sp.job.values = sp.values;
 	sp.job.done = on_heads_done;
+	sp.job.read_only = true;
 	sp.running = pool_submit(sp.pool, &sp.job, config.request_timeout_ms, false, &p);
 	if (!sp.running)
 	{

@@ -6,6 +6,10 @@
  *	  A job's timer covers its wait in the queue and its run.  A running job
  *	  that times out is answered at once; its connection cancels the
  *	  statement and drains it (conn_abandon()).
+ *
+ *	  Under load a job goes to an idle connection, else into the pipeline of
+ *	  the busy connection with the fewest jobs in flight (up to
+ *	  opts.pipeline), else into the wait queue.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +99,24 @@ pool_timer_arm(struct event *ev, int ms)
 	evtimer_add(ev, &tv);
 }
 
+/* The connection a new job should go to now, or NULL: wait in the queue. */
+static struct pool_conn *
+pick_conn(struct pool *pool)
+{
+	struct pool_conn *best = NULL;
+
+	for (int i = 0; i < pool->opts.size; i++)
+	{
+		struct pool_conn *c = &pool->conns[i];
+
+		if (c->state == CONN_IDLE)
+			return c;
+		if (conn_can_take(c) && (best == NULL || c->njobs < best->njobs))
+			best = c;
+	}
+	return best;
+}
+
 static void
 job_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -109,9 +131,7 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (job->state == JOB_QUEUED)
 		queue_remove(pool, job);
 	else if (job->state == JOB_RUNNING)
-	{
-		conn_abandon(job->conn);
-	}
+		conn_abandon(job->conn, job);
 	problem_set(&p, 503, CODE_DB_TIMEOUT, "the request took too long and was cancelled");
 	pool_job_finish(job, NULL, &p);
 }
@@ -164,13 +184,12 @@ pool_retry_job(struct pool_job *job)
 	pool->retries++;
 	if (pool_is_up(pool))
 	{
-		for (int i = 0; i < pool->opts.size; i++)
+		struct pool_conn *c = pick_conn(pool);
+
+		if (c != NULL)
 		{
-			if (pool->conns[i].state == CONN_IDLE)
-			{
-				conn_run_job(&pool->conns[i], job);
-				return;
-			}
+			conn_run_job(c, job);
+			return;
 		}
 		queue_insert(pool, job, true);
 		job->state = JOB_QUEUED;
@@ -225,16 +244,15 @@ pool_submit(struct pool *pool, struct pool_job *job, int timeout_ms, bool priori
 	}
 	if (pool->q_head == NULL)
 	{
-		for (int i = 0; i < pool->opts.size; i++)
+		struct pool_conn *c = pick_conn(pool);
+
+		if (c != NULL)
 		{
-			if (pool->conns[i].state == CONN_IDLE)
-			{
-				evtimer_assign(&job->timer, pool->base, job_timer_cb, job);
-				pool_timer_arm(&job->timer, timeout_ms);
-				job->timer_set = true;
-				conn_run_job(&pool->conns[i], job);
-				return true;
-			}
+			evtimer_assign(&job->timer, pool->base, job_timer_cb, job);
+			pool_timer_arm(&job->timer, timeout_ms);
+			job->timer_set = true;
+			conn_run_job(c, job);
+			return true;
 		}
 	}
 	if (!priority && pool->nwaiting >= pool->opts.queue_size)
@@ -299,6 +317,7 @@ pool_get_stats(const struct pool *pool, struct pool_stats *st)
 	st->connections_lost = pool->connections_lost;
 	st->timeouts = pool->timeouts;
 	st->retries = pool->retries;
+	st->pipelined = pool->pipelined;
 }
 
 void

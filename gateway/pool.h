@@ -15,6 +15,9 @@
 
 #include "errors.h"
 
+/* Most statements one connection may have in flight (pipeline mode). */
+#define CONN_PIPELINE_MAX 16
+
 struct pool;
 struct pool_conn;
 struct pool_job;
@@ -44,6 +47,13 @@ struct pool_job
 	pool_done_fn done;
 	void	   *arg;
 
+	/*
+	 * Reads no row lock can hold up.  Only behind such jobs does a busy
+	 * connection take more (pipeline mode): a write may wait on a row lock,
+	 * and everything pipelined behind it would wait with it.
+	 */
+	bool		read_only;
+
 	/* Owned by the pool while the job is submitted. */
 	enum pool_job_state state;
 	struct pool_job *q_prev;	/* wait queue links */
@@ -54,6 +64,7 @@ struct pool_job
 	bool		timer_set;
 	double		db_ms;			/* time on a connection, for the log */
 	int			retries;		/* runs again after a lost connection */
+	bool		sent;			/* libpq accepted its statement */
 	struct timespec started;
 };
 
@@ -69,6 +80,7 @@ struct pool_options
 	int			size;
 	int			queue_size;
 	bool		prepared;		/* named statements, prepared per connection */
+	int			pipeline;		/* statements in flight per connection, 1..CONN_PIPELINE_MAX */
 	const char *const *statements;	/* SQL, index = job->stmt */
 	int			nstatements;
 	const char *check_sql;		/* run once per new connection, or NULL */
@@ -87,6 +99,7 @@ struct pool_stats
 	uint64_t	connections_lost;
 	uint64_t	timeouts;
 	uint64_t	retries;		/* statements run again (see conn.c) */
+	uint64_t	pipelined;		/* sent behind another in flight */
 };
 
 struct pool *pool_new(struct event_base *base, const struct pool_options *opts);

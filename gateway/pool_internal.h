@@ -15,7 +15,7 @@ enum conn_state
 	CONN_CHECKING,				/* the check query (extension version) */
 	CONN_PREPARING,				/* one PQsendPrepare per statement */
 	CONN_IDLE,					/* ready; read-watched to notice a close */
-	CONN_BUSY					/* running a job (or an abandoned one) */
+	CONN_BUSY					/* jobs in flight (some may be abandoned) */
 };
 
 struct pool_conn
@@ -30,10 +30,20 @@ struct pool_conn
 	struct event *timer;		/* backoff, connect attempt, abandon grace */
 	int			attempts;		/* failed attempts in a row */
 	int			next_prepare;	/* PREPARING: statement being prepared */
-	PGresult   *result;			/* first result of the running command */
-	struct pool_job *job;		/* BUSY: the job, NULL if abandoned */
+	PGresult   *result;			/* first result of the head job's statement */
+	bool		head_ended;		/* the head's statement ended; its Sync is next */
+	bool		cancel_sent;	/* for the abandoned head */
+
+	/*
+	 * BUSY: the jobs in flight, oldest (the head, whose results come next)
+	 * first; NULL where a job timed out and was answered already.
+	 */
+	struct pool_job *jobs[CONN_PIPELINE_MAX];
+	bool		writes[CONN_PIPELINE_MAX];	/* jobs[i] is not read_only */
+	int			njobs;
+	int			nabandoned;		/* NULLs in jobs[]: take no new jobs */
+	int			nwrites;		/* jobs in flight that are not read_only */
 	bool		was_up;			/* reached IDLE since the last failure */
-	bool		job_sent;		/* BUSY: libpq accepted the job's statement */
 };
 
 struct pool
@@ -50,13 +60,15 @@ struct pool
 	uint64_t	connections_lost;
 	uint64_t	timeouts;
 	uint64_t	retries;
+	uint64_t	pipelined;
 };
 
 /* conn.c */
 bool		conn_init(struct pool *pool, struct pool_conn *c, int id);
 void		conn_start(struct pool_conn *c);
 void		conn_run_job(struct pool_conn *c, struct pool_job *job);
-void		conn_abandon(struct pool_conn *c);
+bool		conn_can_take(const struct pool_conn *c);	/* IDLE, or BUSY with room */
+void		conn_abandon(struct pool_conn *c, struct pool_job *job);
 void		conn_close(struct pool_conn *c);
 
 /* pool.c */

@@ -14,25 +14,6 @@ my $node = ParleyTest::new_node('life');
 my $key  = ParleyTest::create_key($node, 'life-test');
 
 # A request on its own connection, answered later (Connection: close).
-sub send_async
-{
-	my ($gw, $method, $path, $body) = @_;
-	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $gw->{port}) or die "connect: $!";
-	$body //= '';
-	print $s "$method $path HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer $gw->{key}\r\n"
-	  . "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
-	return $s;
-}
-
-sub read_response
-{
-	my ($s) = @_;
-	local $/;
-	my $resp = <$s> // '';
-	close($s);
-	return $resp;
-}
-
 # Run parleyd until it exits; returns (exit code, stderr lines, seconds).
 sub run_to_exit
 {
@@ -129,7 +110,7 @@ ok(ParleyTest::poll_until(
 	'the timed-out statement was cancelled in the database');
 
 # The one connection is blocked by A, B waits in the queue, C finds it full.
-my $a = send_async($gw, 'PUT', '/v1/guests/alice', '{"display_name": "A"}');
+my $a = $gw->send_async('PUT', '/v1/guests/alice', '{"display_name": "A"}');
 ok(ParleyTest::poll_until(
 		sub {
 			$node->safe_psql('postgres',
@@ -137,7 +118,7 @@ ok(ParleyTest::poll_until(
 		},
 		10),
 	'A is blocked on the lock');
-my $b = send_async($gw, 'GET', '/v1/guests/alice');
+my $b = $gw->send_async('GET', '/v1/guests/alice');
 ok(ParleyTest::poll_until(sub { $gw->req(GET => '/metrics')->{body} =~ /^parley_pool_waiting 1$/m }, 5), 'B waits');
 $r = $gw->req(GET => '/v1/guests/alice');
 is($r->{status}, 503, 'queue full: 503');
@@ -145,14 +126,14 @@ is($r->{json}{code}, 'database_unavailable', 'queue full: database_unavailable')
 ok(defined $r->{headers}{'retry-after'}, 'queue full: Retry-After');
 
 $bg->query_safe('COMMIT');
-like(read_response($a), qr{^HTTP/1\.1 200}, 'A completes once the lock is gone');
-like(read_response($b), qr{^HTTP/1\.1 200}, 'B completes after A');
+like(ParleyTest::read_response($a), qr{^HTTP/1\.1 200}, 'A completes once the lock is gone');
+like(ParleyTest::read_response($b), qr{^HTTP/1\.1 200}, 'B completes after A');
 is($gw->req(GET => '/v1/guests/alice')->{json}{display_name}, 'A', 'read-back: A, not the timed-out "Late"');
 
 # SIGTERM with a request in flight: it finishes, new connections are refused, exit 0.
 $bg->query_safe('BEGIN');
 $bg->query_safe("SELECT 1 FROM parley.guests WHERE guest_id = 'alice' FOR UPDATE");
-my $inflight = send_async($gw, 'PUT', '/v1/guests/alice', '{"display_name": "Drained"}');
+my $inflight = $gw->send_async('PUT', '/v1/guests/alice', '{"display_name": "Drained"}');
 ok(ParleyTest::poll_until(
 		sub {
 			$node->safe_psql('postgres',
@@ -165,7 +146,7 @@ ok(ParleyTest::poll_until(sub { !IO::Socket::INET->new(PeerAddr => '127.0.0.1', 
 	'SIGTERM: the listener is closed');
 ok($gw->alive, 'SIGTERM: still draining');
 $bg->query_safe('COMMIT');
-my $resp = read_response($inflight);
+my $resp = ParleyTest::read_response($inflight);
 like($resp, qr{^HTTP/1\.1 200}, 'the in-flight request finished');
 like($resp, qr{^Connection: close}mi, 'with Connection: close');
 is($gw->wait_exit(20), 0, 'and parleyd exited 0');

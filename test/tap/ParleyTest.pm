@@ -339,6 +339,29 @@ sub raw
 	return $out;
 }
 
+# Send one request on a fresh connection (Connection: close) without
+# waiting for the answer; returns the socket for read_response.
+sub send_async
+{
+	my ($self, $method, $path, $body) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{port})
+	  or croak "connect: $!";
+	$body //= '';
+	print $s "$method $path HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer $self->{key}\r\n"
+	  . "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
+	return $s;
+}
+
+# The whole answer to a send_async request (read until the server closes).
+sub read_response
+{
+	my ($s) = @_;
+	local $/;
+	my $resp = <$s> // '';
+	close($s);
+	return $resp;
+}
+
 # Status code of a raw response ('' when the server closed without one).
 sub raw_status
 {

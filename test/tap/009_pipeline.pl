@@ -1,0 +1,131 @@
+
+# libpq pipeline mode in the pool (gateway/conn.c, docs/gateway.md
+# "Pipelining"), with one database connection so that what is in flight is
+# known: reads are pipelined behind reads up to PARLEY_PIPELINE and each
+# answer reaches its own request; nothing is pipelined behind a write; a
+# request that times out behind another is cancelled when its turn comes
+# and the connection serves again; PARLEY_PIPELINE=1 never pipelines.
+# A lock on parley.guests held by a psql session makes the statements wait
+# where the test wants them.
+use strict;
+use warnings;
+
+use ParleyTest;
+use Test::More;
+
+my $node = ParleyTest::new_node('pipeline');
+my $key  = ParleyTest::create_key($node, 'pipeline-test');
+my $role = ParleyTest::data_role($node);
+
+sub lock_waiters
+{
+	return $node->safe_psql(ParleyTest::guest_db($node, 'g1'),
+		"SELECT count(*) FROM pg_stat_activity WHERE usename = '$role' AND wait_event_type = 'Lock'");
+}
+
+sub metric
+{
+	my ($gw, $name) = @_;
+	my $m = $gw->req(GET => '/metrics')->{body};
+	return $m =~ /^\Q$name\E (\d+)$/m ? $1 : die "no $name in /metrics";
+}
+
+# Lock the guests table (on the shard of g1 under a proxy) until unlock().
+my $bg;
+sub lock_guests
+{
+	$bg = $node->background_psql(ParleyTest::guest_db($node, 'g1'));
+	$bg->query_safe('BEGIN');
+	$bg->query_safe('LOCK TABLE parley.guests IN ACCESS EXCLUSIVE MODE');
+}
+sub unlock_guests { $bg->query_safe('COMMIT'); $bg->quit; }
+
+my $gw = ParleyTest->start(node => $node, key => $key,
+	env => { PARLEY_POOL_SIZE => 1, PARLEY_PIPELINE => 4, PARLEY_QUEUE_SIZE => 100 });
+for my $i (1 .. 30)
+{
+	is($gw->req(PUT => "/v1/guests/g$i", { display_name => "Guest $i" })->{status}, 201, "guest g$i")
+	  or BAIL_OUT('cannot create guests');
+}
+
+# --- reads: four in flight on the one connection, the fifth waits ------------
+lock_guests();
+my @socks = map { $gw->send_async('GET', "/v1/guests/g$_") } 1 .. 5;
+ok(ParleyTest::poll_until(sub { metric($gw, 'parley_pool_waiting') == 1 }, 10),
+	'5 reads, 1 connection, PARLEY_PIPELINE=4: one waits in the queue, four are on the connection');
+ok(ParleyTest::poll_until(sub { lock_waiters() == 1 }, 10), 'the first one waits on the lock in the database');
+cmp_ok(metric($gw, 'parley_pool_pipelined_total'), '>=', 3, 'three were sent behind it');
+unlock_guests();
+for my $i (1 .. 5)
+{
+	my $resp = ParleyTest::read_response($socks[ $i - 1 ]);
+	like($resp, qr{^HTTP/1\.1 200}, "read $i: 200 once the lock is gone");
+	like($resp, qr{"guest_id":\s*"g$i"}, "read $i: its own guest");
+}
+
+# --- many reads and writes at once: every answer to its own request ----------
+{
+	my @reqs;
+	for my $i (1 .. 30)
+	{
+		push @reqs, [ "g$i", $gw->send_async('GET', "/v1/guests/g$i") ];
+		push @reqs, [ "w$i", $gw->send_async('PUT', "/v1/guests/w$i", qq({"display_name": "W $i"})) ];
+	}
+	my $wrong = 0;
+	for my $r (@reqs)
+	{
+		my ($id, $s) = @$r;
+		my $resp = ParleyTest::read_response($s);
+		my $want = $id =~ /^w/ ? 201 : 200;
+		$wrong++ unless $resp =~ m{^HTTP/1\.1 $want} && $resp =~ /"guest_id":\s*"\Q$id\E"/;
+	}
+	is($wrong, 0, '60 concurrent reads and writes on one connection: each answer is its own');
+	is(ParleyTest::data_same($node, q{SELECT count(*) FROM parley.guests WHERE guest_id LIKE 'w%'}),
+		30, 'and the 30 writes are stored');
+}
+
+# --- nothing is pipelined behind a write ------------------------------------
+lock_guests();
+my $w = $gw->send_async('PUT', '/v1/guests/g1', '{"display_name": "Written"}');
+ok(ParleyTest::poll_until(sub { lock_waiters() == 1 }, 10), 'a write waits on the lock');
+my $r1 = $gw->send_async('GET', '/v1/guests/g2');
+ok(ParleyTest::poll_until(sub { metric($gw, 'parley_pool_waiting') == 1 }, 10),
+	'a read after it waits in the queue, not behind the write');
+unlock_guests();
+like(ParleyTest::read_response($w),  qr{^HTTP/1\.1 200}, 'the write completes');
+like(ParleyTest::read_response($r1), qr{"guest_id":\s*"g2"}, 'then the read');
+is($gw->req(GET => '/v1/guests/g1')->{json}{display_name}, 'Written', 'read-back of the write');
+$gw->stop;
+
+# --- a timeout behind another statement ---------------------------------------
+$gw = ParleyTest->start(node => $node, key => $key, name => 'pipeline-timeout',
+	env => { PARLEY_POOL_SIZE => 1, PARLEY_PIPELINE => 4, PARLEY_REQUEST_TIMEOUT_MS => 800 });
+lock_guests();
+my @late = map { $gw->send_async('GET', "/v1/guests/g$_") } 1 .. 3;
+for my $i (1 .. 3)
+{
+	my $resp = ParleyTest::read_response($late[ $i - 1 ]);
+	like($resp, qr{^HTTP/1\.1 503}, "blocked read $i: 503 after the timeout");
+	like($resp, qr{"code":"database_timeout"}, "blocked read $i: database_timeout");
+}
+ok(ParleyTest::poll_until(sub { lock_waiters() == 0 }, 10),
+	'all three statements were cancelled in the database, not only the first');
+unlock_guests();
+ok(ParleyTest::poll_until(sub { ($gw->req(GET => '/v1/guests/g7')->{json}{guest_id} // '') eq 'g7' }, 10),
+	'the connection serves again, with the right answers');
+is(metric($gw, 'parley_pool_connections_lost_total'), 0, 'without being dropped');
+$gw->stop;
+
+# --- PARLEY_PIPELINE=1: one at a time --------------------------------------------
+$gw = ParleyTest->start(node => $node, key => $key, name => 'pipeline-off',
+	env => { PARLEY_POOL_SIZE => 1, PARLEY_PIPELINE => 1 });
+lock_guests();
+@socks = map { $gw->send_async('GET', "/v1/guests/g$_") } 1 .. 3;
+ok(ParleyTest::poll_until(sub { metric($gw, 'parley_pool_waiting') == 2 }, 10),
+	'PARLEY_PIPELINE=1: with one read running, the other two wait in the queue');
+unlock_guests();
+like(ParleyTest::read_response($_), qr{^HTTP/1\.1 200}, 'and complete') for @socks;
+is(metric($gw, 'parley_pool_pipelined_total'), 0, 'nothing was pipelined');
+$gw->stop;
+
+done_testing();
