@@ -80,3 +80,22 @@ cluster_parley_setup() {
 proc_cpu_us() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1e6 / hz }' "/proc/$1/stat"
 }
+
+# CPU time of the cluster_start cluster so far, in microseconds: every
+# server process alive now plus the postmaster's reaped children (backends
+# that already exited, e.g. pgbench's).
+cluster_cpu_us() {
+    local pm
+    pm=$(head -1 "$CLUSTER_DIR/data/postmaster.pid")
+    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
+      for c in $(cat "/proc/$pm/task/$pm/children"); do
+          awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true
+      done
+    } | awk -v hz="$(getconf CLK_TCK)" '{ t += $1 } END { printf "%.0f\n", t * 1e6 / hz }'
+}
+
+# Idle CPU time of the whole machine so far (all cores), in microseconds.
+idle_us() {
+    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.0f\n", ($5 + $6) * 1e6 / hz }' /proc/stat
+}
+

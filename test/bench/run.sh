@@ -19,7 +19,11 @@
 # Other settings: PARLEY_POOL_SIZE (parleyd's default: auto), KEEP=1 keeps
 # the work directory (logs, pgbench logs, plans).  test/bench/events.sh runs
 # at the end if it exists (it gets PARLEY_URL, PARLEY_KEY, PG*); EVENTS=0
-# skips it.
+# skips it.  WORKLOADS="list_messages post_message" runs only those
+# workloads and nothing after them.  Under each workload's line, a second
+# one says where the CPU went per request on each side: the load client
+# (wrk or pgbench), parleyd, all PostgreSQL processes, and the machine's
+# idle share.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -97,11 +101,21 @@ parleyd_alive() {
     exit 1
 }
 
+# client_cpu CMD...: run CMD; its CPU time (user + system, us) goes to
+# $work/client_cpu_us.  The subshell's reaped-children times are CMD's.
+client_cpu() {
+    (
+        "$@" || exit
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($16 + $17) * 1e6 / hz }' \
+            "/proc/$BASHPID/stat" >"$work/client_cpu_us"
+    )
+}
+
 # wrk_run SCRIPT [CONNECTIONS [SECONDS]]: prints "rps p50_ms p99_ms non2xx sockerr"
 wrk_run() {
     local script=$1 conns=${2:-$CLIENTS} secs=${3:-$DURATION} out
     parleyd_alive
-    out=$(wrk -t"$THREADS" -c"$conns" -d"${secs}s" --timeout 10s \
+    out=$(client_cpu wrk -t"$THREADS" -c"$conns" -d"${secs}s" --timeout 10s \
               -s "$bench/wrk/$script.lua" "$url") || { echo "$out" >&2; return 1; }
     echo "$out" >>"$work/wrk.log"
     echo "$out" | awk '/^RESULT/ {
@@ -116,7 +130,7 @@ pgb_run() {
     shift
     logdir=$(mktemp -d "$work/pgb-$script.XXXX")
     chmod 777 "$logdir"
-    out=$(cd "$logdir" && "$PGBIN/pgbench" -n -M prepared -U parley_gateway \
+    out=$(cd "$logdir" && client_cpu "$PGBIN/pgbench" -n -M prepared -U parley_gateway \
               -c "$CLIENTS" -j "$THREADS" -T "${PGB_SECS:-$DURATION}" -l \
               -f "$bench/pgbench/$script.sql" "$@" postgres 2>&1) \
         || { echo "$out" >&2; return 1; }
@@ -143,28 +157,47 @@ header() {
     line "" "req/s" "tps" "" "p50" "p99" "p50" "p99" "(wrk)" "failed" "CPU/req"
 }
 
-# workload NAME [pgbench options]: one line, both sides
-workload() {
-    local name=$1 w p cpu0 cpu_us
-    shift
-    wrk_run "$name" "$CLIENTS" "$WARMUP" >/dev/null
-    cpu0=$(parleyd_cpu_us)
-    w=($(wrk_run "$name"))
-    # The gateway's own cost per request: less sensitive to the machine's
-    # other load than req/s.
-    cpu_us=$(awk -v a="$cpu0" -v b="$(parleyd_cpu_us)" -v n="${w[0]}" -v d="$DURATION" \
-                 'BEGIN { printf "%.0fus", (b - a) / (n * d) }')
-    PGB_SECS=$WARMUP pgb_run "$name" "$@" >/dev/null
-    p=($(pgb_run "$name" "$@"))
-    line "$name" "${w[0]}" "${p[0]}" "$(awk -v a="${w[0]}" -v b="${p[0]}" 'BEGIN { printf "%.2f", a / b }')" \
-        "${w[1]}" "${w[2]}" "${p[1]}" "${p[2]}" "$((w[3] + w[4]))" "${p[3]}" "$cpu_us"
+# cpu_mark: CPU counters now, for cpu_per_req.
+cpu_mark() { mark=($(parleyd_cpu_us) $(cluster_cpu_us) $(idle_us)); }
+# cpu_per_req RATE: "G P I C": CPU us per request since cpu_mark of parleyd,
+# PostgreSQL and the client (wrk or pgbench), and the idle share in %.
+cpu_per_req() {
+    local now=($(parleyd_cpu_us) $(cluster_cpu_us) $(idle_us))
+    awk -v n="$(($1 * DURATION))" -v g="$((now[0] - mark[0]))" -v p="$((now[1] - mark[1]))" \
+        -v i="$((now[2] - mark[2]))" -v c="$(cat "$work/client_cpu_us")" -v d="$DURATION" \
+        -v ncpu="$(nproc)" 'BEGIN { printf "%.0f %.0f %.0f %.0f\n", g / n, p / n, 100 * i / (d * 1e6 * ncpu), c / n }'
 }
 
+# workload NAME [pgbench options]: one line, both sides, and one line of
+# where the CPU went per request.
+workload() {
+    local name=$1 w p cw cp
+    shift
+    wrk_run "$name" "$CLIENTS" "$WARMUP" >/dev/null
+    cpu_mark
+    w=($(wrk_run "$name"))
+    cw=($(cpu_per_req "${w[0]}"))
+    PGB_SECS=$WARMUP pgb_run "$name" "$@" >/dev/null
+    cpu_mark
+    p=($(pgb_run "$name" "$@"))
+    cp=($(cpu_per_req "${p[0]}"))
+    line "$name" "${w[0]}" "${p[0]}" "$(awk -v a="${w[0]}" -v b="${p[0]}" 'BEGIN { printf "%.2f", a / b }')" \
+        "${w[1]}" "${w[2]}" "${p[1]}" "${p[2]}" "$((w[3] + w[4]))" "${p[3]}" "${cw[0]}us"
+    # The gateway's own cost per request is less sensitive to the machine's
+    # other load than req/s; the rest shows what else the two sides spend.
+    printf '%-22s CPU/req: wrk %sus + parleyd %sus + postgres %sus, idle %s%% | pgbench %sus + postgres %sus, idle %s%%\n' \
+        "" "${cw[3]}" "${cw[0]}" "${cw[1]}" "${cw[2]}" "${cp[3]}" "${cp[1]}" "${cp[2]}"
+}
+
+# WORKLOADS="list_messages post_message" runs only those (and then none of
+# the parts below): for profiling one workload.
+wanted() { [ -z "${WORKLOADS:-}" ] || [[ " $WORKLOADS " == *" $1 "* ]]; }
 header "workloads"
-workload list_messages -D conv=1000
-workload conversation_list
-workload guest_upsert -D body="$GUEST_BODY"
-workload post_message -D body="$POST_BODY"
+wanted list_messages && workload list_messages -D conv=1000
+wanted conversation_list && workload conversation_list
+wanted guest_upsert && workload guest_upsert -D body="$GUEST_BODY"
+wanted post_message && workload post_message -D body="$POST_BODY"
+[ -z "${WORKLOADS:-}" ] || exit 0
 
 echo
 echo "== parleyd memory with 1,000 keep-alive connections (wrk -c 1000, GET /v1/guests/{id}, 10 s)"
