@@ -277,6 +277,16 @@ conn_command_done(struct pool_conn *c)
 	}
 }
 
+/* A statement's first result is its answer; the rest are dropped. */
+static void
+conn_keep_first_result(struct pool_conn *c, PGresult *res)
+{
+	if (c->result == NULL)
+		c->result = res;
+	else
+		PQclear(res);
+}
+
 /*
  * An abandoned job at the head is what the server runs (unless its
  * statement already ended): cancel it now, and give it a grace period.
@@ -345,10 +355,7 @@ conn_read_results(struct pool_conn *c)
 			conn_head_done(c);
 			continue;
 		}
-		if (c->result == NULL)
-			c->result = res;
-		else
-			PQclear(res);
+		conn_keep_first_result(c, res);
 	}
 	if (c->state != CONN_BUSY)
 		return;
@@ -444,10 +451,7 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 			conn_command_done(c);
 			return;
 		}
-		if (c->result == NULL)
-			c->result = res;
-		else
-			PQclear(res);
+		conn_keep_first_result(c, res);
 	}
 }
 

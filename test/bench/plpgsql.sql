@@ -1,10 +1,16 @@
--- make bench: message_post's hot path (no client_msg_id) written in
--- PL/pgSQL, to compare the C function with the same logic in the
--- database's own language (pgbench/post_message_plpgsql.sql).  NOT part of
--- the extension.  Same checks in the same order, the same one statement,
--- the same JSON; it leaves out the client_msg_id path and the nesting-depth
--- walk of metadata (both only make the PL/pgSQL side faster), and
--- last_status(), which only C can set.
+-- make bench: two API functions written in PL/pgSQL, to compare the C
+-- functions with the same logic in the database's own language.  NOT part
+-- of the extension.
+--
+-- message_post's hot path (no client_msg_id; pgbench/post_message_plpgsql.sql):
+-- same checks in the same order, the same one statement, the same JSON; it
+-- leaves out the client_msg_id path and the nesting-depth walk of metadata
+-- (both only make the PL/pgSQL side faster), and last_status(), which only
+-- C can set.
+--
+-- message_list's newest page (pgbench/list_messages_plpgsql.sql): the same
+-- checks, the same index scan, the same JSON (run.sh checks that both
+-- return the same text for the bench's conversation).
 \set ON_ERROR_STOP 1
 CREATE SCHEMA bench;
 
@@ -88,5 +94,53 @@ BEGIN
         'edited_at', m.edited_at, 'deleted', m.deleted_at IS NOT NULL);
 END
 $$;
+CREATE FUNCTION bench.message_list_plpgsql(conversation_id uuid, actor text, page_limit int DEFAULT 50)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    is_member boolean;
+    n int;
+    msgs jsonb;
+BEGIN
+    IF conversation_id IS NULL OR actor IS NULL THEN
+        RAISE EXCEPTION 'argument must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF octet_length(actor) NOT BETWEEN 1 AND 64 OR actor !~ '^[A-Za-z0-9._:@-]+$' THEN
+        RAISE EXCEPTION 'actor must be 1 to 64 bytes of [A-Za-z0-9._:@-]' USING ERRCODE = '22023';
+    END IF;
+    IF page_limit NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'limit must be from 1 to 200' USING ERRCODE = '22023';
+    END IF;
+    SELECT EXISTS (SELECT 1 FROM parley.participants p
+                    WHERE p.conversation_id = message_list_plpgsql.conversation_id AND p.guest_id = actor)
+      INTO is_member
+      FROM parley.conversations c WHERE c.id = message_list_plpgsql.conversation_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'conversation % does not exist', conversation_id USING ERRCODE = 'PR002';
+    END IF;
+    IF NOT is_member THEN
+        RAISE EXCEPTION 'guest "%" is not a participant of conversation %', actor, conversation_id
+            USING ERRCODE = 'PR010';
+    END IF;
+
+    SELECT count(*),
+           coalesce(jsonb_agg(jsonb_build_object(
+               'conversation_id', m.conversation_id, 'seq', m.seq, 'id', m.id,
+               'sender_id', m.sender_id, 'body', m.body, 'metadata', m.metadata,
+               'client_msg_id', m.client_msg_id,
+               'created_at', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               'edited_at', to_char(m.edited_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               'deleted', m.deleted_at IS NOT NULL) ORDER BY m.seq) FILTER (WHERE m.rn <= page_limit), '[]')
+      INTO n, msgs
+      FROM (SELECT x.*, row_number() OVER (ORDER BY x.seq DESC) AS rn
+              FROM parley.messages x
+             WHERE x.conversation_id = message_list_plpgsql.conversation_id
+             ORDER BY x.seq DESC LIMIT page_limit + 1) m;
+    RETURN jsonb_build_object('messages', msgs, 'has_more', n > page_limit);
+END
+$$;
 GRANT USAGE ON SCHEMA bench TO parley_gateway;
+GRANT EXECUTE ON FUNCTION bench.message_list_plpgsql(uuid, text, int) TO parley_gateway;
 GRANT EXECUTE ON FUNCTION bench.message_post_plpgsql(uuid, text, text, text, jsonb) TO parley_gateway;

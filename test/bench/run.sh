@@ -9,9 +9,10 @@
 # parleyd sends) at the same client concurrency, and prints one line each:
 # req/s via parleyd, tps via pgbench, their ratio, p50/p99 of both, errors.
 # Then: parleyd's memory with 1,000 keep-alive connections, and
-# message_post in C against the same logic in PL/pgSQL (pgbench, both).
+# message_post and message_list in C against the same logic in PL/pgSQL
+# (pgbench, both).
 #
-#   make bench                    (env: CLIENTS=32 DURATION=10 THREADS=2)
+#   make bench                    (env: CLIENTS=32 DURATION=10 THREADS=2 ROUNDS=1)
 #   make bench SCALE=large        + list_messages at 10,000,000 messages and
 #                                   EXPLAIN (ANALYZE, BUFFERS) of the
 #                                   functions' queries (auto_explain)
@@ -30,6 +31,7 @@ cd "$(dirname "$0")/../.."
 
 CLIENTS=${CLIENTS:-32}
 DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-1}
 THREADS=${THREADS:-2}
 SCALE=${SCALE:-small}
 bench=$PWD/test/bench
@@ -168,25 +170,42 @@ cpu_per_req() {
         -v ncpu="$(nproc)" 'BEGIN { printf "%.0f %.0f %.0f %.0f\n", g / n, p / n, 100 * i / (d * 1e6 * ncpu), c / n }'
 }
 
-# workload NAME [pgbench options]: one line, both sides, and one line of
-# where the CPU went per request.
+# workload NAME [pgbench options]: per round, one line for both sides and
+# one line of where the CPU went per request; with ROUNDS > 1, then the
+# median of the rounds' ratios (each round's pair runs back to back, so the
+# machine's other load moves both sides of a ratio alike).
 workload() {
-    local name=$1 w p cw cp
+    local name=$1 w p cw cp ratio ratios= label
     shift
-    wrk_run "$name" "$CLIENTS" "$WARMUP" >/dev/null
-    cpu_mark
-    w=($(wrk_run "$name"))
-    cw=($(cpu_per_req "${w[0]}"))
-    PGB_SECS=$WARMUP pgb_run "$name" "$@" >/dev/null
-    cpu_mark
-    p=($(pgb_run "$name" "$@"))
-    cp=($(cpu_per_req "${p[0]}"))
-    line "$name" "${w[0]}" "${p[0]}" "$(awk -v a="${w[0]}" -v b="${p[0]}" 'BEGIN { printf "%.2f", a / b }')" \
-        "${w[1]}" "${w[2]}" "${p[1]}" "${p[2]}" "$((w[3] + w[4]))" "${p[3]}" "${cw[0]}us"
-    # The gateway's own cost per request is less sensitive to the machine's
-    # other load than req/s; the rest shows what else the two sides spend.
-    printf '%-22s CPU/req: wrk %sus + parleyd %sus + postgres %sus, idle %s%% | pgbench %sus + postgres %sus, idle %s%%\n' \
-        "" "${cw[3]}" "${cw[0]}" "${cw[1]}" "${cw[2]}" "${cp[3]}" "${cp[1]}" "${cp[2]}"
+    for r in $(seq 1 "$ROUNDS"); do
+        label=$name
+        [ "$ROUNDS" = 1 ] || label="$name ($r/$ROUNDS)"
+        wrk_run "$name" "$CLIENTS" "$WARMUP" >/dev/null
+        cpu_mark
+        w=($(wrk_run "$name"))
+        cw=($(cpu_per_req "${w[0]}"))
+        PGB_SECS=$WARMUP pgb_run "$name" "$@" >/dev/null
+        cpu_mark
+        p=($(pgb_run "$name" "$@"))
+        cp=($(cpu_per_req "${p[0]}"))
+        ratio=$(awk -v a="${w[0]}" -v b="${p[0]}" 'BEGIN { printf "%.2f", a / b }')
+        ratios="$ratios $ratio"
+        line "$label" "${w[0]}" "${p[0]}" "$ratio" \
+            "${w[1]}" "${w[2]}" "${p[1]}" "${p[2]}" "$((w[3] + w[4]))" "${p[3]}" "${cw[0]}us"
+        # The gateway's own cost per request is less sensitive to the
+        # machine's other load than req/s; the rest shows what else the two
+        # sides spend.
+        printf '%-22s CPU/req: wrk %sus + parleyd %sus + postgres %sus, idle %s%% | pgbench %sus + postgres %sus, idle %s%%\n' \
+            "" "${cw[3]}" "${cw[0]}" "${cw[1]}" "${cw[2]}" "${cp[3]}" "${cp[1]}" "${cp[2]}"
+    done
+    [ "$ROUNDS" = 1 ] || printf '%-22s median ratio %s\n' "$name" "$(median $ratios)"
+}
+
+# median X...: "M over N rounds (min A, max B)"
+median() {
+    printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+        printf "%.2f over %d rounds (min %.2f, max %.2f)", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2,
+               NR, v[1], v[NR] }'
 }
 
 # WORKLOADS="list_messages post_message" runs only those (and then none of
@@ -218,12 +237,27 @@ printf 'RSS idle %d kB, with 1000 connections max %d kB (peak VmHWM %d kB); %s r
     "$rss_idle" "$rss_max" "$hwm" "$rps" "$p99" "$bad" "$sockerr"
 
 echo
-echo "== message_post: C function vs the same logic in PL/pgSQL (test/bench/plpgsql.sql), pgbench -c $CLIENTS"
-pc=($(pgb_run post_message -D body="$POST_BODY"))
-pp=($(pgb_run post_message_plpgsql -D body="$POST_BODY"))
-printf 'C %s tps (p50 %s ms)   PL/pgSQL %s tps (p50 %s ms)   C/PLpgSQL %s\n' \
-    "${pc[0]}" "${pc[1]}" "${pp[0]}" "${pp[1]}" \
-    "$(awk -v a="${pc[0]}" -v b="${pp[0]}" 'BEGIN { printf "%.2f", a / b }')"
+# c_vs_plpgsql NAME C_SCRIPT PLPGSQL_SCRIPT [pgbench options]: alternated,
+# ROUNDS times.
+c_vs_plpgsql() {
+    local name=$1 cs=$2 ps=$3 pc pp ratio ratios=
+    shift 3
+    for r in $(seq 1 "$ROUNDS"); do
+        pc=($(pgb_run "$cs" "$@"))
+        pp=($(pgb_run "$ps" "$@"))
+        ratio=$(awk -v a="${pc[0]}" -v b="${pp[0]}" 'BEGIN { printf "%.2f", a / b }')
+        ratios="$ratios $ratio"
+        printf '%-14s C %s tps (p50 %s ms)   PL/pgSQL %s tps (p50 %s ms)   C/PLpgSQL %s\n' \
+            "$name" "${pc[0]}" "${pc[1]}" "${pp[0]}" "${pp[1]}" "$ratio"
+    done
+    [ "$ROUNDS" = 1 ] || printf '%-14s C/PLpgSQL median %s\n' "$name" "$(median $ratios)"
+}
+echo "== C functions vs the same logic in PL/pgSQL (test/bench/plpgsql.sql), pgbench -c $CLIENTS"
+echo "   message_list and its twin return the same JSON: $(psql -Atc "
+    SELECT parley.message_list('00000000-0000-7000-8000-000000001000', 'l_1')
+           = bench.message_list_plpgsql('00000000-0000-7000-8000-000000001000', 'l_1')")"
+c_vs_plpgsql message_post post_message post_message_plpgsql -D body="$POST_BODY"
+c_vs_plpgsql message_list list_messages list_messages_plpgsql -D conv=1000
 
 if [ "$SCALE" = large ]; then
     echo
