@@ -90,7 +90,7 @@ BEGIN
         'conversation_id', m.conversation_id, 'seq', m.seq, 'id', m.id,
         'sender_id', m.sender_id, 'body', m.body, 'metadata', m.metadata,
         'client_msg_id', m.client_msg_id,
-        'created_at', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'created_at', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
         'edited_at', m.edited_at, 'deleted', m.deleted_at IS NOT NULL);
 END
 $$;
@@ -130,8 +130,8 @@ BEGIN
                'conversation_id', m.conversation_id, 'seq', m.seq, 'id', m.id,
                'sender_id', m.sender_id, 'body', m.body, 'metadata', m.metadata,
                'client_msg_id', m.client_msg_id,
-               'created_at', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-               'edited_at', to_char(m.edited_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               'created_at', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+               'edited_at', to_char(m.edited_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
                'deleted', m.deleted_at IS NOT NULL) ORDER BY m.seq) FILTER (WHERE m.rn <= page_limit), '[]')
       INTO n, msgs
       FROM (SELECT x.*, row_number() OVER (ORDER BY x.seq DESC) AS rn
