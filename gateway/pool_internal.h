@@ -1,7 +1,8 @@
 /*
  * pool_internal.h
- *	  What pool.c (jobs, wait queue) and conn.c (one connection's state
- *	  machine) share.  Not for other files: they use pool.h.
+ *	  What pool.c (jobs, wait queue), conn.c (one connection's state
+ *	  machine) and pipeline.c (its jobs in flight) share.  Not for other
+ *	  files: they use pool.h.
  */
 #ifndef PARLEY_POOL_INTERNAL_H
 #define PARLEY_POOL_INTERNAL_H
@@ -63,13 +64,25 @@ struct pool
 	uint64_t	pipelined;
 };
 
-/* conn.c */
+/* conn.c: the connection */
 bool		conn_init(struct pool *pool, struct pool_conn *c, int id);
 void		conn_start(struct pool_conn *c);
+void		conn_close(struct pool_conn *c);
+void		conn_fail(struct pool_conn *c, const char *why);
+void		conn_flush(struct pool_conn *c);
+void		conn_become_idle(struct pool_conn *c);
+const char *conn_stmt_name(int i, char *buf, size_t len);
+
+/* pipeline.c: its jobs in flight */
 void		conn_run_job(struct pool_conn *c, struct pool_job *job);
 bool		conn_can_take(const struct pool_conn *c);	/* IDLE, or BUSY with room */
+void		conn_fill(struct pool_conn *c);	/* take queued jobs while there is room */
 void		conn_abandon(struct pool_conn *c, struct pool_job *job);
-void		conn_close(struct pool_conn *c);
+void		conn_read_results(struct pool_conn *c);
+void		conn_keep_first_result(struct pool_conn *c, PGresult *res);
+bool		conn_head_fatal(const struct pool_conn *c);
+void		conn_answer_lost_jobs(int conn_id, struct pool_job *const *jobs, int njobs,
+								  bool head_fatal);
 
 /* pool.c */
 void		pool_job_finish(struct pool_job *job, PGresult *res, const struct problem *err);
