@@ -5,12 +5,12 @@
  *	  is queued: "m <cid> [<seq>]" (a message), "e <cid> <seq>" (edited),
  *	  "d <cid> <seq>" (deleted), "r <cid> <guest>" (a guest removed).  A
  *	  posted message also goes straight to this gateway's own streams
- *	  (deliver.c).  Every
- *	  PARLEY_EVENTS_BATCH_MS the queue goes out in one pg_notify() on the
- *	  listener's connection (listen.c), outside any write transaction: a
- *	  NOTIFY inside the writing transaction would take PostgreSQL's
- *	  database-wide notify lock at every commit and serialise all posts.
- *	  Payloads carry ids only and stay under the 8000-byte limit.
+ *	  (deliver.c).  Every PARLEY_EVENTS_BATCH_MS the queue goes out in one
+ *	  pg_notify() on the listener's connection (listen.c), outside any
+ *	  write transaction: a NOTIFY inside the writing transaction would take
+ *	  PostgreSQL's database-wide notify lock at every commit and serialise
+ *	  all posts.  Payloads carry ids only and stay under the 8000-byte
+ *	  limit.
  */
 #include <inttypes.h>
 #include <stdio.h>
