@@ -53,6 +53,10 @@ static struct
 {
 	struct evhttp *http;
 	struct evhttp_bound_socket *listener;
+	struct event *accept_timer;	/* ends a pause of accept() */
+	struct evconnlistener *paused;	/* ... of this listener */
+	time_t		accept_warned;	/* when the last pause was logged */
+	unsigned long accept_pauses;	/* pauses since then */
 	struct pool *pool;
 	const char *openapi;
 	int			in_flight;
@@ -495,6 +499,45 @@ parse_listen(const char *listen, char *host, size_t hostlen, unsigned short *por
 	return true;
 }
 
+#define ACCEPT_PAUSE_MS 100
+
+static void
+on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	(void) arg;
+	evconnlistener_enable(srv.paused);
+}
+
+/*
+ * accept() failed for want of file descriptors or memory.  The listening
+ * socket stays readable, so libevent would retry at once and log every
+ * failure: a busy loop and a flood of log lines.  Stop accepting for a
+ * moment instead; new clients wait in the backlog meanwhile.  One warning
+ * per 10 s at most.
+ */
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	int			err = EVUTIL_SOCKET_ERROR();
+	time_t		now = time(NULL);
+	struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+
+	(void) arg;
+	srv.accept_pauses++;
+	if (now - srv.accept_warned >= 10)
+	{
+		log_warn("cannot accept connections: %s; accepting again in %d ms (%lu pauses)",
+				 evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS, srv.accept_pauses);
+		srv.accept_warned = now;
+		srv.accept_pauses = 0;
+	}
+	evconnlistener_disable(lev);
+	srv.paused = lev;
+	evtimer_add(srv.accept_timer, &tv);
+}
+
 /*
  * Our own listener rather than evhttp_bind_socket(): its backlog is
  * libevent's small default, and a thousand clients connecting at once
@@ -553,7 +596,9 @@ listen_on(struct event_base *base, const char *host, unsigned short port,
 	{
 		evconnlistener_free(lev);
 		snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s", config.listen);
+		return NULL;
 	}
+	evconnlistener_set_error_cb(lev, on_accept_error);
 	return bound;
 }
 
@@ -601,7 +646,8 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 		return false;
 	}
 	srv.http = evhttp_new(base);
-	if (srv.http == NULL)
+	srv.accept_timer = event_new(base, -1, 0, on_accept_resume, NULL);
+	if (srv.http == NULL || srv.accept_timer == NULL)
 	{
 		snprintf(err, errlen, "cannot create the HTTP server");
 		return false;
@@ -640,6 +686,7 @@ http_drain(void (*idle_cb) (void *), void *arg)
 	srv.idle_arg = arg;
 	if (srv.listener != NULL)
 	{
+		evtimer_del(srv.accept_timer);	/* it would enable the freed listener */
 		evhttp_del_accept_socket(srv.http, srv.listener);
 		srv.listener = NULL;
 	}
@@ -659,5 +706,8 @@ http_free(void)
 	if (srv.http != NULL)
 		evhttp_free(srv.http);
 	srv.http = NULL;
+	if (srv.accept_timer != NULL)
+		event_free(srv.accept_timer);
+	srv.accept_timer = NULL;
 	ratelimit_free();
 }

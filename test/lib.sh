@@ -99,3 +99,11 @@ idle_us() {
     awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.0f\n", ($5 + $6) * 1e6 / hz }' /proc/stat
 }
 
+# Descriptors for the benchmarks' thousands of connections (parleyd, wrk
+# and sse_load inherit the limit).  65536, or the hard limit where that is
+# lower; run.sh and events.sh (which run.sh starts) ask for the same, as a
+# lower hard limit set by one would cap the other.
+raise_nofile() {
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+}
+

@@ -31,7 +31,7 @@ NPOSTS=${NPOSTS:-50}
 bench=$PWD/test/bench
 
 command -v wrk >/dev/null || { echo "events bench: wrk is missing (make deps)" >&2; exit 1; }
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+raise_nofile
 
 echo "== events bench: build"
 make -s PG_CONFIG="$PG_CONFIG" build >/dev/null

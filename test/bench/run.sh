@@ -48,7 +48,7 @@ make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 
 # 1,000 connections need more descriptors than the usual 1024 (wrk and
 # parleyd both inherit this limit).
-ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+raise_nofile
 
 work=$(mktemp -d /tmp/parley-bench.XXXXXX)
 chmod 755 "$work"

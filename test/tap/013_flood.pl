@@ -1,7 +1,9 @@
 # Connection floods: 500 connections that are idle, stuck in their headers
 # or stuck in their body do not stop normal requests from being served,
 # and the HTTP timeout (PARLEY_HTTP_TIMEOUT) closes every one of them.
-# parleyd's descriptors come back to where they were.  (A client that
+# parleyd's descriptors come back to where they were.  Out of descriptors
+# (a hard limit of 128), parleyd pauses accept() instead of spinning on
+# it, logs that once, and serves again when connections close.  (A client that
 # dribbles a byte of header before each timeout is not cut off by parleyd:
 # evhttp's timeouts are inactivity timeouts.  docs/security.md puts that
 # on the proxy in front.)
@@ -9,6 +11,7 @@ use strict;
 use warnings;
 
 use IO::Socket::INET;
+use POSIX ();
 use ParleyTest;
 use Test::More;
 use Time::HiRes qw(time usleep);
@@ -93,5 +96,30 @@ close($_->{s}) for @conns;
 ok(ParleyTest::poll_until(sub { fds() <= $fds0 + 2 }, 10), 'descriptors back to where they were (' . fds() . " vs $fds0)");
 is($gw->req(GET => '/v1/guests/bob')->{status}, 404, 'the half-sent PUTs stored nothing');
 is($gw->req(GET => '/v1/guests/alice')->{status}, 200, 'still serving');
+$gw->stop;
+
+# --- out of file descriptors ----------------------------------------------------
+$gw = ParleyTest->start(node => $node, key => $key, name => 'flood-nofile', nofile => 128,
+	env => { PARLEY_HTTP_TIMEOUT => 60, PARLEY_LOG_LEVEL => 'warn' });
+sub cpu_s
+{
+	open(my $f, '<', "/proc/$gw->{pid}/stat") or die "stat: $!";
+	my @st = split ' ', (<$f> =~ s/^.*\) //r);
+	return ($st[11] + $st[12]) / POSIX::sysconf(POSIX::_SC_CLK_TCK());
+}
+my @idle = map { open_conn('') } 1 .. 200;
+ok(ParleyTest::poll_until(sub { $gw->log_text =~ /cannot accept connections: Too many open files/ }, 15),
+	'200 connections against 128 descriptors: parleyd says it cannot accept');
+my $cpu0 = cpu_s();
+my $t0   = time();
+usleep(1_000_000);	# a busy accept() loop would use this second of CPU
+my $cpu = cpu_s() - $cpu0;
+cmp_ok($cpu / (time() - $t0), '<', 0.5, sprintf('without spinning: %.2f s of CPU in %.2f s', $cpu, time() - $t0));
+close($_) for @idle;
+ok(ParleyTest::poll_until(sub { ($gw->req(GET => '/v1/guests/alice')->{status} // 0) == 200 }, 10),
+	'once they close, it serves again');
+my @warned = grep { /cannot accept/ } split /\n/, $gw->log_text;
+cmp_ok(scalar @warned, '<=', 2, 'and logged it at most once per 10 s (' . scalar(@warned) . ' lines)');
+unlike($gw->log_text, qr/Error from accept\(\) call/, "libevent's own per-failure warning never appears");
 $gw->stop;
 done_testing();

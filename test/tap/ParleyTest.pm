@@ -226,6 +226,8 @@ sub start
 		# PARLEYD_WRAPPER (e.g. "valgrind --leak-check=full ...") runs in
 		# the same process as parleyd, so signals and the pid still work.
 		my @wrap = split ' ', ($ENV{PARLEYD_WRAPPER} // '');
+		# nofile => N: at most N file descriptors (soft and hard limit).
+		unshift @wrap, 'prlimit', "--nofile=$o{nofile}:$o{nofile}", '--' if $o{nofile};
 		exec(@wrap, $ENV{PARLEYD}) or die "exec $ENV{PARLEYD}: $!";
 	}
 	my $self = bless {
