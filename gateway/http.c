@@ -14,17 +14,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/http.h>
-#include <event2/listener.h>
 #include <event2/util.h>
 #include <event2/keyvalq_struct.h>
 
+#include "accept.h"
 #include "auth.h"
 #include "config.h"
 #include "events.h"
@@ -53,10 +48,6 @@ static struct
 {
 	struct evhttp *http;
 	struct evhttp_bound_socket *listener;
-	struct event *accept_timer;	/* ends a pause of accept() */
-	struct evconnlistener *paused;	/* ... of this listener */
-	time_t		accept_warned;	/* when the last pause was logged */
-	unsigned long accept_pauses;	/* pauses since then */
 	struct pool *pool;
 	const char *openapi;
 	int			in_flight;
@@ -459,173 +450,13 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 }
 
-/* "host:port", "[v6]:port" or ":port" (all addresses). */
-static bool
-parse_listen(const char *listen, char *host, size_t hostlen, unsigned short *port)
-{
-	const char *colon;
-	const char *h = listen;
-	size_t		n;
-	char	   *end;
-	long		p;
-
-	if (listen[0] == '[')
-	{
-		const char *close = strchr(listen, ']');
-
-		if (close == NULL || close[1] != ':')
-			return false;
-		h = listen + 1;
-		n = (size_t) (close - h);
-		colon = close + 1;
-	}
-	else
-	{
-		colon = strrchr(listen, ':');
-		if (colon == NULL)
-			return false;
-		n = (size_t) (colon - listen);
-	}
-	if (n >= hostlen)
-		return false;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	if (host[0] == '\0')
-		snprintf(host, hostlen, "0.0.0.0");
-	p = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
-		return false;
-	*port = (unsigned short) p;
-	return true;
-}
-
-#define ACCEPT_PAUSE_MS 100
-
-static void
-on_accept_resume(evutil_socket_t fd, short what, void *arg)
-{
-	(void) fd;
-	(void) what;
-	(void) arg;
-	evconnlistener_enable(srv.paused);
-}
-
-/*
- * accept() failed for want of file descriptors or memory.  The listening
- * socket stays readable, so libevent would retry at once and log every
- * failure: a busy loop and a flood of log lines.  Stop accepting for a
- * moment instead; new clients wait in the backlog meanwhile.  One warning
- * per 10 s at most.
- */
-static void
-on_accept_error(struct evconnlistener *lev, void *arg)
-{
-	int			err = EVUTIL_SOCKET_ERROR();
-	time_t		now = time(NULL);
-	struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
-
-	(void) arg;
-	srv.accept_pauses++;
-	if (now - srv.accept_warned >= 10)
-	{
-		log_warn("cannot accept connections: %s; accepting again in %d ms (%lu pauses)",
-				 evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS, srv.accept_pauses);
-		srv.accept_warned = now;
-		srv.accept_pauses = 0;
-	}
-	evconnlistener_disable(lev);
-	srv.paused = lev;
-	evtimer_add(srv.accept_timer, &tv);
-}
-
-/*
- * Our own listener rather than evhttp_bind_socket(): its backlog is
- * libevent's small default, and a thousand clients connecting at once
- * should not wait on SYN retries.  Runs before the loop: getaddrinfo may
- * block here.
- */
-#define LISTEN_BACKLOG 4096
-
-static struct evhttp_bound_socket *
-listen_on(struct event_base *base, const char *host, unsigned short port,
-		  char *err, size_t errlen)
-{
-	struct evutil_addrinfo hints;
-	struct evutil_addrinfo *ai = NULL;
-	struct evconnlistener *lev;
-	struct evhttp_bound_socket *bound;
-	char		portstr[8];
-	int			rc;
-	int			one = 1;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	rc = evutil_getaddrinfo(host, portstr, &hints, &ai);
-	if (rc != 0 || ai == NULL)
-	{
-		snprintf(err, errlen, "PARLEY_LISTEN: cannot resolve %s: %s", host, evutil_gai_strerror(rc));
-		return NULL;
-	}
-	lev = evconnlistener_new_bind(base, NULL, NULL,
-								  LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-								  LISTEN_BACKLOG, ai->ai_addr, (int) ai->ai_addrlen);
-	evutil_freeaddrinfo(ai);
-	if (lev == NULL)
-	{
-		snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s: %s", config.listen,
-				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		return NULL;
-	}
-	/*
-	 * TCP_NODELAY, inherited by every accepted socket (Linux): a reply that
-	 * leaves in two pieces (over make_client_bev()'s single-write limit,
-	 * or when the socket buffer is full) would, with Nagle, have its second
-	 * piece wait for the client's delayed ACK: 40 ms per request on
-	 * keep-alive.  Each reply is written whole, so Nagle has nothing to
-	 * batch.
-	 */
-	if (setsockopt(evconnlistener_get_fd(lev), IPPROTO_TCP, TCP_NODELAY,
-				   &one, sizeof(one)) != 0)
-		log_warn("cannot set TCP_NODELAY on the listener: %s",
-				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	bound = evhttp_bind_listener(srv.http, lev);
-	if (bound == NULL)
-	{
-		evconnlistener_free(lev);
-		snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s", config.listen);
-		return NULL;
-	}
-	evconnlistener_set_error_cb(lev, on_accept_error);
-	return bound;
-}
-
-/*
- * Each client connection's bufferevent.  libevent writes at most 16 KiB per
- * write() by default, so a page of 50 messages (~17 KB) took two writev()
- * calls, two segments on the wire and two wake-ups of the client; one
- * write per reply instead, up to 1 MiB.
- */
-static struct bufferevent *
-make_client_bev(struct event_base *base, void *arg)
-{
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-
-	(void) arg;
-	if (bev != NULL)
-		bufferevent_set_max_single_write(bev, 1024 * 1024);
-	return bev;
-}
-
 bool
 http_check_listen(const char *listen, char *err, size_t errlen)
 {
 	char		host[256];
 	unsigned short port;
 
-	if (parse_listen(listen, host, sizeof(host), &port))
+	if (accept_parse_listen(listen, host, sizeof(host), &port))
 		return true;
 	snprintf(err, errlen, "PARLEY_LISTEN: expected host:port, got \"%s\"", listen);
 	return false;
@@ -637,17 +468,17 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 {
 	char		host[256];
 	unsigned short port;
+	struct evconnlistener *lev;
 
 	srv.pool = pool;
 	srv.openapi = openapi_json;
-	if (!parse_listen(config.listen, host, sizeof(host), &port))
+	if (!accept_parse_listen(config.listen, host, sizeof(host), &port))
 	{
 		snprintf(err, errlen, "PARLEY_LISTEN: expected host:port, got \"%s\"", config.listen);
 		return false;
 	}
 	srv.http = evhttp_new(base);
-	srv.accept_timer = event_new(base, -1, 0, on_accept_resume, NULL);
-	if (srv.http == NULL || srv.accept_timer == NULL)
+	if (srv.http == NULL)
 	{
 		snprintf(err, errlen, "cannot create the HTTP server");
 		return false;
@@ -665,11 +496,17 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	evhttp_set_max_body_size(srv.http, (ev_ssize_t) config.max_body * 2);
 	evhttp_set_timeout(srv.http, config.http_timeout);
 	evhttp_set_gencb(srv.http, on_request, NULL);
-	evhttp_set_bevcb(srv.http, make_client_bev, NULL);
+	evhttp_set_bevcb(srv.http, accept_client_bev, NULL);
 	ratelimit_setup(config.rate_limit, config.rate_burst);
-	srv.listener = listen_on(base, host, port, err, errlen);
+	lev = accept_listen(base, host, port, err, errlen);
+	srv.listener = lev ? evhttp_bind_listener(srv.http, lev) : NULL;
 	if (srv.listener == NULL)
 	{
+		if (lev != NULL)
+		{
+			accept_free(lev);
+			snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s", config.listen);
+		}
 		evhttp_free(srv.http);
 		srv.http = NULL;
 		return false;
@@ -686,7 +523,7 @@ http_drain(void (*idle_cb) (void *), void *arg)
 	srv.idle_arg = arg;
 	if (srv.listener != NULL)
 	{
-		evtimer_del(srv.accept_timer);	/* it would enable the freed listener */
+		accept_stop();			/* before evhttp frees the listener */
 		evhttp_del_accept_socket(srv.http, srv.listener);
 		srv.listener = NULL;
 	}
@@ -706,8 +543,6 @@ http_free(void)
 	if (srv.http != NULL)
 		evhttp_free(srv.http);
 	srv.http = NULL;
-	if (srv.accept_timer != NULL)
-		event_free(srv.accept_timer);
-	srv.accept_timer = NULL;
+	accept_stop();
 	ratelimit_free();
 }
