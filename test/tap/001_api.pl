@@ -15,19 +15,6 @@ my $gw   = ParleyTest->start(node => $node, key => $key);
 my $uuid_re = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 my $ts_re   = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$/;
 
-# A problem+json answer with the given status and code.
-sub problem
-{
-	my ($r, $status, $code, $name) = @_;
-	subtest $name => sub {
-		is($r->{status}, $status, 'status') or diag($r->{body});
-		like($r->{headers}{'content-type'} // '', qr{^application/problem\+json}, 'problem content type');
-		is($r->{json}{code}, $code, 'code');
-		is($r->{json}{status}, $status, 'status in the body');
-		ok(defined $r->{json}{$_}, "has $_") for qw(type title detail);
-	};
-}
-
 sub keys_are
 {
 	my ($obj, $keys, $name) = @_;
@@ -57,56 +44,56 @@ $r = $gw->req(GET => '/v1/guests/alice');
 is($r->{status}, 200, 'GET guest: 200');
 is($r->{json}{guest_id}, 'alice', 'GET guest: the guest');
 
-problem($gw->req(GET => '/v1/guests/nobody'), 404, 'guest_not_found', 'GET unknown guest: 404');
+ParleyTest::problem($gw->req(GET => '/v1/guests/nobody'), 404, 'guest_not_found', 'GET unknown guest: 404');
 is($gw->req(GET => '/v1/guests/nobody')->{json}{sqlstate}, 'PR001', 'problem carries the SQLSTATE');
 
-problem($gw->req(PUT => '/v1/guests/alice', '{"display_name": "Mallory", "metadata": null}'),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', '{"display_name": "Mallory", "metadata": null}'),
 	400, 'validation_failed', 'metadata null: 400');
-problem($gw->req(PUT => '/v1/guests/alice', { metadata => {} }),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', { metadata => {} }),
 	400, 'validation_failed', 'missing display_name: 400');
-problem($gw->req(PUT => '/v1/guests/alice', { display_name => 7 }),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', { display_name => 7 }),
 	400, 'validation_failed', 'display_name of the wrong type: 400');
-problem($gw->req(PUT => '/v1/guests/alice', { display_name => '   ' }),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', { display_name => '   ' }),
 	400, 'validation_failed', 'blank display_name: 400 (from the extension)');
-problem($gw->req(PUT => '/v1/guests/alice', '{"display_name": "Mallory"'),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', '{"display_name": "Mallory"'),
 	400, 'invalid_json', 'truncated JSON: 400');
 is($gw->req(GET => '/v1/guests/alice')->{json}{display_name}, 'Alice', 'read-back: alice unchanged');
 
-problem($gw->req(PUT => '/v1/guests/bad%20id', { display_name => 'X' }),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/bad%20id', { display_name => 'X' }),
 	400, 'validation_failed', 'bad guest id: 400');
-problem($gw->req(PUT => '/v1/guests/' . ('x' x 65), { display_name => 'X' }),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/' . ('x' x 65), { display_name => 'X' }),
 	400, 'validation_failed', 'too long guest id: 400');
 is($gw->req(GET => '/v1/guests/' . ('x' x 64))->{status}, 404, 'read-back: nothing stored');
 
 # --- auth, routing, media type, size -------------------------------------------
-problem($gw->req(PUT => '/v1/guests/alice', { display_name => 'NoKey' }, key => undef),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', { display_name => 'NoKey' }, key => undef),
 	401, 'unauthorized', 'no key: 401');
 is($gw->req(GET => '/v1/guests/alice', undef, key => undef)->{headers}{'www-authenticate'},
 	'Bearer', '401 names the Bearer scheme');
-problem($gw->req(PUT => '/v1/guests/alice', { display_name => 'BadKey' }, key => 'pk_wrong'),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', { display_name => 'BadKey' }, key => 'pk_wrong'),
 	401, 'unauthorized', 'unknown key: 401');
-problem($gw->req(GET => '/v1/guests/alice', undef, headers => { Authorization => "Basic $key" }),
+ParleyTest::problem($gw->req(GET => '/v1/guests/alice', undef, headers => { Authorization => "Basic $key" }),
 	401, 'unauthorized', 'not a Bearer key: 401');
 is($gw->req(GET => '/v1/guests/alice')->{json}{display_name}, 'Alice', 'read-back: alice unchanged');
 
-problem($gw->req(GET => '/v1/nothing'), 404, 'not_found', 'unknown route: 404');
-problem($gw->req(GET => '/v1/guests/alice/'), 404, 'not_found', 'trailing slash: 404');
-problem($gw->req(GET => '/v1/guests/alice', undef, key => undef) , 401, 'unauthorized', 'key before body checks');
+ParleyTest::problem($gw->req(GET => '/v1/nothing'), 404, 'not_found', 'unknown route: 404');
+ParleyTest::problem($gw->req(GET => '/v1/guests/alice/'), 404, 'not_found', 'trailing slash: 404');
+ParleyTest::problem($gw->req(GET => '/v1/guests/alice', undef, key => undef) , 401, 'unauthorized', 'key before body checks');
 $r = $gw->req(POST => '/v1/guests/alice', { display_name => 'X' });
-problem($r, 405, 'method_not_allowed', 'wrong method: 405');
+ParleyTest::problem($r, 405, 'method_not_allowed', 'wrong method: 405');
 is($r->{headers}{allow}, 'GET, PUT', '405 lists the allowed methods');
 is($gw->req(DELETE => '/v1/conversations')->{headers}{allow}, 'POST', 'Allow for /v1/conversations');
 
-problem($gw->req(PUT => '/v1/guests/alice', '{"display_name": "Text"}', content_type => 'text/plain'),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', '{"display_name": "Text"}', content_type => 'text/plain'),
 	415, 'unsupported_media_type', 'text/plain body: 415');
-problem($gw->req(PUT => '/v1/guests/alice', '{"display_name": "None"}', content_type => undef),
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', '{"display_name": "None"}', content_type => undef),
 	415, 'unsupported_media_type', 'no content type: 415');
 is($gw->req(PUT => '/v1/guests/alice', '{"display_name": "Alice"}',
 		content_type => 'application/json; charset=utf-8')->{status},
 	200, 'application/json with charset is fine');
 
 my $big = '{"display_name": "Big", "metadata": {"pad": "' . ('x' x 70000) . '"}}';
-problem($gw->req(PUT => '/v1/guests/alice', $big), 413, 'payload_too_large', 'body over 64 KiB: 413');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', $big), 413, 'payload_too_large', 'body over 64 KiB: 413');
 $r = $gw->req(PUT => '/v1/guests/alice', '{"display_name": "Huge", "pad": "' . ('x' x 300000) . '"}');
 ok($r->{status} == 413 || $r->{status} == 599, 'a far larger body is refused (413 or closed)')
   or diag($r->{status});
@@ -132,15 +119,15 @@ is(scalar @{ $r->{json}{participants} // [] }, 3, 'group: creator + 2');
 my ($owner) = grep { $_->{role} eq 'owner' } @{ $r->{json}{participants} // [] };
 is($owner->{guest_id}, 'alice', 'group: the creator owns it');
 
-problem($gw->req(POST => '/v1/conversations?as=nobody', { kind => 'group', participants => ['bob'] }),
+ParleyTest::problem($gw->req(POST => '/v1/conversations?as=nobody', { kind => 'group', participants => ['bob'] }),
 	404, 'guest_not_found', 'create as an unknown guest: 404');
-problem($gw->req(POST => '/v1/conversations', { kind => 'group', participants => ['bob'] }),
+ParleyTest::problem($gw->req(POST => '/v1/conversations', { kind => 'group', participants => ['bob'] }),
 	400, 'validation_failed', 'create without as: 400');
-problem($gw->req(POST => '/v1/conversations?as=alice', { kind => 'group', participants => [ 'bob', 7 ] }),
+ParleyTest::problem($gw->req(POST => '/v1/conversations?as=alice', { kind => 'group', participants => [ 'bob', 7 ] }),
 	400, 'validation_failed', 'participants not all strings: 400');
-problem($gw->req(POST => '/v1/conversations?as=alice', { kind => 'group', participants => 'bob' }),
+ParleyTest::problem($gw->req(POST => '/v1/conversations?as=alice', { kind => 'group', participants => 'bob' }),
 	400, 'validation_failed', 'participants not an array: 400');
-problem($gw->req(POST => '/v1/conversations?as=alice', { kind => 'circle', participants => ['bob'] }),
+ParleyTest::problem($gw->req(POST => '/v1/conversations?as=alice', { kind => 'circle', participants => ['bob'] }),
 	400, 'validation_failed', 'unknown kind: 400');
 $r = $gw->req(GET => '/v1/guests/alice/conversations');
 is(scalar @{ $r->{json}{conversations} // [] }, 2, 'read-back: still two conversations');
@@ -148,12 +135,12 @@ is(scalar @{ $r->{json}{conversations} // [] }, 2, 'read-back: still two convers
 $r = $gw->req(GET => "/v1/conversations/$group?as=carol");
 is($r->{status}, 200, 'GET conversation: 200');
 is($r->{json}{title}, 'Raid', 'GET conversation: the title');
-problem($gw->req(GET => "/v1/conversations/$group?as=dave"), 403, 'not_a_participant', 'GET as an outsider: 403');
-problem($gw->req(GET => "/v1/conversations/$group?as=nobody"), 403, 'not_a_participant', 'GET as an unknown guest: 403');
-problem($gw->req(GET => '/v1/conversations/0190d6a4-0000-7000-8000-000000000000?as=alice'),
+ParleyTest::problem($gw->req(GET => "/v1/conversations/$group?as=dave"), 403, 'not_a_participant', 'GET as an outsider: 403');
+ParleyTest::problem($gw->req(GET => "/v1/conversations/$group?as=nobody"), 403, 'not_a_participant', 'GET as an unknown guest: 403');
+ParleyTest::problem($gw->req(GET => '/v1/conversations/0190d6a4-0000-7000-8000-000000000000?as=alice'),
 	404, 'conversation_not_found', 'GET unknown conversation: 404');
-problem($gw->req(GET => '/v1/conversations/not-a-uuid?as=alice'), 400, 'validation_failed', 'GET bad UUID: 400');
-problem($gw->req(GET => "/v1/conversations/$group"), 400, 'validation_failed', 'GET without as: 400');
+ParleyTest::problem($gw->req(GET => '/v1/conversations/not-a-uuid?as=alice'), 400, 'validation_failed', 'GET bad UUID: 400');
+ParleyTest::problem($gw->req(GET => "/v1/conversations/$group"), 400, 'validation_failed', 'GET without as: 400');
 
 $r = $gw->req(GET => '/v1/guests/alice/conversations?limit=1');
 is($r->{status}, 200, 'list conversations: 200');
@@ -169,11 +156,11 @@ if (defined $r->{json}{next_before})
 	is(scalar @{ $r->{json}{conversations} // [] }, 1, 'next page: one');
 }
 is($gw->req(GET => '/v1/guests/alice/conversations?as=alice')->{status}, 200, 'list with as = G: 200');
-problem($gw->req(GET => '/v1/guests/alice/conversations?as=bob'), 403, 'forbidden', 'list with as != G: 403');
-problem($gw->req(GET => '/v1/guests/alice/conversations?limit=abc'), 400, 'validation_failed', 'limit not a number: 400');
-problem($gw->req(GET => '/v1/guests/alice/conversations?limit=0'), 400, 'validation_failed', 'limit 0: 400');
-problem($gw->req(GET => '/v1/guests/alice/conversations?limit=1&limit=2'), 400, 'validation_failed', 'limit twice: 400');
-problem($gw->req(GET => '/v1/guests/nobody/conversations'), 404, 'guest_not_found', 'list of an unknown guest: 404');
+ParleyTest::problem($gw->req(GET => '/v1/guests/alice/conversations?as=bob'), 403, 'forbidden', 'list with as != G: 403');
+ParleyTest::problem($gw->req(GET => '/v1/guests/alice/conversations?limit=abc'), 400, 'validation_failed', 'limit not a number: 400');
+ParleyTest::problem($gw->req(GET => '/v1/guests/alice/conversations?limit=0'), 400, 'validation_failed', 'limit 0: 400');
+ParleyTest::problem($gw->req(GET => '/v1/guests/alice/conversations?limit=1&limit=2'), 400, 'validation_failed', 'limit twice: 400');
+ParleyTest::problem($gw->req(GET => '/v1/guests/nobody/conversations'), 404, 'guest_not_found', 'list of an unknown guest: 404');
 
 # --- participants --------------------------------------------------------------
 $r = $gw->req(POST => "/v1/conversations/$group/participants?as=bob", { guest_id => 'dave' });
@@ -181,21 +168,21 @@ is($r->{status}, 201, 'add participant: 201') or diag($r->{body});
 keys_are($r->{json}, [qw(guest_id role joined_at last_read_seq)], 'participant shape');
 is($gw->req(POST => "/v1/conversations/$group/participants?as=bob", { guest_id => 'dave' })->{status},
 	200, 'add again: 200');
-problem($gw->req(POST => "/v1/conversations/$direct/participants?as=alice", { guest_id => 'carol' }),
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$direct/participants?as=alice", { guest_id => 'carol' }),
 	409, 'conversation_is_direct', 'add to a direct conversation: 409');
-problem($gw->req(POST => "/v1/conversations/$group/participants?as=alice", { guest_id => 'nobody' }),
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$group/participants?as=alice", { guest_id => 'nobody' }),
 	404, 'guest_not_found', 'add an unknown guest: 404');
-problem($gw->req(POST => "/v1/conversations/$group/participants?as=alice", { guest => 'carol' }),
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$group/participants?as=alice", { guest => 'carol' }),
 	400, 'validation_failed', 'add without guest_id: 400');
 is(scalar @{ $gw->req(GET => "/v1/conversations/$direct?as=alice")->{json}{participants} // [] },
 	2, 'read-back: direct still has two');
 
-problem($gw->req(DELETE => "/v1/conversations/$group/participants/carol?as=bob"),
+ParleyTest::problem($gw->req(DELETE => "/v1/conversations/$group/participants/carol?as=bob"),
 	403, 'not_the_owner', 'member removes another: 403');
 $r = $gw->req(DELETE => "/v1/conversations/$group/participants/dave?as=alice");
 is($r->{status}, 204, 'owner removes dave: 204');
 is($r->{body} // '', '', '204 has no body');
-problem($gw->req(DELETE => "/v1/conversations/$group/participants/dave?as=alice"),
+ParleyTest::problem($gw->req(DELETE => "/v1/conversations/$group/participants/dave?as=alice"),
 	404, 'participant_not_found', 'remove again: 404');
 is(scalar @{ $gw->req(GET => "/v1/conversations/$group?as=alice")->{json}{participants} // [] },
 	3, 'read-back: alice, bob, carol');
@@ -212,13 +199,13 @@ my $first_id = $r->{json}{id};
 $r = $gw->req(POST => "/v1/conversations/$group/messages?as=alice", { body => 'hello', client_msg_id => 'm-1' });
 is($r->{status}, 200, 'replay: 200');
 is($r->{json}{id}, $first_id, 'replay: the same message');
-problem($gw->req(POST => "/v1/conversations/$group/messages?as=alice", { body => 'other', client_msg_id => 'm-1' }),
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$group/messages?as=alice", { body => 'other', client_msg_id => 'm-1' }),
 	409, 'idempotency_conflict', 'same client_msg_id, other body: 409');
-problem($gw->req(POST => "/v1/conversations/$group/messages?as=dave", { body => 'intruder' }),
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$group/messages?as=dave", { body => 'intruder' }),
 	403, 'not_a_participant', 'outsider posts: 403');
-problem($gw->req(POST => "/v1/conversations/$group/messages?as=alice", { body => '' }),
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$group/messages?as=alice", { body => '' }),
 	400, 'validation_failed', 'empty body: 400');
-problem($gw->req(POST => "/v1/conversations/$group/messages?as=alice", { body => 'x', client_msg_id => 5 }),
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$group/messages?as=alice", { body => 'x', client_msg_id => 5 }),
 	400, 'validation_failed', 'client_msg_id not a string: 400');
 $r = $gw->req(GET => "/v1/conversations/$group/messages?as=alice");
 is($r->{status}, 200, 'list messages: 200');
@@ -232,29 +219,29 @@ is_deeply([ map { $_->{seq} } @{ $r->{json}{messages} // [] } ], [ 2, 3 ], 'afte
 ok($r->{json}{has_more}, 'after=1&limit=2: has_more');
 $r = $gw->req(GET => "/v1/conversations/$group/messages?as=carol&before=4&limit=2");
 is_deeply([ map { $_->{seq} } @{ $r->{json}{messages} // [] } ], [ 2, 3 ], 'before=4&limit=2: 2, 3');
-problem($gw->req(GET => "/v1/conversations/$group/messages?as=carol&before=4&after=1"),
+ParleyTest::problem($gw->req(GET => "/v1/conversations/$group/messages?as=carol&before=4&after=1"),
 	400, 'validation_failed', 'before and after: 400');
-problem($gw->req(GET => "/v1/conversations/$group/messages?as=carol&after=x"),
+ParleyTest::problem($gw->req(GET => "/v1/conversations/$group/messages?as=carol&after=x"),
 	400, 'validation_failed', 'after not a number: 400');
-problem($gw->req(GET => "/v1/conversations/$group/messages?as=carol&limit=201"),
+ParleyTest::problem($gw->req(GET => "/v1/conversations/$group/messages?as=carol&limit=201"),
 	400, 'validation_failed', 'limit 201: 400');
-problem($gw->req(GET => "/v1/conversations/$group/messages?as=dave"), 403, 'not_a_participant', 'outsider lists: 403');
+ParleyTest::problem($gw->req(GET => "/v1/conversations/$group/messages?as=dave"), 403, 'not_a_participant', 'outsider lists: 403');
 
 $r = $gw->req(PATCH => "/v1/conversations/$group/messages/2?as=bob", { body => 'm2 edited' });
 is($r->{status}, 200, 'edit: 200') or diag($r->{body});
 is($r->{json}{body}, 'm2 edited', 'edit: the new body');
 ok(defined $r->{json}{edited_at}, 'edit: edited_at set');
-problem($gw->req(PATCH => "/v1/conversations/$group/messages/2?as=alice", { body => 'not mine' }),
+ParleyTest::problem($gw->req(PATCH => "/v1/conversations/$group/messages/2?as=alice", { body => 'not mine' }),
 	403, 'not_the_sender', 'edit another guest\'s message: 403');
-problem($gw->req(PATCH => "/v1/conversations/$group/messages/99?as=bob", { body => 'x' }),
+ParleyTest::problem($gw->req(PATCH => "/v1/conversations/$group/messages/99?as=bob", { body => 'x' }),
 	404, 'message_not_found', 'edit unknown seq: 404');
-problem($gw->req(PATCH => "/v1/conversations/$group/messages/0?as=bob", { body => 'x' }),
+ParleyTest::problem($gw->req(PATCH => "/v1/conversations/$group/messages/0?as=bob", { body => 'x' }),
 	400, 'validation_failed', 'seq 0: 400');
-problem($gw->req(PATCH => "/v1/conversations/$group/messages/abc?as=bob", { body => 'x' }),
+ParleyTest::problem($gw->req(PATCH => "/v1/conversations/$group/messages/abc?as=bob", { body => 'x' }),
 	400, 'validation_failed', 'seq not a number: 400');
-problem($gw->req(PATCH => "/v1/conversations/$group/messages/99999999999999999999?as=bob", { body => 'x' }),
+ParleyTest::problem($gw->req(PATCH => "/v1/conversations/$group/messages/99999999999999999999?as=bob", { body => 'x' }),
 	400, 'validation_failed', 'seq too long: 400');
-problem($gw->req(PATCH => "/v1/conversations/$group/messages/2?as=bob", { text => 'x' }),
+ParleyTest::problem($gw->req(PATCH => "/v1/conversations/$group/messages/2?as=bob", { text => 'x' }),
 	400, 'validation_failed', 'edit without body: 400');
 is($gw->req(GET => "/v1/conversations/$group/messages?as=bob&after=1&limit=1")->{json}{messages}[0]{body},
 	'm2 edited', 'read-back: m2 as edited once');
@@ -265,9 +252,9 @@ is($r->{body} // '', '', 'delete: no body');
 $r = $gw->req(GET => "/v1/conversations/$group/messages?as=bob&after=2&limit=1");
 ok($r->{json}{messages}[0]{deleted}, 'read-back: a tombstone');
 ok(!defined $r->{json}{messages}[0]{body}, 'tombstone: body null');
-problem($gw->req(PATCH => "/v1/conversations/$group/messages/3?as=bob", { body => 'revive' }),
+ParleyTest::problem($gw->req(PATCH => "/v1/conversations/$group/messages/3?as=bob", { body => 'revive' }),
 	409, 'message_deleted', 'edit a deleted message: 409');
-problem($gw->req(DELETE => "/v1/conversations/$group/messages/99?as=bob"),
+ParleyTest::problem($gw->req(DELETE => "/v1/conversations/$group/messages/99?as=bob"),
 	404, 'message_not_found', 'delete unknown seq: 404');
 
 # --- read markers ------------------------------------------------------------------
@@ -276,9 +263,9 @@ is($r->{status}, 200, 'read mark: 200') or diag($r->{body});
 is_deeply($r->{json}, { conversation_id => $group, guest_id => 'carol', last_read_seq => 2 }, 'read mark shape');
 is($gw->req(POST => "/v1/conversations/$group/read?as=carol", '{"seq": 99999999999999999999}')->{status},
 	400, 'seq beyond bigint: 400');
-problem($gw->req(POST => "/v1/conversations/$group/read?as=carol", { seq => '3' }),
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$group/read?as=carol", { seq => '3' }),
 	400, 'validation_failed', 'seq as a string: 400');
-problem($gw->req(POST => "/v1/conversations/$group/read?as=carol", '{"seq": 2.5}'),
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$group/read?as=carol", '{"seq": 2.5}'),
 	400, 'validation_failed', 'seq with a fraction: 400');
 is($gw->req(POST => "/v1/conversations/$group/read?as=carol", { seq => 1 })->{json}{last_read_seq},
 	2, 'read-back: the marker did not move back');

@@ -119,7 +119,7 @@ ok(ParleyTest::poll_until(
 		10),
 	'A is blocked on the lock');
 my $b = $gw->send_async('GET', '/v1/guests/alice');
-ok(ParleyTest::poll_until(sub { $gw->req(GET => '/metrics')->{body} =~ /^parley_pool_waiting 1$/m }, 5), 'B waits');
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, 5), 'B waits');
 $r = $gw->req(GET => '/v1/guests/alice');
 is($r->{status}, 503, 'queue full: 503');
 is($r->{json}{code}, 'database_unavailable', 'queue full: database_unavailable');

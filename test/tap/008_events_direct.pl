@@ -36,28 +36,21 @@ sub post
 	return $res;
 }
 
-sub metric
-{
-	my ($name) = @_;
-	my $m = $gw->req(GET => '/metrics')->{body};
-	return $m =~ /^\Q$name\E (\d+)$/m ? $1 : die "no $name in /metrics";
-}
-
 # A stream at the head: its first fetch (of nothing) has to end before the
 # counters mean anything, so wait for one message first.
 my $s = SSEClient->open($gw->{port}, "$events?as=bob", key => $key);
 is($s->status, 200, 'stream open');
 post('m1');
 ok($s->wait_until(sub { $s->ids >= 1 }, 10), 'first message arrives');
-my ($fetches0, $direct0) = (metric('parley_events_fetches_total'), metric('parley_events_direct_total'));
+my ($fetches0, $direct0) = ($gw->metric('parley_events_fetches_total'), $gw->metric('parley_events_direct_total'));
 
 my @replies = map { post("m$_")->{body} } 2 .. 21;
 ok($s->wait_until(sub { $s->ids >= 21 }, 10), 'twenty more posts arrive');
 is_deeply([ $s->ids ], [ 1 .. 21 ], 'in seq order, each once');
 my @data = map { $_->{data} } ($s->messages)[ 1 .. 20 ];
 is_deeply(\@data, \@replies, 'each event is the bytes of its POST reply');
-is(metric('parley_events_direct_total') - $direct0, 20, 'all 20 sent from the replies');
-is(metric('parley_events_fetches_total') - $fetches0, 0, 'with no database read');
+is($gw->metric('parley_events_direct_total') - $direct0, 20, 'all 20 sent from the replies');
+is($gw->metric('parley_events_fetches_total') - $fetches0, 0, 'with no database read');
 
 # A retry with the same client_msg_id answers 200 with the same message: not sent again.
 my $first = post('once', client_msg_id => 'retry-1');
@@ -89,13 +82,13 @@ for my $payload ("m $cid 28", "m $cid")
 }
 # A notification for a seq every stream already has reads nothing.
 {
-	my $before = metric('parley_events_fetches_total');
+	my $before = $gw->metric('parley_events_fetches_total');
 	$node->safe_psql('postgres', "SELECT pg_notify('parley_events', 'm $cid 5')");
 	# A second notification behind it, which does fetch, orders the check.
 	$node->safe_psql('postgres', "SELECT parley.message_post('$cid', 'alice', 'sql')");
 	$node->safe_psql('postgres', "SELECT pg_notify('parley_events', 'm $cid 30')");
 	ok($s->wait_until(sub { $s->ids >= 30 }, 10), 'the next notification delivers');
-	is(metric('parley_events_fetches_total') - $before, 1, 'the stale one read nothing');
+	is($gw->metric('parley_events_fetches_total') - $before, 1, 'the stale one read nothing');
 }
 
 $s->close;

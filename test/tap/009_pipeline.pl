@@ -23,13 +23,6 @@ sub lock_waiters
 		"SELECT count(*) FROM pg_stat_activity WHERE usename = '$role' AND wait_event_type = 'Lock'");
 }
 
-sub metric
-{
-	my ($gw, $name) = @_;
-	my $m = $gw->req(GET => '/metrics')->{body};
-	return $m =~ /^\Q$name\E (\d+)$/m ? $1 : die "no $name in /metrics";
-}
-
 # Lock the guests table (on the shard of g1 under a proxy) until unlock().
 my $bg;
 sub lock_guests
@@ -51,10 +44,10 @@ for my $i (1 .. 30)
 # --- reads: four in flight on the one connection, the fifth waits ------------
 lock_guests();
 my @socks = map { $gw->send_async('GET', "/v1/guests/g$_") } 1 .. 5;
-ok(ParleyTest::poll_until(sub { metric($gw, 'parley_pool_waiting') == 1 }, 10),
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, 10),
 	'5 reads, 1 connection, PARLEY_PIPELINE=4: one waits in the queue, four are on the connection');
 ok(ParleyTest::poll_until(sub { lock_waiters() == 1 }, 10), 'the first one waits on the lock in the database');
-cmp_ok(metric($gw, 'parley_pool_pipelined_total'), '>=', 3, 'three were sent behind it');
+cmp_ok($gw->metric('parley_pool_pipelined_total'), '>=', 3, 'three were sent behind it');
 unlock_guests();
 for my $i (1 .. 5)
 {
@@ -89,7 +82,7 @@ lock_guests();
 my $w = $gw->send_async('PUT', '/v1/guests/g1', '{"display_name": "Written"}');
 ok(ParleyTest::poll_until(sub { lock_waiters() == 1 }, 10), 'a write waits on the lock');
 my $r1 = $gw->send_async('GET', '/v1/guests/g2');
-ok(ParleyTest::poll_until(sub { metric($gw, 'parley_pool_waiting') == 1 }, 10),
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, 10),
 	'a read after it waits in the queue, not behind the write');
 unlock_guests();
 like(ParleyTest::read_response($w),  qr{^HTTP/1\.1 200}, 'the write completes');
@@ -115,7 +108,7 @@ ok(ParleyTest::poll_until(sub { lock_waiters() == 0 }, 10),
 unlock_guests();
 ok(ParleyTest::poll_until(sub { ($gw->req(GET => '/v1/guests/g7')->{json}{guest_id} // '') eq 'g7' }, 10),
 	'the connection serves again, with the right answers');
-is(metric($gw, 'parley_pool_connections_lost_total'), 0, 'without being dropped');
+is($gw->metric('parley_pool_connections_lost_total'), 0, 'without being dropped');
 $gw->stop;
 
 # --- PARLEY_PIPELINE=1: one at a time --------------------------------------------
@@ -123,11 +116,11 @@ $gw = ParleyTest->start(node => $node, key => $key, name => 'pipeline-off',
 	env => { PARLEY_POOL_SIZE => 1, PARLEY_PIPELINE => 1 });
 lock_guests();
 @socks = map { $gw->send_async('GET', "/v1/guests/g$_") } 1 .. 3;
-ok(ParleyTest::poll_until(sub { metric($gw, 'parley_pool_waiting') == 2 }, 10),
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 2 }, 10),
 	'PARLEY_PIPELINE=1: with one read running, the other two wait in the queue');
 unlock_guests();
 like(ParleyTest::read_response($_), qr{^HTTP/1\.1 200}, 'and complete') for @socks;
-is(metric($gw, 'parley_pool_pipelined_total'), 0, 'nothing was pipelined');
+is($gw->metric('parley_pool_pipelined_total'), 0, 'nothing was pipelined');
 $gw->stop;
 
 done_testing();

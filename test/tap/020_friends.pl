@@ -13,16 +13,6 @@ my $gw   = ParleyTest->start(node => $node, key => $key);
 
 my $ts_re = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$/;
 
-sub problem
-{
-	my ($r, $status, $code, $name) = @_;
-	subtest $name => sub {
-		is($r->{status}, $status, 'status') or diag($r->{body});
-		like($r->{headers}{'content-type'} // '', qr{^application/problem\+json}, 'problem content type');
-		is($r->{json}{code}, $code, 'code');
-	};
-}
-
 # Every friendship and block row, as the DBA sees them (against a proxy:
 # on every shard, the same).
 sub rows
@@ -76,18 +66,18 @@ ok(!defined $r->{json}{next_before}, 'next_before null');
 
 # --- bad input: 4xx, nothing changed --------------------------------------------
 my $before = rows();
-problem($gw->req(PUT => '/v1/guests/ann/friends/ann'), 400, 'validation_failed', 'request to oneself: 400');
-problem($gw->req(PUT => '/v1/guests/ann/blocks/ann'), 400, 'validation_failed', 'blocking oneself: 400');
-problem($gw->req(PUT => '/v1/guests/ann/friends/nobody'), 404, 'guest_not_found', 'unknown other: 404');
-problem($gw->req(PUT => '/v1/guests/nobody/friends/ann'), 404, 'guest_not_found', 'unknown guest: 404');
-problem($gw->req(PUT => '/v1/guests/ann/friends/b%20n'), 400, 'validation_failed', 'malformed id: 400');
-problem($gw->req(DELETE => '/v1/guests/ann/friends/cat'), 404, 'friendship_not_found', 'DELETE of no friendship: 404');
-problem($gw->req(DELETE => '/v1/guests/ann/blocks/cat'), 404, 'block_not_found', 'DELETE of no block: 404');
-problem($gw->req(GET => '/v1/guests/ann/friends?status=blocked'), 400, 'validation_failed', 'unknown status: 400');
-problem($gw->req(GET => '/v1/guests/ann/friends?limit=0'), 400, 'validation_failed', 'limit 0: 400');
-problem($gw->req(GET => '/v1/guests/ann/friends?limit=x'), 400, 'validation_failed', 'limit not a number: 400');
-problem($gw->req(GET => '/v1/guests/ann/friends?before=nonsense'), 400, 'validation_failed', 'bad cursor: 400');
-problem($gw->req(GET => '/v1/guests/nobody/friends'), 404, 'guest_not_found', 'list of an unknown guest: 404');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/ann/friends/ann'), 400, 'validation_failed', 'request to oneself: 400');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/ann/blocks/ann'), 400, 'validation_failed', 'blocking oneself: 400');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/ann/friends/nobody'), 404, 'guest_not_found', 'unknown other: 404');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/nobody/friends/ann'), 404, 'guest_not_found', 'unknown guest: 404');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/ann/friends/b%20n'), 400, 'validation_failed', 'malformed id: 400');
+ParleyTest::problem($gw->req(DELETE => '/v1/guests/ann/friends/cat'), 404, 'friendship_not_found', 'DELETE of no friendship: 404');
+ParleyTest::problem($gw->req(DELETE => '/v1/guests/ann/blocks/cat'), 404, 'block_not_found', 'DELETE of no block: 404');
+ParleyTest::problem($gw->req(GET => '/v1/guests/ann/friends?status=blocked'), 400, 'validation_failed', 'unknown status: 400');
+ParleyTest::problem($gw->req(GET => '/v1/guests/ann/friends?limit=0'), 400, 'validation_failed', 'limit 0: 400');
+ParleyTest::problem($gw->req(GET => '/v1/guests/ann/friends?limit=x'), 400, 'validation_failed', 'limit not a number: 400');
+ParleyTest::problem($gw->req(GET => '/v1/guests/ann/friends?before=nonsense'), 400, 'validation_failed', 'bad cursor: 400');
+ParleyTest::problem($gw->req(GET => '/v1/guests/nobody/friends'), 404, 'guest_not_found', 'list of an unknown guest: 404');
 is($gw->req(PUT => '/v1/guests/ann/friends/cat', undef, key => undef)->{status}, 401, 'no key: 401');
 is($gw->req(POST => '/v1/guests/ann/friends/cat', {})->{status}, 405, 'POST: 405');
 is(rows(), $before, 'the rejected requests changed nothing');
@@ -101,7 +91,7 @@ is($r->{body} // '', '', '... no body');
 is($gw->req(DELETE => '/v1/guests/ann/friends/dan')->{status}, 204, 'cancel: 204');
 is($gw->req(DELETE => '/v1/guests/ben/friends/ann')->{status}, 204, 'unfriend: 204');
 is(rows(), '- | -', 'no friendship rows left');
-problem($gw->req(DELETE => '/v1/guests/ben/friends/ann'), 404, 'friendship_not_found', 'unfriend twice: 404');
+ParleyTest::problem($gw->req(DELETE => '/v1/guests/ben/friends/ann'), 404, 'friendship_not_found', 'unfriend twice: 404');
 
 # --- blocks ------------------------------------------------------------------------
 is($gw->req(PUT => '/v1/guests/ann/friends/ben')->{status}, 201, 'ann asks ben again');
@@ -119,20 +109,20 @@ is_deeply([ @{ $r->{json} }{qw(guest_id other_id status)} ], [qw(ben ann blocked
 is(ids($gw->req(GET => '/v1/guests/ann/friends')), '', 'the block ended the friendship');
 
 my $seq_before = ParleyTest::conversation_psql($node, $did, "SELECT last_seq FROM parley.conversations WHERE id = '$did'");
-problem($gw->req(POST => "/v1/conversations/$did/messages?as=ann", { body => 'hi' }), 403, 'blocked', 'blocked guest cannot post in the direct conversation');
-problem($gw->req(POST => "/v1/conversations/$did/messages?as=ben", { body => 'hi' }), 403, 'blocked', 'nor can the blocker');
-problem($gw->req(POST => '/v1/conversations?as=ann', { kind => 'direct', participants => ['ben'] }), 403, 'blocked', 'opening the direct conversation: 403');
-problem($gw->req(PUT => '/v1/guests/ann/friends/ben'), 403, 'blocked', 'friend request while blocked: 403');
-problem($gw->req(PUT => '/v1/guests/ben/friends/ann'), 403, 'blocked', 'the blocker cannot ask either');
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$did/messages?as=ann", { body => 'hi' }), 403, 'blocked', 'blocked guest cannot post in the direct conversation');
+ParleyTest::problem($gw->req(POST => "/v1/conversations/$did/messages?as=ben", { body => 'hi' }), 403, 'blocked', 'nor can the blocker');
+ParleyTest::problem($gw->req(POST => '/v1/conversations?as=ann', { kind => 'direct', participants => ['ben'] }), 403, 'blocked', 'opening the direct conversation: 403');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/ann/friends/ben'), 403, 'blocked', 'friend request while blocked: 403');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/ben/friends/ann'), 403, 'blocked', 'the blocker cannot ask either');
 is(ParleyTest::conversation_psql($node, $did, "SELECT last_seq FROM parley.conversations WHERE id = '$did'"), $seq_before, 'nothing posted');
 is($gw->req(POST => "/v1/conversations/$gid/messages?as=ann", { body => 'group' })->{status}, 201, 'groups are not affected');
 is($gw->req(GET => "/v1/conversations/$did/messages?as=ann")->{status}, 200, 'the history stays readable');
 
-problem($gw->req(DELETE => '/v1/guests/ann/blocks/ben'), 404, 'block_not_found', 'only the blocker unblocks');
+ParleyTest::problem($gw->req(DELETE => '/v1/guests/ann/blocks/ben'), 404, 'block_not_found', 'only the blocker unblocks');
 is($gw->req(PUT => '/v1/guests/ben/blocks/ann')->{status}, 200, 'blocking again: 200');
 $r = $gw->req(DELETE => '/v1/guests/ben/blocks/ann');
 is($r->{status}, 204, 'DELETE block: 204');
-problem($gw->req(DELETE => '/v1/guests/ben/blocks/ann'), 404, 'block_not_found', 'unblock twice: 404');
+ParleyTest::problem($gw->req(DELETE => '/v1/guests/ben/blocks/ann'), 404, 'block_not_found', 'unblock twice: 404');
 is($gw->req(POST => "/v1/conversations/$did/messages?as=ann", { body => 'again' })->{status}, 201, 'posting works after the unblock');
 is($gw->req(PUT => '/v1/guests/ann/friends/ben')->{status}, 201, 'a new request after the unblock: 201');
 

@@ -341,6 +341,28 @@ sub raw
 	return $out;
 }
 
+# One value of /metrics (an unlabelled counter or gauge); dies if absent.
+sub metric
+{
+	my ($self, $name) = @_;
+	my $m = $self->req(GET => '/metrics')->{body} // '';
+	return $m =~ /^\Q$name\E (\d+)$/m ? $1 : croak "no $name in /metrics";
+}
+
+# A problem+json answer with the given status and code (one subtest).
+sub problem
+{
+	my ($r, $status, $code, $name) = @_;
+	subtest $name => sub {
+		is($r->{status}, $status, 'status') or diag($r->{body});
+		like($r->{headers}{'content-type'} // '', qr{^application/problem\+json}, 'problem content type');
+		is($r->{json}{code}, $code, 'code');
+		is($r->{json}{status}, $status, 'status in the body');
+		ok(defined $r->{json}{$_}, "has $_") for qw(type title detail);
+	};
+	return;
+}
+
 # Send one request on a fresh connection (Connection: close) without
 # waiting for the answer; returns the socket for read_response.
 sub send_async
