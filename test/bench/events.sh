@@ -89,7 +89,7 @@ psql -Atc "SELECT format('/v1/conversations/%s/events?as=h%s_%s', id, i, j)
 psql -Atc "SELECT format('/v1/conversations/%s/events?as=h%s_1', id, i) FROM bench_groups ORDER BY i" >"$work/paths_2k"
 psql -Atc "SELECT format('/v1/conversations/%s/messages?as=h%s_0', id, i) FROM bench_groups ORDER BY i" >"$work/post_paths"
 psql -Atc "SELECT format('/v1/conversations/%s/events?as=f%s', '$fan', i) FROM generate_series(0, 999) i" >"$work/paths_fan"
-export EVENTS_POST_PATHS=$work/post_paths
+export EVENTS_POST_PATHS=$work/post_paths BENCH_WRK_DIR=$bench/wrk
 
 port=$(free_port)
 url=http://127.0.0.1:$port

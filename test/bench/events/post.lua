@@ -1,28 +1,19 @@
 -- POST a message to a random conversation of test/bench/events.sh, as one
--- of its participants: paths from the file in EVENTS_POST_PATHS.
-local key = os.getenv("PARLEY_KEY") or ""
-local headers = {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}
-local body = '{"body": "hello from the events bench"}'
-local paths = {}
+-- of its participants: paths from the file in EVENTS_POST_PATHS, each
+-- request formatted once.  Key, seeding and the RESULT line: report.lua.
+dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
 
-local thread_no = 0
-function setup(thread)
-   thread_no = thread_no + 1
-   thread:set("seed", thread_no)
-end
+local headers = {["Authorization"] = auth, ["Content-Type"] = "application/json"}
+local body = '{"body": "hello from the events bench"}'
+local reqs = {}
 
 function init(args)
-   math.randomseed(os.time() * 100 + (seed or 0))
-   for line in io.lines(os.getenv("EVENTS_POST_PATHS")) do
-      paths[#paths + 1] = line
+   seed_random()
+   for path in io.lines(os.getenv("EVENTS_POST_PATHS")) do
+      reqs[#reqs + 1] = wrk.format("POST", path, headers, body)
    end
 end
 
 request = function()
-   return wrk.format("POST", paths[math.random(1, #paths)], headers, body)
-end
-
-function done(summary, latency, requests)
-   io.write(string.format("RESULT requests=%d duration_us=%d non2xx=%d p99_us=%d\n",
-      summary.requests, summary.duration, summary.errors.status, latency:percentile(99)))
+   return reqs[math.random(#reqs)]
 end

@@ -10,8 +10,13 @@ function setup(thread)
    thread:set("seed", thread_no)
 end
 
-function init(args)
+-- A script with its own init() calls seed_random() from it.
+function seed_random()
    math.randomseed(os.time() * 100 + (seed or 0))
+end
+
+function init(args)
+   seed_random()
 end
 
 function done(summary, latency, requests)
