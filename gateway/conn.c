@@ -84,9 +84,7 @@ conn_become_idle(struct pool_conn *c)
 	struct pool *pool = c->pool;
 
 	c->state = CONN_IDLE;
-	c->njobs = 0;
-	c->nabandoned = 0;
-	c->nwrites = 0;
+	conn_forget_jobs(c);
 	evtimer_del(c->timer);		/* connect attempt or abandon grace */
 	if (!c->was_up)
 	{
@@ -333,11 +331,7 @@ conn_fail(struct pool_conn *c, const char *why)
 	c->pg = NULL;
 	c->io_fd = -1;
 	c->state = CONN_DOWN;
-	c->njobs = 0;
-	c->nabandoned = 0;
-	c->nwrites = 0;
-	c->head_ended = false;
-	c->cancel_sent = false;
+	conn_forget_jobs(c);
 	c->was_up = false;
 
 	delay = BACKOFF_MIN_MS << (c->attempts < 5 ? c->attempts : 5);
@@ -398,7 +392,7 @@ conn_close(struct pool_conn *c)
 
 	/* Not IDLE or BUSY any more: a job submitted from a callback goes elsewhere. */
 	c->state = CONN_DOWN;
-	c->njobs = 0;
+	conn_forget_jobs(c);
 	for (int i = 0; i < njobs; i++)
 	{
 		struct pool_job *job = c->jobs[i];

@@ -43,6 +43,17 @@
 
 static void conn_send_cancel(struct pool_conn *c);
 
+/* No job in flight any more (IDLE, DOWN, closing); jobs[] is left as is. */
+void
+conn_forget_jobs(struct pool_conn *c)
+{
+	c->njobs = 0;
+	c->nabandoned = 0;
+	c->nwrites = 0;
+	c->head_ended = false;
+	c->cancel_sent = false;
+}
+
 /* Take queued jobs while there is room in the pipeline. */
 void
 conn_fill(struct pool_conn *c)
@@ -77,13 +88,10 @@ conn_run_job(struct pool_conn *c, struct pool_job *job)
 							   NULL, job->values, NULL, NULL, 0);
 	/* Its own Sync: its own transaction, whatever else is in flight. */
 	ok = ok && PQpipelineSync(c->pg);
-	if (c->state != CONN_BUSY)
-	{
-		c->state = CONN_BUSY;
-		c->head_ended = false;
-	}
-	else
+	/* Not BUSY: conn_forget_jobs() left nothing of earlier jobs. */
+	if (c->state == CONN_BUSY)
 		c->pool->pipelined++;
+	c->state = CONN_BUSY;
 	c->writes[c->njobs] = !job->read_only;
 	c->nwrites += !job->read_only;
 	c->jobs[c->njobs++] = job;

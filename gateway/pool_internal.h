@@ -77,6 +77,7 @@ const char *conn_stmt_name(int i, char *buf, size_t len);
 void		conn_run_job(struct pool_conn *c, struct pool_job *job);
 bool		conn_can_take(const struct pool_conn *c);	/* IDLE, or BUSY with room */
 void		conn_fill(struct pool_conn *c);	/* take queued jobs while there is room */
+void		conn_forget_jobs(struct pool_conn *c);
 void		conn_abandon(struct pool_conn *c, struct pool_job *job);
 void		conn_read_results(struct pool_conn *c);
 void		conn_keep_first_result(struct pool_conn *c, PGresult *res);
