@@ -1,7 +1,9 @@
 /*
  * events.c
  *	  What a gateway needs to serve live event streams (Server-Sent Events):
- *	  events_subscribe(), events_fetch(), conversation_heads().
+ *	  events_subscribe(), events_fetch(), events_heads(), events_changes()
+ *	  (and conversation_heads(), the 0.2.0 poll), plus the change counter
+ *	  that edits, deletes and removals bump (parley_count_change()).
  *
  * Writes do not notify.  NOTIFY inside a writing transaction takes a
  * database-wide lock at commit and so serialises every commit; instead the
@@ -9,11 +11,18 @@
  * write transaction) and every gateway fetches what is new here, by seq.
  * So these functions are read-only: a subscription checks access and
  * names the conversation's last_seq; a fetch reads messages after a seq;
- * a heads call reads last_seq of many conversations at once, for the
- * gateway's periodic safety poll that catches writes made straight in SQL
- * or notifications lost with a crashed gateway.
+ * a heads call reads last_seq and change_seq of many conversations at
+ * once, for the gateway's periodic safety poll that catches writes made
+ * straight in SQL or notifications lost with a crashed gateway.
  *
- * events_fetch() and conversation_heads() check no actor: only a gateway
+ * Changes (0.3.0): an edit, a delete or a participant removal bumps the
+ * conversation's change_seq in its own transaction (the row its post-style
+ * lock already holds, or one more row lock per conversation; no NOTIFY),
+ * and an edited or deleted message records it.  A gateway that sees
+ * change_seq move asks events_changes() what changed since the value it
+ * has: the changed messages, and which of its streaming guests are gone.
+ *
+ * events_fetch(), events_heads() and events_changes() check no actor: only a gateway
  * that has already subscribed its clients through events_subscribe() calls
  * them.  They are granted to the gateway role only.
  */
@@ -35,6 +44,9 @@
 /* Page size bound of events_fetch(); the gateway asks for 200. */
 #define EVENTS_FETCH_MAX 1000
 
+/* Changed messages per events_changes() call; the caller asks again. */
+#define EVENTS_CHANGES_MAX 200
+
 /* The conversation (primary key) and whether actor takes part. */
 static ParleyQuery q_subscribe = {
 	"SELECT c.last_seq,"
@@ -42,6 +54,23 @@ static ParleyQuery q_subscribe = {
 	"                WHERE p.conversation_id = c.id AND p.guest_id = $2)"
 	"  FROM parley.conversations c WHERE c.id = $1",
 	2, {UUIDOID, TEXTOID}
+};
+
+/* 0.3.0: the same, and the change counter (column 3). */
+static ParleyQuery q_subscribe_v0_3 = {
+	"SELECT c.last_seq,"
+	"       EXISTS (SELECT 1 FROM parley.participants p"
+	"                WHERE p.conversation_id = c.id AND p.guest_id = $2),"
+	"       c.change_seq"
+	"  FROM parley.conversations c WHERE c.id = $1",
+	2, {UUIDOID, TEXTOID}
+};
+
+/* Primary key of conversations; the row lock orders changes like posts. */
+static ParleyQuery q_count_change = {
+	"UPDATE parley.conversations SET change_seq = change_seq + 1"
+	" WHERE id = $1 RETURNING change_seq",
+	1, {UUIDOID}
 };
 
 /*
@@ -59,27 +88,67 @@ static ParleyQuery q_fetch = {
 
 /* Primary key lookups of conversations; unknown ids are left out. */
 static ParleyQuery q_heads = {
+	"SELECT id::text, last_seq, change_seq FROM parley.conversations WHERE id = ANY ($1)",
+	1, {UUIDARRAYOID}
+};
+
+/* 0.2.0's conversation_heads(): no change_seq column yet. */
+static ParleyQuery q_heads_v0_2 = {
 	"SELECT id::text, last_seq FROM parley.conversations WHERE id = ANY ($1)",
 	1, {UUIDARRAYOID}
 };
 
+/* Primary key of conversations. */
+static ParleyQuery q_change_head = {
+	"SELECT change_seq FROM parley.conversations WHERE id = $1",
+	1, {UUIDOID}
+};
+
+/* The partial index messages_changes_idx, in change order. */
+static ParleyQuery q_changes = {
+	"SELECT " MESSAGE_COLUMNS ", change_seq FROM parley.messages"
+	" WHERE conversation_id = $1 AND change_seq > $2"
+	" ORDER BY change_seq LIMIT $3",
+	3, {UUIDOID, INT8OID, INT8OID}
+};
+#define CHANGES_COL_CHANGE_SEQ	(MESSAGE_NCOLUMNS + 1)
+
+/* Per given guest, a primary key probe of participants; in the order given. */
+static ParleyQuery q_gone = {
+	"SELECT u.g FROM unnest($2::text[]) WITH ORDINALITY AS u(g, i)"
+	" WHERE NOT EXISTS (SELECT 1 FROM parley.participants p"
+	"                    WHERE p.conversation_id = $1 AND p.guest_id = u.g)"
+	" ORDER BY u.i",
+	2, {UUIDOID, TEXTARRAYOID}
+};
+
+int64
+parley_count_change(Datum cid)
+{
+	bool		isnull;
+
+	if (parley_query_exec(&q_count_change, &cid, NULL, false, 1) != 1)
+		parley_raise_conversation_not_found(cid);
+	return DatumGetInt64(parley_col(SPI_tuptable, 0, 1, &isnull));
+}
+
 /*
  * events_subscribe(conversation_id, actor, after): 404 unless the
  * conversation exists, 403 unless actor takes part, 400 for a negative
- * cursor; answers {"last_seq": N}.  The gateway registers the stream
- * before it fetches anything, so a message committed after this answer is
- * found by its first fetch.
+ * cursor; answers {"last_seq": N} and, from 0.3.0, "change_seq".  The
+ * gateway registers the stream before it fetches anything, so a message
+ * committed after this answer is found by its first fetch, and a change
+ * committed after it by its first events_changes().
  */
-PG_FUNCTION_INFO_V1(events_subscribe);
-Datum
-events_subscribe(PG_FUNCTION_ARGS)
+static Datum
+events_subscribe_impl(FunctionCallInfo fcinfo, bool with_changes)
 {
 	Datum		cid;
 	char	   *actor;
 	int64		after = 0;
 	Datum		values[2];
 	bool		isnull;
-	int64		last_seq;
+	SPITupleTable *tt;
 	JsonOut		jo = {0};
 
 	parley_require_arg(fcinfo, 0, "conversation_id");
@@ -90,16 +159,35 @@ events_subscribe(PG_FUNCTION_ARGS)
 	SPI_connect();
 	values[0] = cid;
 	values[1] = CStringGetTextDatum(actor);
-	if (parley_query_exec(&q_subscribe, values, NULL, true, 1) == 0)
+	if (parley_query_exec(with_changes ? &q_subscribe_v0_3 : &q_subscribe,
+						  values, NULL, true, 1) == 0)
 		parley_raise_conversation_not_found(cid);
-	if (!DatumGetBool(parley_col(SPI_tuptable, 0, 2, &isnull)))
+	tt = SPI_tuptable;
+	if (!DatumGetBool(parley_col(tt, 0, 2, &isnull)))
 		parley_raise_not_a_participant(cid, actor);
-	last_seq = DatumGetInt64(parley_col(SPI_tuptable, 0, 1, &isnull));
 
 	jo_begin_object(&jo, NULL);
-	jo_int64(&jo, "last_seq", last_seq);
+	jo_int64(&jo, "last_seq", DatumGetInt64(parley_col(tt, 0, 1, &isnull)));
+	if (with_changes)
+		jo_int64(&jo, "change_seq", DatumGetInt64(parley_col(tt, 0, 3, &isnull)));
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
+}
+
+/* The symbol of the 0.1.0 SQL. */
+PG_FUNCTION_INFO_V1(events_subscribe);
+Datum
+events_subscribe(PG_FUNCTION_ARGS)
+{
+	return events_subscribe_impl(fcinfo, false);
+}
+
+/* The symbol of the 0.3.0 SQL: with the change counter. */
+PG_FUNCTION_INFO_V1(events_subscribe_v0_3);
+Datum
+events_subscribe_v0_3(PG_FUNCTION_ARGS)
+{
+	return events_subscribe_impl(fcinfo, true);
 }
 
 /*
@@ -167,12 +255,13 @@ events_fetch(PG_FUNCTION_ARGS)
 }
 
 /*
- * conversation_heads(ids): {"<conversation id>": last_seq, ...} for the
- * ids that exist.  One call covers every conversation a gateway streams.
+ * conversation_heads(ids): {"<conversation id>": last_seq, ...} and, 0.3.0,
+ * events_heads(ids): {"<conversation id>": [last_seq, change_seq], ...},
+ * for the ids that exist.  One call covers every conversation a gateway
+ * streams.
  */
-PG_FUNCTION_INFO_V1(conversation_heads);
-Datum
-conversation_heads(PG_FUNCTION_ARGS)
+static Datum
+heads_impl(FunctionCallInfo fcinfo, bool with_changes)
 {
 	Datum		values[1];
 	uint64		n;
@@ -183,16 +272,110 @@ conversation_heads(PG_FUNCTION_ARGS)
 	values[0] = PointerGetDatum(PG_GETARG_ARRAYTYPE_P(0));
 
 	SPI_connect();
-	n = parley_query_exec(&q_heads, values, NULL, true, 0);
+	n = parley_query_exec(with_changes ? &q_heads : &q_heads_v0_2, values, NULL, true, 0);
 	tt = SPI_tuptable;
 	jo_begin_object(&jo, NULL);
 	for (uint64 i = 0; i < n; i++)
 	{
 		bool		isnull;
 		char	   *id = TextDatumGetCString(parley_col(tt, i, 1, &isnull));
+		int64		last_seq = DatumGetInt64(parley_col(tt, i, 2, &isnull));
 
-		jo_int64(&jo, id, DatumGetInt64(parley_col(tt, i, 2, &isnull)));
+		if (!with_changes)
+		{
+			jo_int64(&jo, id, last_seq);
+			continue;
+		}
+		jo_begin_array(&jo, id);
+		jo_int64(&jo, NULL, last_seq);
+		jo_int64(&jo, NULL, DatumGetInt64(parley_col(tt, i, 3, &isnull)));
+		jo_end_array(&jo);
 	}
+	jo_end_object(&jo);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
+}
+
+PG_FUNCTION_INFO_V1(conversation_heads);
+Datum
+conversation_heads(PG_FUNCTION_ARGS)
+{
+	return heads_impl(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(events_heads);
+Datum
+events_heads(PG_FUNCTION_ARGS)
+{
+	return heads_impl(fcinfo, true);
+}
+
+/*
+ * events_changes(conversation_id, after_change, guests): what changed in a
+ * conversation since change_seq after_change, for a gateway's streams:
+ * {"change_seq": N, "messages": [...], "gone": [...]}.  messages are the
+ * ones edited or deleted after after_change, in change order, at most
+ * EVENTS_CHANGES_MAX; change_seq is how far the answer goes (the last
+ * message's when there may be more, else the conversation's), to be passed
+ * as after_change next time.  gone lists the given guests that take no
+ * part (any more), in the order given: all of them when the conversation
+ * does not exist.
+ */
+PG_FUNCTION_INFO_V1(events_changes);
+Datum
+events_changes(PG_FUNCTION_ARGS)
+{
+	Datum		cid;
+	int64		after;
+	ArrayType  *guests;
+	Datum		values[3];
+	int64		head = 0;
+	uint64		n;
+	uint64		ngone;
+	SPITupleTable *tt;
+	SPITupleTable *gone;
+	bool		isnull;
+	JsonOut		jo = {0};
+
+	parley_require_arg(fcinfo, 0, "conversation_id");
+	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
+	parley_require_arg(fcinfo, 1, "after_change");
+	after = PG_GETARG_INT64(1);
+	if (after < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("after_change must be a non-negative change_seq"),
+				 errdetail("It is " INT64_FORMAT ".", after)));
+	parley_require_arg(fcinfo, 2, "guests");
+	guests = PG_GETARG_ARRAYTYPE_P(2);
+	if (ARR_NDIM(guests) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("guests must be a one-dimensional array")));
+
+	SPI_connect();
+	if (parley_query_exec(&q_change_head, &cid, NULL, true, 1) == 1)
+		head = DatumGetInt64(parley_col(SPI_tuptable, 0, 1, &isnull));
+	values[0] = cid;
+	values[1] = Int64GetDatum(after);
+	values[2] = Int64GetDatum((int64) EVENTS_CHANGES_MAX);
+	n = parley_query_exec(&q_changes, values, NULL, true, 0);
+	tt = SPI_tuptable;
+	if (n == EVENTS_CHANGES_MAX)
+		head = DatumGetInt64(parley_col(tt, n - 1, CHANGES_COL_CHANGE_SEQ, &isnull));
+	values[1] = PointerGetDatum(guests);
+	ngone = parley_query_exec(&q_gone, values, NULL, true, 0);
+	gone = SPI_tuptable;
+
+	jo_begin_object(&jo, NULL);
+	jo_int64(&jo, "change_seq", Max(head, after));
+	jo_begin_array(&jo, "messages");
+	for (uint64 i = 0; i < n; i++)
+		render_message(&jo, NULL, tt, i, 1);
+	jo_end_array(&jo);
+	jo_begin_array(&jo, "gone");
+	for (uint64 i = 0; i < ngone; i++)
+		render_col_text(&jo, NULL, gone, i, 1);
+	jo_end_array(&jo);
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }

@@ -26,6 +26,8 @@ GRANT EXECUTE ON FUNCTION
     parley.events_subscribe(uuid, text, bigint),
     parley.events_fetch(uuid[], bigint[], integer),
     parley.conversation_heads(uuid[]),
+    parley.events_heads(uuid[]),
+    parley.events_changes(uuid, bigint, text[]),
     parley.service_key_hashes(),
     parley.last_status(),
     parley.version()

@@ -211,11 +211,27 @@ static ParleyQuery q_edit = {
 	3, {UUIDOID, INT8OID, TEXTOID}
 };
 
+/* 0.3.0: the same, recording the conversation's change_seq $4. */
+static ParleyQuery q_edit_v0_3 = {
+	"UPDATE parley.messages SET body = $3, edited_at = now(), change_seq = $4"
+	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL"
+	" RETURNING " MESSAGE_COLUMNS,
+	4, {UUIDOID, INT8OID, TEXTOID, INT8OID}
+};
+
 /* Primary key of messages; a tombstone is left alone. */
 static ParleyQuery q_delete = {
 	"UPDATE parley.messages SET body = NULL, metadata = '{}', deleted_at = now()"
 	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL",
 	2, {UUIDOID, INT8OID}
+};
+
+/* 0.3.0: the same, recording the conversation's change_seq $3. */
+static ParleyQuery q_delete_v0_3 = {
+	"UPDATE parley.messages SET body = NULL, metadata = '{}', deleted_at = now(),"
+	"       change_seq = $3"
+	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL",
+	3, {UUIDOID, INT8OID, INT8OID}
 };
 
 static void
@@ -500,16 +516,20 @@ message_list(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
-PG_FUNCTION_INFO_V1(message_edit);
-Datum
-message_edit(PG_FUNCTION_ARGS)
+/*
+ * message_edit() of both SQL versions.  count_change is set by the 0.3.0
+ * symbol: the edit bumps the conversation's change_seq (its row lock
+ * first, as a post takes it) and the message records it.
+ */
+static Datum
+message_edit_impl(FunctionCallInfo fcinfo, bool count_change)
 {
 	Datum		cid;
 	int64		seq;
 	char	   *actor;
 	text	   *body;
 	bool		deleted;
-	Datum		values[3];
+	Datum		values[4];
 	JsonOut		jo = {0};
 
 	parley_require_arg(fcinfo, 0, "conversation_id");
@@ -535,7 +555,10 @@ message_edit(PG_FUNCTION_ARGS)
 	values[0] = cid;
 	values[1] = Int64GetDatum(seq);
 	values[2] = PointerGetDatum(body);
-	if (deleted || parley_query_exec(&q_edit, values, NULL, false, 0) != 1)
+	if (count_change && !deleted)
+		values[3] = Int64GetDatum(parley_count_change(cid));
+	if (deleted || parley_query_exec(count_change ? &q_edit_v0_3 : &q_edit,
+									 values, NULL, false, 0) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PARLEY_MESSAGE_DELETED),
 				 errmsg("message " INT64_FORMAT " of conversation %s is deleted",
@@ -545,15 +568,31 @@ message_edit(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
-PG_FUNCTION_INFO_V1(message_delete);
+/* The symbol of the 0.1.0 SQL. */
+PG_FUNCTION_INFO_V1(message_edit);
 Datum
-message_delete(PG_FUNCTION_ARGS)
+message_edit(PG_FUNCTION_ARGS)
+{
+	return message_edit_impl(fcinfo, false);
+}
+
+/* The symbol of the 0.3.0 SQL: the edit is counted in change_seq. */
+PG_FUNCTION_INFO_V1(message_edit_v0_3);
+Datum
+message_edit_v0_3(PG_FUNCTION_ARGS)
+{
+	return message_edit_impl(fcinfo, true);
+}
+
+/* message_delete() of both SQL versions; count_change as for edits. */
+static Datum
+message_delete_impl(FunctionCallInfo fcinfo, bool count_change)
 {
 	Datum		cid;
 	int64		seq;
 	char	   *actor;
 	bool		deleted;
-	Datum		values[2];
+	Datum		values[3];
 
 	parley_require_arg(fcinfo, 0, "conversation_id");
 	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
@@ -579,9 +618,27 @@ message_delete(PG_FUNCTION_ARGS)
 	{
 		values[0] = cid;
 		values[1] = Int64GetDatum(seq);
-		parley_query_exec(&q_delete, values, NULL, false, 0);
+		if (count_change)
+			values[2] = Int64GetDatum(parley_count_change(cid));
+		parley_query_exec(count_change ? &q_delete_v0_3 : &q_delete, values, NULL, false, 0);
 	}
 	SPI_finish();
 	parley_set_status(204);
 	PG_RETURN_VOID();
+}
+
+/* The symbol of the 0.1.0 SQL. */
+PG_FUNCTION_INFO_V1(message_delete);
+Datum
+message_delete(PG_FUNCTION_ARGS)
+{
+	return message_delete_impl(fcinfo, false);
+}
+
+/* The symbol of the 0.3.0 SQL: the delete is counted in change_seq. */
+PG_FUNCTION_INFO_V1(message_delete_v0_3);
+Datum
+message_delete_v0_3(PG_FUNCTION_ARGS)
+{
+	return message_delete_impl(fcinfo, true);
 }

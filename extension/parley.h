@@ -13,7 +13,7 @@
 
 #include "utils/elog.h"
 
-#define PARLEY_VERSION "0.2.0"
+#define PARLEY_VERSION "0.3.0"
 
 /* 404s */
 #define ERRCODE_PARLEY_GUEST_NOT_FOUND			MAKE_SQLSTATE('P','R','0','0','1')
@@ -46,5 +46,13 @@
  * tell "created" from "already there" without a second call.
  */
 extern void parley_set_status(int status);
+
+/*
+ * events.c, 0.3.0: count one change (an edit, a delete, a removal) of
+ * conversation cid and answer its new change_seq.  Takes the
+ * conversation's row lock, as a post does.  The caller is connected to
+ * SPI; raises 404 when the conversation does not exist.
+ */
+extern int64 parley_count_change(Datum cid);
 
 #endif							/* PARLEY_H */

@@ -152,9 +152,14 @@ participant_add(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 201));
 }
 
-PG_FUNCTION_INFO_V1(participant_remove);
-Datum
-participant_remove(PG_FUNCTION_ARGS)
+/*
+ * participant_remove() of both SQL versions.  count_change is set by the
+ * 0.3.0 symbol: the removal bumps the conversation's change_seq (its row
+ * is locked already), so gateways end the removed guest's live streams
+ * however it was removed.
+ */
+static Datum
+participant_remove_impl(FunctionCallInfo fcinfo, bool count_change)
 {
 	Datum		cid;
 	char	   *actor;
@@ -191,8 +196,26 @@ participant_remove(PG_FUNCTION_ARGS)
 	parley_query_exec(&q_remove_participant, values, NULL, false, 0);
 	if (strcmp(target_role, "owner") == 0)
 		parley_query_exec(&q_promote_successor, values, NULL, false, 0);
+	if (count_change)
+		(void) parley_count_change(cid);
 
 	SPI_finish();
 	parley_set_status(204);
 	PG_RETURN_VOID();
+}
+
+/* The symbol of the 0.1.0 SQL. */
+PG_FUNCTION_INFO_V1(participant_remove);
+Datum
+participant_remove(PG_FUNCTION_ARGS)
+{
+	return participant_remove_impl(fcinfo, false);
+}
+
+/* The symbol of the 0.3.0 SQL: the removal is counted in change_seq. */
+PG_FUNCTION_INFO_V1(participant_remove_v0_3);
+Datum
+participant_remove_v0_3(PG_FUNCTION_ARGS)
+{
+	return participant_remove_impl(fcinfo, true);
 }
