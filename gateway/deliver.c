@@ -1,8 +1,8 @@
 /*
  * deliver.c
  *	  What the live-event hub sends: new messages fetched for every streamed
- *	  conversation that changed, edits and deletes, and the messages this
- *	  gateway posted itself.
+ *	  conversation that has new ones, and the messages this gateway posted
+ *	  itself.
  *
  * Fetches: conversations that changed wait in a list; one fetch at a time
  * reads, for up to BATCH_MAX of them in one round trip, the messages with
@@ -19,9 +19,9 @@
  * work of live delivery near zero for posts made through the gateway that
  * holds the streams (measured in docs/benchmarks.md, #4).
  *
- * Edits and deletes: one fetch of that one message at a time, so a stream
- * sees them in the order they were notified; they go only to streams that
- * already have the message (the others will get it as it is now).
+ * Edits, deletes and removals are changes.c's.  A message fetch of a
+ * conversation waits while a change fetch of it runs (and the other way
+ * round), so that each reads after the other.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -47,19 +47,6 @@ struct batch
 	struct conv *convs[BATCH_MAX];
 };
 
-/* An edit or delete: fetch that one message, send it to who has seen it. */
-struct change
-{
-	struct pool_job job;
-	const char *values[3];
-	char		ids_s[CID_LEN + 3];
-	char		after_s[26];
-	int64_t		seq;
-	bool		deleted;
-	char		cid[CID_LEN + 1];
-	struct change *next;		/* in dq.changes */
-};
-
 static struct
 {
 	struct pool *pool;
@@ -68,16 +55,12 @@ static struct
 	struct conv *pending_tail;
 	struct batch batch;
 	bool		batch_running;
-	struct change *changes;		/* edits and deletes, in notification order */
-	struct change *changes_tail;
-	bool		change_running;
 	struct evbuffer *scratch;	/* the event(s) for one stream */
 	unsigned long long fetches;
 	unsigned long long direct;
 }			dq;
 
 static void fetch_next(void);
-static void change_next(void);
 
 /* One message event, in the SSE framing: id line, event line, data line. */
 static void
@@ -181,6 +164,15 @@ deliver_kick(struct conv *c)
 	fetch_next();
 }
 
+void
+deliver_after_change(struct conv *c)
+{
+	if (!c->after_change)
+		return;
+	c->after_change = false;
+	deliver_kick(c);
+}
+
 static void
 batch_clear(struct batch *b)
 {
@@ -228,11 +220,15 @@ on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		c->fetching = false;
 		if (c->nstreams == 0)
 			hub_conv_release(c);
-		else if (c->dirty || err != NULL)
+		else
 		{
-			c->dirty = false;
-			if (err == NULL)
-				conv_queue(c);
+			if (c->dirty || err != NULL)
+			{
+				c->dirty = false;
+				if (err == NULL)
+					conv_queue(c);
+			}
+			changes_fetch_ended(c);
 		}
 	}
 	batch_clear(b);
@@ -268,6 +264,11 @@ fetch_next(void)
 		if (c->nstreams == 0)
 		{
 			hub_conv_release(c);
+			continue;
+		}
+		if (c->change_running)
+		{
+			c->after_change = true; /* deliver_after_change() queues it again */
 			continue;
 		}
 		c->fetching = true;
@@ -313,125 +314,28 @@ out:
 		evbuffer_free(afters);
 }
 
-/* ---- edits and deletes ---------------------------------------------------- */
-
-static void
-on_change_done(struct pool_job *job, PGresult *res, const struct problem *err)
-{
-	struct change *ch = job->arg;
-	struct conv *c = hub_conv_find(ch->cid);
-	struct stream *next;
-
-	if (err == NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		strtoll(PQgetvalue(res, 0, 1), NULL, 10) == ch->seq && c != NULL)
-	{
-		/* Only to streams that have the message; the others get it as it is now. */
-		for (struct stream *s = c->streams; s != NULL; s = next)
-		{
-			next = s->next;
-			if (s->cursor < ch->seq)
-				continue;
-			evbuffer_add_printf(dq.scratch, "event: %s\ndata: ",
-								ch->deleted ? "message_deleted" : "message_edited");
-			evbuffer_add(dq.scratch, PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0));
-			evbuffer_add(dq.scratch, "\n\n", 2);
-			(void) hub_stream_send(s, dq.scratch);
-		}
-	}
-	dq.changes = ch->next;
-	if (dq.changes == NULL)
-		dq.changes_tail = NULL;
-	dq.change_running = false;
-	free(ch);
-	if (err == NULL)
-		change_next();
-}
-
-void
-deliver_change(const char *cid, int64_t seq, bool deleted)
-{
-	struct change *ch;
-
-	if (seq <= 0 || hub_conv_find(cid) == NULL)
-		return;
-	ch = calloc(1, sizeof(*ch));
-	if (ch == NULL)
-		return;
-	snprintf(ch->cid, sizeof(ch->cid), "%s", cid);
-	snprintf(ch->ids_s, sizeof(ch->ids_s), "{%s}", cid);
-	snprintf(ch->after_s, sizeof(ch->after_s), "{%" PRId64 "}", seq - 1);
-	ch->seq = seq;
-	ch->deleted = deleted;
-	ch->values[0] = ch->ids_s;
-	ch->values[1] = ch->after_s;
-	ch->values[2] = "1";
-	ch->job.stmt = dq.fetch_stmt;
-	ch->job.nparams = 3;
-	ch->job.values = ch->values;
-	ch->job.done = on_change_done;
-	ch->job.read_only = true;
-	ch->job.arg = ch;
-	if (dq.changes_tail)
-		dq.changes_tail->next = ch;
-	else
-		dq.changes = ch;
-	dq.changes_tail = ch;
-	change_next();
-}
-
-/*
- * One change fetch at a time, so that a stream sees edits and deletes in
- * the order they were notified (two jobs on two pool connections could
- * finish either way round).
- */
-static void
-change_next(void)
-{
-	struct problem p;
-
-	while (!dq.change_running && dq.changes != NULL)
-	{
-		struct change *ch = dq.changes;
-
-		dq.change_running = pool_submit(dq.pool, &ch->job, config.request_timeout_ms, false, &p);
-		dq.fetches += dq.change_running;
-		if (dq.change_running)
-			return;
-		dq.changes = ch->next;	/* no connection: this one is lost */
-		if (dq.changes == NULL)
-			dq.changes_tail = NULL;
-		free(ch);
-	}
-}
-
 /* ---- setup ---------------------------------------------------------------- */
 
 bool
-deliver_setup(struct pool *pool, int fetch_stmt)
+deliver_setup(struct pool *pool, int fetch_stmt, int changes_stmt)
 {
 	dq.pool = pool;
 	dq.fetch_stmt = fetch_stmt;
 	dq.scratch = evbuffer_new();
-	return dq.scratch != NULL;
+	return dq.scratch != NULL && changes_setup(pool, changes_stmt);
 }
 
 void
 deliver_get_stats(struct events_stats *st)
 {
-	st->fetches = dq.fetches;
+	st->fetches = dq.fetches + changes_fetches();
 	st->direct = dq.direct;
 }
 
 void
 deliver_shutdown(void)
 {
-	while (dq.changes != NULL)
-	{
-		struct change *ch = dq.changes;
-
-		dq.changes = ch->next;
-		free(ch);
-	}
+	changes_shutdown();
 	if (dq.scratch)
 		evbuffer_free(dq.scratch);
 	memset(&dq, 0, sizeof(dq));

@@ -15,11 +15,13 @@
  *
  * Every gateway LISTENs (listen.c).  A notification only says "look": for
  * a conversation it streams, a gateway fetches what is above its streams'
- * cursors (deliver.c), so a lost or late notification only delays.  A
- * safety poll every PARLEY_EVENTS_POLL_MS reads last_seq of every streamed
- * conversation in one call (parley.conversation_heads) and fetches where a
- * stream is behind: posts made straight in SQL, or notifications lost with
- * a crashed gateway, still arrive.
+ * cursors (deliver.c), or what changed after the change_seq its streams
+ * were brought to (changes.c), so a lost or late notification only delays.
+ * A safety poll every PARLEY_EVENTS_POLL_MS reads last_seq and change_seq
+ * of every streamed conversation in one call (parley.events_heads) and
+ * fetches where a stream is behind: posts, edits, deletes and removals
+ * made straight in SQL, or notifications lost with a crashed gateway,
+ * still arrive.
  *
  * The resume seam: a stream is registered with its cursor S (the client's
  * cursor, or last_seq from events_subscribe) before anything is fetched for
@@ -49,15 +51,22 @@
 enum
 {
 	STMT_FETCH,
-	STMT_HEADS
+	STMT_HEADS,
+	STMT_CHANGES
 };
 
 const char *const events_statements[EVENTS_NSTATEMENTS] = {
 	[STMT_FETCH] = "SELECT m::text, (m->>'seq')::bigint, m->>'conversation_id'"
 	" FROM jsonb_array_elements(parley.events_fetch($1::uuid[], $2::bigint[], $3::integer)"
 	"->'messages') AS m",
-	[STMT_HEADS] = "SELECT key, value::bigint"
-	" FROM jsonb_each_text(parley.conversation_heads($1::uuid[]))",
+	[STMT_HEADS] = "SELECT key, (value->>0)::bigint, (value->>1)::bigint"
+	" FROM jsonb_each(parley.events_heads($1::uuid[]))",
+	/* One row per changed message (or one with NULLs), in change order. */
+	[STMT_CHANGES] = "SELECT e.m::text, (e.m->>'seq')::bigint, (e.m->>'deleted')::boolean,"
+	" c->>'change_seq', (c->'gone')::text"
+	" FROM parley.events_changes($1::uuid, $2::bigint, $3::text[]) AS c"
+	" LEFT JOIN LATERAL jsonb_array_elements(c->'messages') WITH ORDINALITY AS e(m, i) ON true"
+	" ORDER BY e.i",
 };
 
 static struct
@@ -114,7 +123,7 @@ hub_conv_release(struct conv *c)
 {
 	struct conv **pp;
 
-	if (c->nstreams > 0 || c->fetching || c->queued)
+	if (c->nstreams > 0 || c->fetching || c->queued || c->change_running || c->change_queued)
 		return;
 	for (pp = &hub.buckets[cid_hash(c->cid)]; *pp != NULL; pp = &(*pp)->hnext)
 	{
@@ -217,29 +226,27 @@ hub_min_cursor(const struct conv *c)
 	return min;
 }
 
-/* A guest left the conversation: its streams end. */
-static void
-conv_removed(const char *cid, const char *guest)
+bool
+hub_guest_gone(struct conv *c, const char *guest)
 {
-	struct conv *c = hub_conv_find(cid);
 	struct stream *next;
 
-	if (c == NULL)
-		return;
 	for (struct stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
 		if (strcmp(s->guest, guest) != 0)
 			continue;
-		log_info("events: %s left %s: stream ended", guest, cid);
-		if (c->nstreams == 1)
+		log_info("events: %s left %s: stream ended", guest, c->cid);
+		if (c->nstreams == 1 && !c->fetching && !c->queued &&
+			!c->change_running && !c->change_queued)
 		{
-			/* c would be freed by stream_end(); nothing follows it. */
+			/* c is freed by stream_end(); nothing follows it. */
 			stream_end(s);
-			return;
+			return false;
 		}
 		stream_end(s);
 	}
+	return true;
 }
 
 /* ---- notifications in ----------------------------------------------------- */
@@ -271,11 +278,14 @@ on_notify(const char *payload)
 
 				/* "m <cid>" without a seq comes from an older gateway. */
 				if (kind == 'm')
-					events_head_seen(cid, nf == 3 ? seq : INT64_MAX);
-				else if ((kind == 'e' || kind == 'd') && nf == 3)
-					deliver_change(cid, seq, kind == 'd');
-				else if (kind == 'r' && nf == 3)
-					conv_removed(cid, arg);
+					events_head_seen(cid, nf == 3 ? seq : INT64_MAX, 0);
+				else if (kind == 'e' || kind == 'd' || kind == 'r')
+				{
+					struct conv *c = hub_conv_find(cid);
+
+					if (c != NULL)
+						deliver_changes(c, 0);
+				}
 			}
 		}
 		if (end == NULL)
@@ -324,10 +334,13 @@ out:
 }
 
 void
-events_head_seen(const char *cid, int64_t head)
+events_head_seen(const char *cid, int64_t head, int64_t change_head)
 {
 	struct conv *c = hub_conv_find(cid);
 
+	if (c != NULL && change_head > c->change_seen)
+		deliver_changes(c, change_head);
+	c = hub_conv_find(cid);		/* still there: changes end no stream yet */
 	if (c != NULL && head > hub_min_cursor(c))
 		deliver_kick(c);
 }
@@ -375,7 +388,7 @@ events_cursor(const char **after, const char *last_event_id, struct problem *p)
 
 void
 events_stream_open(struct evhttp_request *req, const char *cid, const char *guest,
-				   const char *after, const char *last_seq)
+				   const char *after, const char *last_seq, const char *change_seq)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct stream *s = calloc(1, sizeof(*s));
@@ -387,6 +400,12 @@ events_stream_open(struct evhttp_request *req, const char *cid, const char *gues
 		free(s);
 		evhttp_send_error(req, 500, NULL);
 		return;
+	}
+	if (c->streams == NULL && !c->fetching && !c->queued && !c->change_running)
+	{
+		/* New here: changes before this subscription are in what it reads. */
+		c->change_seen = strtoll(change_seq, NULL, 10);
+		c->change_head = c->change_seen;
 	}
 	s->req = req;
 	s->evcon = evcon;
@@ -444,7 +463,7 @@ events_setup(struct event_base *base, struct pool *pool, int first_stmt)
 	hub.scratch = evbuffer_new();
 	hub.heartbeat_timer = event_new(base, -1, EV_PERSIST, on_heartbeat, NULL);
 	if (hub.scratch == NULL || !notify_setup(base) ||
-		hub.heartbeat_timer == NULL || !deliver_setup(pool, first_stmt + STMT_FETCH))
+		hub.heartbeat_timer == NULL || !deliver_setup(pool, first_stmt + STMT_FETCH, first_stmt + STMT_CHANGES))
 		return false;
 	if (!hub.enabled)
 		return true;

@@ -17,7 +17,7 @@
 #include "pool.h"
 
 /* Pool statements of the hub, appended after the routes' and the key query. */
-#define EVENTS_NSTATEMENTS 2
+#define EVENTS_NSTATEMENTS 3
 extern const char *const events_statements[EVENTS_NSTATEMENTS];
 
 /* Start the listener and the timers; statements start at first_stmt. */
@@ -41,11 +41,12 @@ bool		events_cursor(const char **after, const char *last_event_id,
 
 /*
  * events_subscribe() said yes: take over req (the reply starts now and
- * stays open).  after is the cursor or NULL (start live, from last_seq).
+ * stays open).  after is the cursor or NULL (start live, from last_seq);
+ * change_seq is the conversation's when it subscribed.
  */
 void		events_stream_open(struct evhttp_request *req, const char *cid,
 							   const char *guest, const char *after,
-							   const char *last_seq);
+							   const char *last_seq, const char *change_seq);
 
 /* Streams open now. */
 int			events_stream_count(void);
@@ -69,7 +70,10 @@ void		events_shutdown(void);
  * ("{uuid,...}", malloc'd; NULL when there are none) ... */
 char	   *events_streamed_ids(void);
 
-/* ... and what it found: conversation cid is at head; fetch if behind. */
-void		events_head_seen(const char *cid, int64_t head);
+/*
+ * ... and what it found: conversation cid is at seq head and change_seq
+ * change_head; fetch what the streams do not have.
+ */
+void		events_head_seen(const char *cid, int64_t head, int64_t change_head);
 
 #endif							/* PARLEY_EVENTS_H */

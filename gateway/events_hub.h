@@ -33,6 +33,21 @@ struct conv
 	bool		dirty;			/* fetch again when it ends */
 	int64_t		fetch_from;		/* the running fetch reads seq > this */
 	struct conv *pnext;			/* in deliver.c's pending list */
+
+	/*
+	 * Edits, deletes and removals (deliver.c): the conversation's change_seq
+	 * that its streams have been brought to, and the highest one seen by
+	 * the safety poll.  A change fetch and a message fetch of the same
+	 * conversation never run at once, so that each reads after the other.
+	 */
+	int64_t		change_seen;
+	int64_t		change_head;
+	bool		change_queued;	/* waits for a change fetch */
+	bool		change_running; /* in the running change fetch */
+	bool		change_again;	/* notified during it: fetch once more */
+	bool		after_fetch;	/* its change fetch waits for its message fetch */
+	bool		after_change;	/* its message fetch waits for its change fetch */
+	struct conv *cnext;			/* in deliver.c's change list */
 };
 
 struct stream
@@ -61,11 +76,34 @@ int64_t		hub_min_cursor(const struct conv *c);
  */
 bool		hub_stream_send(struct stream *s, struct evbuffer *buf);
 
+/*
+ * End the streams of guest in c: it takes no part any more.  False when c
+ * was freed with its last stream.
+ */
+bool		hub_guest_gone(struct conv *c, const char *guest);
+
 /* deliver.c */
-bool		deliver_setup(struct pool *pool, int fetch_stmt);
+bool		deliver_setup(struct pool *pool, int fetch_stmt, int changes_stmt);
 void		deliver_kick(struct conv *c);	/* fetch what is new for c's streams */
 void		deliver_posted(const char *cid, int64_t seq, const char *json, size_t len);
-void		deliver_change(const char *cid, int64_t seq, bool deleted);
+
+/* c's change fetch ended: run its message fetch if one waited for it. */
+void		deliver_after_change(struct conv *c);
+
+/* changes.c */
+bool		changes_setup(struct pool *pool, int stmt);
+void		changes_shutdown(void);
+unsigned long long changes_fetches(void);
+
+/*
+ * Something changed in c (an edit, a delete, a removal): fetch the changes
+ * after c->change_seen.  head is the change_seq the poll saw, or 0 when a
+ * notification only says "look".
+ */
+void		deliver_changes(struct conv *c, int64_t head);
+
+/* c's message fetch ended: run its change fetch if one waited for it. */
+void		changes_fetch_ended(struct conv *c);
 void		deliver_shutdown(void);
 void		deliver_get_stats(struct events_stats *st);	/* fetches, direct */
 

@@ -232,7 +232,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	{
 		/* Subscribed: the stream takes the request over and answers. */
 		events_stream_open(ctx->req, ctx->rp.values[0], ctx->rp.values[1],
-						   ctx->rp.values[2], PQgetvalue(res, 0, 0));
+						   ctx->rp.values[2], PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
 		ctx->req = NULL;
 		ctx->streaming = true;
 		finish(ctx, 200, NULL, NULL, 0);

@@ -36,7 +36,7 @@
 
 /* The extension's version must have this major and at least this minor. */
 #define EXTENSION_MAJOR 0
-#define EXTENSION_MINOR 2
+#define EXTENSION_MINOR 3
 
 /* parley_proxy (proxy/, docs/scaling.md) serves the same API from shards. */
 #define EXTENSION_SQL "SELECT extversion FROM pg_catalog.pg_extension" \

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 /* The extension version this parleyd is built for. */
-#define PARLEY_EXTENSION_VERSION "0.2.0"
+#define PARLEY_EXTENSION_VERSION "0.3.0"
 
 /*
  * Bring the database named by conninfo to PARLEY_EXTENSION_VERSION: CREATE

@@ -35,7 +35,8 @@ on_heads_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		return;					/* next period */
 	for (int i = 0; i < PQntuples(res); i++)
-		events_head_seen(PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10));
+		events_head_seen(PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
+						 strtoll(PQgetvalue(res, i, 2), NULL, 10));
 }
 
 static void

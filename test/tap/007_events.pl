@@ -1,7 +1,8 @@
 # Live events over Server-Sent Events (API.md section 2 "events", section 6
 # "Events"): order, resume from any cursor (?after and Last-Event-ID), no
 # gap and no duplicate at the replay/live seam under concurrent posts,
-# edits and deletes, 403 for outsiders, a removed participant's stream
+# edits and deletes (also made straight in SQL, each sent once), 403 for
+# outsiders, a removed participant's stream (also removed in SQL)
 # ends, two gateways on one database, heartbeats outlive the HTTP timeout,
 # slow consumers are dropped, and parleyd's memory stays flat.
 use strict;
@@ -220,6 +221,46 @@ for my $s (0, 1, 7, 19, 20, 25)
 	is($c->status, 200, 'stream for SQL posts');
 	my $seq = $node->safe_psql('postgres', "SELECT parley.message_post('$cid', 'bob', 'from psql') ->> 'seq'");
 	ok($c->wait_until(sub { grep { $_ == $seq } $c->ids }, 10), 'a post made in SQL arrives');
+	$c->close;
+}
+
+# --- edits, deletes and removals made straight in SQL (safety poll), each once --
+{
+	is($gw->req(POST => "/v1/conversations/$cid/participants?as=alice", { guest_id => 'dave' })->{status},
+		201, 'dave joins');
+	my $c = stream($gw, "$events?as=bob");
+	my $d = stream($gw, "$events?as=dave");
+	is($c->status, 200, 'bob streams');
+	is($d->status, 200, 'dave streams');
+	my $m = post($gw, 'alice', 'to be changed in SQL');
+	my $h = post($gw, 'alice', 'to be changed over HTTP');
+	ok($c->wait_until(sub { grep { $_ == $h->{seq} } $c->ids }, 10), 'both arrive');
+	my $changes = sub {
+		my ($event, $seq) = @_;
+		return scalar grep { ($_->{event} // '') eq $event && ($_->{data} // '') =~ /"seq": $seq,/ } $c->events;
+	};
+
+	$node->safe_psql('postgres', "SELECT parley.message_edit('$cid', $m->{seq}, 'alice', 'edited in psql')");
+	ok($c->wait_until(sub { $changes->('message_edited', $m->{seq}) }, 10), 'an edit made in SQL arrives');
+	my ($ed) = grep { ($_->{event} // '') eq 'message_edited' } reverse $c->events;
+	like($ed->{data}, qr/"body": "edited in psql"/, '... with the new body');
+	$node->safe_psql('postgres', "SELECT parley.message_delete('$cid', $m->{seq}, 'alice')");
+	ok($c->wait_until(sub { $changes->('message_deleted', $m->{seq}) }, 10), 'a delete made in SQL arrives');
+	is($gw->req(PATCH => "/v1/conversations/$cid/messages/$h->{seq}?as=alice", { body => 'edited over HTTP' })->{status},
+		200, 'an edit over HTTP');
+	ok($c->wait_until(sub { $changes->('message_edited', $h->{seq}) }, 10), '... arrives');
+	$node->safe_psql('postgres', "SELECT parley.participant_remove('$cid', 'dave', 'dave')");
+	ok($d->wait_until(sub { $d->ended }, 10), "a removal made in SQL ends the removed guest's stream");
+	ok(!$c->ended, "... and not bob's");
+
+	# A post made in SQL arrives by the safety poll only: once it is here, a
+	# poll has run after every change above was delivered.
+	my $seq = $node->safe_psql('postgres', "SELECT parley.message_post('$cid', 'bob', 'poll marker') ->> 'seq'");
+	ok($c->wait_until(sub { grep { $_ == $seq } $c->ids }, 10), 'a later post made in SQL arrives');
+	is($changes->('message_edited', $m->{seq}) . ' ' . $changes->('message_deleted', $m->{seq}) . ' '
+		  . $changes->('message_edited', $h->{seq}), '1 1 1',
+		'each change was sent once, by notification or by the poll, not both');
+	is(stream($gw, "$events?as=dave")->status, 403, 'dave may not subscribe again');
 	$c->close;
 }
 

@@ -1,6 +1,6 @@
-# The upgrade 0.1.0 -> 0.2.0 (the DBA's day): a database filled at 0.1.0
+# The upgrade 0.1.0 -> 0.3.0 (the DBA's day): a database filled at 0.1.0
 # keeps every row through ALTER EXTENSION parley UPDATE, the updated schema
-# equals a fresh 0.2.0 install, and parleyd's PARLEY_MIGRATE upgrades once
+# equals a fresh 0.3.0 install, and parleyd's PARLEY_MIGRATE upgrades once
 # when ten gateways start at the same time -- or, without the privilege,
 # says what the DBA must run.
 use strict;
@@ -19,7 +19,7 @@ is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 
 is($node->safe_psql('up', q{SELECT to_regclass('parley.friendships') IS NOT NULL}), 'f',
 	'0.1.0 has no friendships table');
 
-# --- fill at 0.1.0, with the same parley.so that serves 0.2.0 --------------------
+# --- fill at 0.1.0, with the same parley.so that serves 0.3.0 --------------------
 $node->safe_psql('up', q{
 	SELECT parley.guest_upsert('g' || i, 'Guest ' || i, jsonb_build_object('n', i))
 	  FROM generate_series(1, 20) AS i;
@@ -32,9 +32,11 @@ $node->safe_psql('up', q{
 });
 my $fingerprint_sql = q{
 	SELECT (SELECT md5(string_agg(g::text, '|' ORDER BY guest_id)) FROM parley.guests g) || ' ' ||
-	       (SELECT md5(string_agg(c::text, '|' ORDER BY id)) FROM parley.conversations c) || ' ' ||
+	       (SELECT md5(string_agg((to_jsonb(c) - 'change_seq')::text, '|' ORDER BY id))
+	          FROM parley.conversations c) || ' ' ||
 	       (SELECT md5(string_agg(p::text, '|' ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
-	       (SELECT md5(string_agg(m::text, '|' ORDER BY conversation_id, seq)) FROM parley.messages m) || ' ' ||
+	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq')::text, '|' ORDER BY conversation_id, seq))
+	          FROM parley.messages m) || ' ' ||
 	       (SELECT md5(string_agg(k::text, '|' ORDER BY name)) FROM parley.service_keys k
 	         WHERE name = 'before-upgrade') || ' ' ||
 	       (SELECT count(*) FROM parley.messages)};
@@ -56,7 +58,7 @@ $gw = ParleyTest->start(node => $node, db => 'up', wait => 'none', name => 'unpr
 	env => { PARLEY_MIGRATE => 1, PARLEY_CONNECT_TIMEOUT => 2 });
 $status = $gw->wait_exit(30);
 is($status, 1, 'PARLEY_MIGRATE as the gateway role: exit 1');
-like($gw->log_text, qr/role "parley_gateway" may not change the extension.*a DBA must run: ALTER EXTENSION parley UPDATE TO '0\.2\.0'/,
+like($gw->log_text, qr/role "parley_gateway" may not change the extension.*a DBA must run: ALTER EXTENSION parley UPDATE TO '0\.3\.0'/,
 	'... and the message says what the DBA must run');
 is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
 	'0.1.0', '... and nothing changed');
@@ -71,9 +73,9 @@ my @gws = map {
 $_->wait_for('/readyz', 60) for @gws;
 pass('ten gateways with PARLEY_MIGRATE=1 are ready');
 is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
-	'0.2.0', 'the database is at 0.2.0');
-my $updated = grep { $_->log_text =~ /updated extension parley 0\.1\.0 -> 0\.2\.0/ } @gws;
-my $current = grep { $_->log_text =~ /extension parley 0\.2\.0 is current/ } @gws;
+	'0.3.0', 'the database is at 0.3.0');
+my $updated = grep { $_->log_text =~ /updated extension parley 0\.1\.0 -> 0\.3\.0/ } @gws;
+my $current = grep { $_->log_text =~ /extension parley 0\.3\.0 is current/ } @gws;
 is($updated, 1, 'exactly one gateway updated');
 is($current, 9, 'the nine others found it current');
 
@@ -95,7 +97,26 @@ is($g->req(POST => "/v1/conversations/$direct/messages?as=g1", { body => 'messag
 	403, 'an idempotent replay too');
 is($node->safe_psql('up', q{SELECT p.prosrc FROM pg_proc p WHERE p.oid = 'parley.message_post'::regproc}),
 	'message_post_v0_2', 'message_post is bound to the 0.2.0 symbol');
+is($g->req(PATCH => "/v1/conversations/$direct/messages/2?as=g1", { body => 'edited after the update' })->{status},
+	200, 'editing an old message');
+is($node->safe_psql('up', qq{SELECT c.change_seq || ' ' || m.change_seq FROM parley.conversations c
+	JOIN parley.messages m ON m.conversation_id = c.id AND m.seq = 2 WHERE c.id = '$direct'}),
+	'1 1', 'the updated message_edit counts the change (0.3.0), from 0 for an old conversation');
 $_->stop for @gws;
+
+# 0.2.0 -> 0.3.0 keeps a gateway role working: the new event functions are
+# granted to whoever may run the 0.2.0 ones (extension/gateway-role.sql).
+$node->safe_psql('postgres', 'CREATE DATABASE mid');
+$node->safe_psql('mid', q{CREATE EXTENSION parley VERSION '0.2.0'});
+$node->safe_psql('mid', q{GRANT USAGE ON SCHEMA parley TO parley_gateway;
+	GRANT EXECUTE ON FUNCTION parley.events_subscribe(uuid, text, bigint),
+	    parley.events_fetch(uuid[], bigint[], integer), parley.conversation_heads(uuid[]) TO parley_gateway});
+$node->safe_psql('mid', q{ALTER EXTENSION parley UPDATE});
+is($node->safe_psql('mid', q{SELECT has_function_privilege('parley_gateway', 'parley.events_heads(uuid[])', 'EXECUTE')
+	AND has_function_privilege('parley_gateway', 'parley.events_changes(uuid, bigint, text[])', 'EXECUTE')
+	AND NOT has_function_privilege('public', 'parley.events_changes(uuid, bigint, text[])', 'EXECUTE')}),
+	't', '0.2.0 -> 0.3.0: the gateway role may run events_heads and events_changes, PUBLIC may not');
+$node->safe_psql('postgres', 'DROP DATABASE mid');
 
 # A 0.1.0 database on the same parley.so keeps the 0.1.0 behaviour.
 $node->safe_psql('fresh', q{CREATE EXTENSION parley VERSION '0.1.0'});
@@ -106,11 +127,11 @@ is($node->safe_psql('fresh', q{
 $node->safe_psql('postgres', 'DROP DATABASE fresh');
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 
-# --- the updated schema equals a fresh 0.2.0 install ----------------------------------------
+# --- the updated schema equals a fresh 0.3.0 install ----------------------------------------
 $node->safe_psql('fresh', 'CREATE EXTENSION parley');
 $node->safe_psql('fresh', 'GRANT USAGE ON SCHEMA parley TO parley_gateway');
 is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
-	'0.2.0', 'a fresh install is 0.2.0');
+	'0.3.0', 'a fresh install is 0.3.0');
 
 # Plain pg_dump leaves extension members out; --binary-upgrade dumps each of
 # them (tables, indexes, functions, view, comments, grants).  Lines that
@@ -131,7 +152,8 @@ my $members_fresh = schema('fresh', '--binary-upgrade');
 like($members_fresh, qr/CREATE TABLE parley\.friendships/, 'the member dump shows the tables');
 like($members_fresh, qr/COMMENT ON VIEW parley\.stats/, '... the view and its comments');
 like($members_fresh, qr/message_post_v0_2/, '... and the function symbols');
-is($members_up, $members_fresh, 'updated and fresh 0.2.0 have the same members, comments and grants');
+like($members_fresh, qr/message_edit_v0_3/, '... of 0.3.0 too');
+is($members_up, $members_fresh, 'updated and fresh 0.3.0 have the same members, comments and grants');
 is(schema('up'), schema('fresh'), 'pg_dump --schema-only of both is the same');
 is($node->safe_psql('up', q{SELECT extconfig::regclass[]::text FROM pg_extension WHERE extname = 'parley'}),
 	$node->safe_psql('fresh', q{SELECT extconfig::regclass[]::text FROM pg_extension WHERE extname = 'parley'}),
