@@ -9,6 +9,12 @@
  * seq above the smallest cursor of their streams (parley.events_fetch), and
  * each stream gets the ones above its own cursor.
  *
+ * A stream that resumed from far back (more than a page below the highest
+ * seq known) must not hold back the others: its conversation then has two
+ * entries in the fetch, one from the smallest cursor of the streams near
+ * the head and one page for the streams behind, so live delivery goes on
+ * while the replay advances a page per round trip.
+ *
  * A post relayed by this gateway needs no fetch at all: its reply is the
  * message as committed, with its seq.  A stream whose cursor is seq - 1 is
  * sent that reply at once; seqs are gapless, so nothing can be missing in
@@ -32,10 +38,22 @@
 #include "events_hub.h"
 #include "log.h"
 
-#define FETCH_LIMIT		100		/* messages per conversation per fetch */
-#define BATCH_MAX		100		/* conversations per fetch */
+#define FETCH_LIMIT		100		/* messages per entry per fetch */
+#define BATCH_MAX		100		/* entries per fetch */
 
-/* One fetch for up to BATCH_MAX conversations: one round trip. */
+/*
+ * One (conversation, after) pair of a fetch: the streams near the head, or
+ * (behind) the ones more than FETCH_LIMIT below it.  A conversation's
+ * entries are adjacent, the head one first.
+ */
+struct entry
+{
+	struct conv *conv;
+	int64_t		after;
+	bool		behind;
+};
+
+/* One fetch for up to BATCH_MAX entries: one round trip. */
 struct batch
 {
 	struct pool_job job;
@@ -43,8 +61,8 @@ struct batch
 	char	   *ids;			/* "{uuid,uuid}" */
 	char	   *afters;			/* "{12,0}" */
 	char		limit_s[8];
-	int			nconvs;
-	struct conv *convs[BATCH_MAX];
+	int			nentries;
+	struct entry entries[BATCH_MAX];
 };
 
 static struct
@@ -82,6 +100,8 @@ deliver_posted(const char *cid, int64_t seq, const char *json, size_t len)
 
 	if (c == NULL)
 		return;
+	if (seq > c->head)
+		c->head = seq;
 	for (struct stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
@@ -104,37 +124,64 @@ deliver_posted(const char *cid, int64_t seq, const char *json, size_t len)
 
 /* ---- fetches -------------------------------------------------------------- */
 
-/* Send rows [from, to) of a fetch, all of c, to each stream that needs them. */
+/*
+ * Send rows [from, to) of a fetch, the messages of e->conv above e->after
+ * in ascending seq, to each stream: the ones right above its cursor.  Seqs
+ * are gapless, so a stream takes seq N only as cursor + 1; a row further
+ * up would leave a gap, and the stream waits for the next fetch.
+ */
 static void
-conv_deliver(struct conv *c, PGresult *res, int from, int to)
+entry_deliver(const struct entry *e, PGresult *res, int from, int to)
 {
+	struct conv *c = e->conv;
 	struct stream *next;
 
+	for (int i = from; i < to; i++)
+	{
+		int64_t		seq = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+
+		if (seq > c->head)
+			c->head = seq;
+	}
 	for (struct stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
-
-		/*
-		 * A stream that joined during the fetch with an older cursor would
-		 * get a gap from these rows: it waits for the next fetch.
-		 */
-		if (s->cursor < c->fetch_from)
-		{
-			c->dirty = true;
-			continue;
-		}
 		for (int i = from; i < to; i++)
 		{
 			int64_t		seq = strtoll(PQgetvalue(res, i, 1), NULL, 10);
 
 			if (seq <= s->cursor)
 				continue;
+			if (seq != s->cursor + 1)
+				break;
 			add_message_event(dq.scratch, seq, PQgetvalue(res, i, 0),
 							  (size_t) PQgetlength(res, i, 0));
 			s->cursor = seq;
 		}
 		(void) hub_stream_send(s, dq.scratch);
 	}
+}
+
+/*
+ * Where the rows of entry e, starting at row, end: they are e's
+ * conversation's, ascending, above e->after.  The next entry starts with
+ * another conversation, or (the behind entry after the head one) with a
+ * seq at or below the head entry's after.
+ */
+static int
+entry_end(const struct entry *e, PGresult *res, int row, int n)
+{
+	int64_t		prev = e->after;
+
+	for (; row < n; row++)
+	{
+		int64_t		seq = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+
+		if (seq <= prev || strcmp(PQgetvalue(res, row, 2), e->conv->cid) != 0)
+			break;
+		prev = seq;
+	}
+	return row;
 }
 
 /* Put c in line for the next fetch (or mark it to be fetched again). */
@@ -179,7 +226,7 @@ batch_clear(struct batch *b)
 	free(b->ids);
 	free(b->afters);
 	b->ids = b->afters = NULL;
-	b->nconvs = 0;
+	b->nentries = 0;
 }
 
 static void
@@ -191,32 +238,49 @@ on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 
 	(void) job;
 	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_warn("events: fetch of %d conversations failed: %s", b->nconvs,
+		log_warn("events: fetch of %d entries failed: %s", b->nentries,
 				 err ? err->detail : PQresultErrorMessage(res));
 	else
 		n = PQntuples(res);
 
-	/* Rows come grouped by conversation, in the batch's order. */
-	for (int k = 0; k < b->nconvs; k++)
+	/*
+	 * Rows come grouped by entry, in the batch's order.  A conversation's
+	 * behind entry is delivered before its head entry, so that a stream the
+	 * replay brings up to the head's after also gets the head's rows.
+	 */
+	for (int k = 0; k < b->nentries; k++)
 	{
-		struct conv *c = b->convs[k];
+		const struct entry *e = &b->entries[k];
+		bool		pair = k + 1 < b->nentries && b->entries[k + 1].conv == e->conv;
 		int			first = row;
+		int			end = entry_end(e, res, row, n);
+		int			end2 = pair ? entry_end(&b->entries[k + 1], res, end, n) : end;
 
-		while (row < n && strcmp(PQgetvalue(res, row, 2), c->cid) == 0)
-			row++;
-		if (row > first)
-			conv_deliver(c, res, first, row);
-		if (row - first == FETCH_LIMIT)
-			c->dirty = true;	/* there may be more */
+		if (pair)
+			entry_deliver(&b->entries[k + 1], res, end, end2);
+		entry_deliver(e, res, first, end);
+
+		/*
+		 * Fetch again when a page was full (there may be more), or when a
+		 * stream is still below the highest seq known and this fetch found
+		 * something (a stream that joined behind during it, a replay).
+		 */
+		if (end - first == FETCH_LIMIT || (pair && end2 - end == FETCH_LIMIT) ||
+			(end2 > first && hub_min_cursor(e->conv) < e->conv->head))
+			e->conv->dirty = true;
+		row = end2;
+		k += pair;
 	}
 	if (row != n)
 		log_warn("events: fetch answered rows out of order; the safety poll catches up");
 
 	dq.batch_running = false;
-	for (int k = 0; k < b->nconvs; k++)
+	for (int k = 0; k < b->nentries; k++)
 	{
-		struct conv *c = b->convs[k];
+		struct conv *c = b->entries[k].conv;
 
+		if (b->entries[k].behind)
+			continue;			/* the head entry before it did the work */
 		c->fetching = false;
 		if (c->nstreams == 0)
 			hub_conv_release(c);
@@ -237,6 +301,16 @@ on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		fetch_next();
 }
 
+/* Add entry (c, after) to b and to the statement's arrays. */
+static void
+batch_add(struct batch *b, struct evbuffer *ids, struct evbuffer *afters,
+		  struct conv *c, int64_t after, bool behind)
+{
+	evbuffer_add_printf(ids, "%s%s", b->nentries ? "," : "{", c->cid);
+	evbuffer_add_printf(afters, "%s%" PRId64, b->nentries ? "," : "{", after);
+	b->entries[b->nentries++] = (struct entry) {c, after, behind};
+}
+
 /* Start a fetch for the waiting conversations unless one is running. */
 static void
 fetch_next(void)
@@ -252,9 +326,12 @@ fetch_next(void)
 	afters = evbuffer_new();
 	if (ids == NULL || afters == NULL)
 		goto out;
-	b->nconvs = 0;
-	while (dq.pending != NULL && b->nconvs < BATCH_MAX)
+	b->nentries = 0;
+	while (dq.pending != NULL && b->nentries < BATCH_MAX - 1)
 	{
+		int64_t		near = INT64_MAX;	/* smallest cursor near the head */
+		int64_t		far = INT64_MAX;	/* smallest one behind */
+
 		struct conv *c = dq.pending;
 
 		dq.pending = c->pnext;
@@ -273,12 +350,23 @@ fetch_next(void)
 		}
 		c->fetching = true;
 		c->dirty = false;
-		c->fetch_from = hub_min_cursor(c);
-		evbuffer_add_printf(ids, "%s%s", b->nconvs ? "," : "{", c->cid);
-		evbuffer_add_printf(afters, "%s%" PRId64, b->nconvs ? "," : "{", c->fetch_from);
-		b->convs[b->nconvs++] = c;
+		for (const struct stream *s = c->streams; s != NULL; s = s->next)
+		{
+			if (s->cursor < c->head - FETCH_LIMIT)
+				far = s->cursor < far ? s->cursor : far;
+			else
+				near = s->cursor < near ? s->cursor : near;
+		}
+		if (near == INT64_MAX)
+			batch_add(b, ids, afters, c, far, false);	/* all behind: one entry */
+		else
+		{
+			batch_add(b, ids, afters, c, near, false);
+			if (far != INT64_MAX)
+				batch_add(b, ids, afters, c, far, true);
+		}
 	}
-	if (b->nconvs == 0)
+	if (b->nentries == 0)
 		goto out;
 	evbuffer_add(ids, "}", 2);	/* with the NUL */
 	evbuffer_add(afters, "}", 2);
@@ -300,10 +388,12 @@ fetch_next(void)
 	if (!dq.batch_running)
 	{
 		/* No connection or a full queue: the safety poll tries again. */
-		for (int k = 0; k < b->nconvs; k++)
+		for (int k = 0; k < b->nentries; k++)
 		{
-			b->convs[k]->fetching = false;
-			hub_conv_release(b->convs[k]);
+			if (b->entries[k].behind)
+				continue;
+			b->entries[k].conv->fetching = false;
+			hub_conv_release(b->entries[k].conv);
 		}
 		batch_clear(b);
 	}

@@ -338,10 +338,13 @@ events_head_seen(const char *cid, int64_t head, int64_t change_head)
 {
 	struct conv *c = hub_conv_find(cid);
 
-	if (c != NULL && change_head > c->change_seen)
+	if (c == NULL)
+		return;
+	if (change_head > c->change_seen)
 		deliver_changes(c, change_head);
-	c = hub_conv_find(cid);		/* still there: changes end no stream yet */
-	if (c != NULL && head > hub_min_cursor(c))
+	if (head != INT64_MAX && head > c->head)
+		c->head = head;			/* INT64_MAX: "look", from an older gateway */
+	if (head > hub_min_cursor(c))
 		deliver_kick(c);
 }
 
@@ -411,6 +414,8 @@ events_stream_open(struct evhttp_request *req, const char *cid, const char *gues
 	s->evcon = evcon;
 	s->conv = c;
 	s->cursor = strtoll(after ? after : last_seq, NULL, 10);
+	if (strtoll(last_seq, NULL, 10) > c->head)
+		c->head = strtoll(last_seq, NULL, 10);
 	snprintf(s->guest, sizeof(s->guest), "%s", guest);
 	s->next = c->streams;
 	if (c->streams)

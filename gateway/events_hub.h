@@ -31,7 +31,7 @@ struct conv
 	bool		queued;			/* waits for the next fetch (deliver.c) */
 	bool		fetching;		/* in the running fetch */
 	bool		dirty;			/* fetch again when it ends */
-	int64_t		fetch_from;		/* the running fetch reads seq > this */
+	int64_t		head;			/* the highest seq known to exist */
 	struct conv *pnext;			/* in deliver.c's pending list */
 
 	/*

@@ -4,14 +4,16 @@
 # without a database read; a replayed post is not sent twice; a stream that
 # is behind still gets everything in order through a fetch; and the
 # notification formats of this and older gateways ("m <cid> <seq>",
-# "m <cid>") both lead to delivery.  The safety poll is slowed to 60 s so
-# that only what is tested here can deliver.
+# "m <cid>") both lead to delivery; a stream replaying a long history does
+# not hold back the others.  The safety poll is slowed to 60 s so that only
+# what is tested here can deliver.
 use strict;
 use warnings;
 
 use ParleyTest;
 use SSEClient;
 use Test::More;
+use Time::HiRes qw(time);
 
 my $node = ParleyTest::new_node('events_direct');
 my $key  = ParleyTest::create_key($node, 'events-direct');
@@ -92,6 +94,45 @@ for my $payload ("m $cid 28", "m $cid")
 }
 
 $s->close;
+
+# A stream resuming from far back does not hold back live delivery to the
+# others: its replay is a page per fetch, next to the head's own entry.
+# 30,000 old messages are 300 pages; a message for the stream at the head
+# arrives long before that many fetches.
+{
+	my $n = 30000;
+	my $r2 = $gw->req(POST => '/v1/conversations?as=alice',
+		{ kind => 'group', participants => ['bob'], title => 'long history' });
+	is($r2->{status}, 201, 'a second group');
+	my $cid2 = $r2->{json}{id};
+	ParleyTest::conversation_psql($node, $cid2, qq{
+		INSERT INTO parley.messages (conversation_id, seq, id, sender_id, body)
+		SELECT '$cid2', s, gen_random_uuid(), 'alice', 'old message ' || s FROM generate_series(1, $n) s;
+		UPDATE parley.conversations SET last_seq = $n WHERE id = '$cid2'});
+	my $live   = SSEClient->open($gw->{port}, "/v1/conversations/$cid2/events?as=alice", key => $key);
+	my $replay = SSEClient->open($gw->{port}, "/v1/conversations/$cid2/events?as=bob&after=0", key => $key);
+	is($live->status, 200, 'a stream at the head');
+	is($replay->status, 200, 'a stream replaying from 0');
+	my $fetches0 = $gw->metric('parley_events_fetches_total');
+	ParleyTest::conversation_psql($node, $cid2, "SELECT parley.message_post('$cid2', 'alice', 'new')");
+	$node->safe_psql('postgres', "SELECT pg_notify('parley_events', 'm $cid2 @{[ $n + 1 ]}')");
+	my $deadline = time + 30;
+	while (!grep({ $_ == $n + 1 } $live->ids) && time < $deadline)
+	{
+		$live->pump(0.01);
+		$replay->pump(0);
+	}
+	my $fetches = $gw->metric('parley_events_fetches_total') - $fetches0;
+	is_deeply([ $live->ids ], [ $n + 1 ], 'the stream at the head gets the new message');
+	cmp_ok($fetches, '<', $n / 100, "... after $fetches fetches, before the replay's 300 pages");
+	ok($replay->wait_until(sub { $replay->ids >= $n + 1 }, 60), 'the replaying stream gets all of them');
+	my @got = $replay->ids;
+	is_deeply([ @got[ 0, 1, -2, -1 ] ], [ 1, 2, $n, $n + 1 ], '... from 1 to the new one');
+	ok(!grep({ $got[$_] != $_ + 1 } 0 .. $#got), '... each once, in order');
+	$live->close;
+	$replay->close;
+}
+
 $gw->stop;
 $gw->check_log;
 done_testing();
