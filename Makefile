@@ -29,6 +29,10 @@ EXTRA_CLEAN = test/isolation/output_iso
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS knows no header dependencies: a changed header (a SQLSTATE, the
+# version, a column list) rebuilds every object.
+$(OBJS): $(wildcard extension/*.h)
+
 # --- the gateway -------------------------------------------------------------
 # "make" builds both; "make install" needs only the extension (PGXS's all),
 # so a DBA can install it without the gateway's libraries.

@@ -339,12 +339,7 @@ events_changes(PG_FUNCTION_ARGS)
 	parley_require_arg(fcinfo, 0, "conversation_id");
 	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
 	parley_require_arg(fcinfo, 1, "after_change");
-	after = PG_GETARG_INT64(1);
-	if (after < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("after_change must be a non-negative change_seq"),
-				 errdetail("It is " INT64_FORMAT ".", after)));
+	(void) parley_seq_cursor_arg(fcinfo, 1, "after_change", &after);
 	parley_require_arg(fcinfo, 2, "guests");
 	guests = PG_GETARG_ARRAYTYPE_P(2);
 	if (ARR_NDIM(guests) > 1)

@@ -65,12 +65,7 @@ read_mark(PG_FUNCTION_ARGS)
 	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
 	guest_id = parley_guest_id_arg(fcinfo, 1, "guest_id");
 	parley_require_arg(fcinfo, 2, "seq");
-	seq = PG_GETARG_INT64(2);
-	if (seq < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("seq must not be negative"),
-				 errdetail("It is " INT64_FORMAT ".", seq)));
+	(void) parley_seq_cursor_arg(fcinfo, 2, "seq", &seq);
 
 	values[0] = cid;
 	values[1] = CStringGetTextDatum(guest_id);

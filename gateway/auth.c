@@ -148,12 +148,7 @@ refresh_tick(evutil_socket_t fd, short what, void *arg)
 	(void) arg;
 	if (auth.in_flight || !pool_is_up(auth.pool))
 		return;
-	memset(&auth.job, 0, sizeof(auth.job));
-	auth.job.stmt = auth.stmt;
-	auth.job.nparams = 0;
-	auth.job.values = NULL;
-	auth.job.done = refresh_done;
-	auth.job.read_only = true;
+	pool_job_init(&auth.job, auth.stmt, 0, NULL, true, refresh_done, NULL);
 	/* At the head of the queue, so that busy pools still see revocations. */
 	if (pool_submit(auth.pool, &auth.job, auth.refresh_ms * 4 + 1000, true, &p))
 		auth.in_flight = true;

@@ -241,12 +241,7 @@ changes_next(void)
 		cq.values[0] = c->cid;
 		cq.values[1] = cq.after_s;
 		cq.values[2] = cq.guests;
-		memset(&cq.job, 0, sizeof(cq.job));
-		cq.job.stmt = cq.stmt;
-		cq.job.nparams = 3;
-		cq.job.values = cq.values;
-		cq.job.done = on_changes_done;
-		cq.job.read_only = true;
+		pool_job_init(&cq.job, cq.stmt, 3, cq.values, true, on_changes_done, NULL);
 		c->change_running = true;
 		cq.running = c;
 		if (pool_submit(cq.pool, &cq.job, config.request_timeout_ms, false, &p))

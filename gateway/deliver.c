@@ -376,12 +376,7 @@ fetch_next(void)
 	b->values[0] = b->ids;
 	b->values[1] = b->afters;
 	b->values[2] = b->limit_s;
-	memset(&b->job, 0, sizeof(b->job));
-	b->job.stmt = dq.fetch_stmt;
-	b->job.nparams = 3;
-	b->job.values = b->values;
-	b->job.done = on_batch_done;
-	b->job.read_only = true;
+	pool_job_init(&b->job, dq.fetch_stmt, 3, b->values, true, on_batch_done, NULL);
 	dq.batch_running = b->ids != NULL && b->afters != NULL &&
 		pool_submit(dq.pool, &b->job, config.request_timeout_ms, false, &p);
 	dq.fetches += dq.batch_running;

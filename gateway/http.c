@@ -339,12 +339,8 @@ serve_sql(struct req_ctx *ctx, const char *query)
 		finish_problem(ctx, &p, NULL);
 		return;
 	}
-	ctx->job.stmt = ctx->route;
-	ctx->job.nparams = ctx->rp.nvalues;
-	ctx->job.values = ctx->rp.values;
-	ctx->job.done = on_db_done;
-	ctx->job.arg = ctx;
-	ctx->job.read_only = ctx->rp.route->method == METHOD_GET;
+	pool_job_init(&ctx->job, ctx->route, ctx->rp.nvalues, ctx->rp.values,
+				  ctx->rp.route->method == METHOD_GET, on_db_done, ctx);
 	if (!pool_submit(srv.pool, &ctx->job, config.request_timeout_ms, false, &p))
 		finish_problem(ctx, &p, NULL);
 	/* else on_db_done() finishes the request */

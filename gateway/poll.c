@@ -53,12 +53,7 @@ on_poll_timer(evutil_socket_t fd, short what, void *arg)
 	if (sp.ids == NULL)
 		return;
 	sp.values[0] = sp.ids;
-	memset(&sp.job, 0, sizeof(sp.job));
-	sp.job.stmt = sp.stmt;
-	sp.job.nparams = 1;
-	sp.job.values = sp.values;
-	sp.job.done = on_heads_done;
-	sp.job.read_only = true;
+	pool_job_init(&sp.job, sp.stmt, 1, sp.values, true, on_heads_done, NULL);
 	sp.running = pool_submit(sp.pool, &sp.job, config.request_timeout_ms, false, &p);
 	if (!sp.running)
 	{

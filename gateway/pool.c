@@ -228,6 +228,19 @@ pool_new(struct event_base *base, const struct pool_options *opts)
 	return pool;
 }
 
+void
+pool_job_init(struct pool_job *job, int stmt, int nparams, const char *const *values,
+			  bool read_only, pool_done_fn done, void *arg)
+{
+	memset(job, 0, sizeof(*job));
+	job->stmt = stmt;
+	job->nparams = nparams;
+	job->values = values;
+	job->read_only = read_only;
+	job->done = done;
+	job->arg = arg;
+}
+
 bool
 pool_submit(struct pool *pool, struct pool_job *job, int timeout_ms, bool priority,
 			struct problem *p)

@@ -105,6 +105,14 @@ struct pool_stats
 struct pool *pool_new(struct event_base *base, const struct pool_options *opts);
 
 /*
+ * Make job a fresh one for statement stmt with nparams text values (none of
+ * the pool's bookkeeping left from an earlier use), answered to done(arg).
+ */
+void		pool_job_init(struct pool_job *job, int stmt, int nparams,
+						  const char *const *values, bool read_only,
+						  pool_done_fn done, void *arg);
+
+/*
  * Run job on a connection, now or when one is free.  Returns false (and
  * fills p with a 503) when no connection is up or the queue is full; done
  * is then never called.  A priority job goes to the front of the queue and
