@@ -117,13 +117,20 @@ conv_get(const char *cid)
 	return c;
 }
 
+/* Does a fetch (running or waiting) hold c? */
+static bool
+conv_held(const struct conv *c)
+{
+	return c->fetching || c->queued || c->change_running || c->change_queued;
+}
+
 /* Free a conversation nobody streams, unless a fetch still uses it. */
 void
 hub_conv_release(struct conv *c)
 {
 	struct conv **pp;
 
-	if (c->nstreams > 0 || c->fetching || c->queued || c->change_running || c->change_queued)
+	if (c->nstreams > 0 || conv_held(c))
 		return;
 	for (pp = &hub.buckets[cid_hash(c->cid)]; *pp != NULL; pp = &(*pp)->hnext)
 	{
@@ -237,8 +244,7 @@ hub_guest_gone(struct conv *c, const char *guest)
 		if (strcmp(s->guest, guest) != 0)
 			continue;
 		log_info("events: %s left %s: stream ended", guest, c->cid);
-		if (c->nstreams == 1 && !c->fetching && !c->queued &&
-			!c->change_running && !c->change_queued)
+		if (c->nstreams == 1 && !conv_held(c))
 		{
 			/* c is freed by stream_end(); nothing follows it. */
 			stream_end(s);
@@ -404,7 +410,7 @@ events_stream_open(struct evhttp_request *req, const char *cid, const char *gues
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
-	if (c->streams == NULL && !c->fetching && !c->queued && !c->change_running)
+	if (c->streams == NULL && !conv_held(c))
 	{
 		/* New here: changes before this subscription are in what it reads. */
 		c->change_seen = strtoll(change_seq, NULL, 10);
