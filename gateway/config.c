@@ -88,7 +88,9 @@ static const struct setting settings[] = {
 	{"PARLEY_EVENTS_BATCH_MS", SET_INT, "5", CF(events_batch_ms), 0, 1000,
 	"ms over which write notifications are gathered into one pg_notify"},
 	{"PARLEY_EVENTS_POLL_MS", SET_INT, "1000", CF(events_poll_ms), 100, 60000,
-	"ms between safety polls of the streamed conversations' last seq"},
+	"ms between safety polls of the streamed conversations' last seq and change seq"},
+	{"PARLEY_RESOLV_CONF", SET_STRING, "", CF(resolv_conf), 0, 0,
+	"resolver configuration for looking up the database host name without blocking; empty = /etc/resolv.conf (and /etc/hosts)"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -21,10 +21,12 @@
 
 #include "log.h"
 #include "pool_internal.h"
+#include "resolve.h"
 
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		1000	/* back within ~1.25 s of the database (jitter incl.) */
 #define CONNECT_ATTEMPT_MS	5000	/* PQconnectPoll has no timeout of its own */
+#define RESOLVE_WAIT_MS		50		/* until the first lookup of the host answers */
 
 static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -333,6 +335,7 @@ conn_fail(struct pool_conn *c, const char *why)
 	c->state = CONN_DOWN;
 	conn_forget_jobs(c);
 	c->was_up = false;
+	resolve_refresh();			/* the database may have moved behind its name */
 
 	delay = BACKOFF_MIN_MS << (c->attempts < 5 ? c->attempts : 5);
 	if (delay > BACKOFF_MAX_MS)
@@ -349,12 +352,15 @@ conn_fail(struct pool_conn *c, const char *why)
 void
 conn_start(struct pool_conn *c)
 {
-	const char *keywords[] = {"application_name", "dbname", "client_encoding", NULL};
-	const char *values[] = {"parleyd", c->pool->opts.conninfo, "UTF8", NULL};
+	bool		wait;
 
-	if (values[1] != NULL && values[1][0] == '\0')
-		values[1] = NULL;
-	c->pg = PQconnectStartParams(keywords, values, 1);
+	c->pg = resolve_connect_start(c->pool->opts.conninfo, "parleyd", &wait);
+	if (c->pg == NULL && wait)
+	{
+		/* The database host's first lookup has not answered yet. */
+		pool_timer_arm(c->timer, RESOLVE_WAIT_MS);
+		return;
+	}
 	if (c->pg == NULL)
 	{
 		conn_fail(c, "out of memory");

@@ -21,6 +21,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "resolve.h"
 
 #define RETRY_MS 1000
 
@@ -77,6 +78,7 @@ listen_fail(const char *why)
 		PQfinish(ls.pg);
 	ls.pg = NULL;
 	ls.state = LS_DOWN;
+	resolve_refresh();
 	{
 		struct timeval tv = {RETRY_MS / 1000, (RETRY_MS % 1000) * 1000};
 
@@ -87,10 +89,17 @@ listen_fail(const char *why)
 static void
 listen_start(void)
 {
-	const char *keywords[] = {"dbname", "application_name", NULL};
-	const char *values[] = {ls.conninfo, "parleyd-events", NULL};
+	bool		wait;
 
-	ls.pg = PQconnectStartParams(keywords, values, 1);
+	ls.pg = resolve_connect_start(ls.conninfo, "parleyd-events", &wait);
+	if (ls.pg == NULL && wait)
+	{
+		/* The database host's first lookup has not answered yet. */
+		struct timeval tv = {0, 50 * 1000};
+
+		evtimer_add(ls.retry, &tv);
+		return;
+	}
 	if (ls.pg == NULL || PQstatus(ls.pg) == CONNECTION_BAD)
 	{
 		listen_fail(ls.pg ? PQerrorMessage(ls.pg) : "out of memory");

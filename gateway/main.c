@@ -30,6 +30,7 @@
 #include "migrate.h"
 #include "openapi.h"
 #include "pool.h"
+#include "resolve.h"
 #include "routes.h"
 
 #define PARLEYD_VERSION "0.1.0"
@@ -254,6 +255,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "parleyd: cannot create the event loop\n");
 		return 1;
 	}
+	/* Before the pool: its connections wait for the host's first lookup. */
+	if (!resolve_setup(app.base, config.database_url, config.resolv_conf, err, sizeof(err)))
+	{
+		fprintf(stderr, "parleyd: %s\n", err);
+		event_base_free(app.base);
+		config_free();
+		return 1;
+	}
 
 	/* Statement i is route i's SQL; the key query comes last. */
 	for (int i = 0; i < nroutes; i++)
@@ -311,6 +320,7 @@ cleanup:
 	pool_free(app.pool);
 	events_shutdown();
 	auth_shutdown();
+	resolve_shutdown();
 	http_free();
 	event_free(app.sigterm);
 	event_free(app.sigint);

@@ -1,0 +1,182 @@
+/*
+ * resolve.c
+ *	  Connecting to the database without a blocking host name lookup.
+ *
+ * libpq looks a host name up with getaddrinfo() inside PQconnectStart():
+ * synchronously, so a slow DNS server would stop every request and stream
+ * of the process, on every reconnect of every connection.  Like PgBouncer,
+ * parleyd looks the name up itself, with libevent's evdns on the event
+ * loop, and gives libpq the address as hostaddr= (host= stays, for TLS
+ * checks, .pgpass and messages).  Connections wait for the first lookup;
+ * after that an attempt uses the address last found, and an attempt that
+ * fails starts a new lookup in the background, so a database that moved
+ * behind its name (a failover) is found again.
+ *
+ * Only a single host name with no hostaddr is looked up here; a list of
+ * hosts, a socket directory or an IP address go to libpq as they are, and
+ * so does the name when a lookup has never succeeded (libpq then says
+ * what is wrong with it).
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/dns.h>
+#include <event2/util.h>
+
+#include "log.h"
+#include "resolve.h"
+
+static struct
+{
+	bool		enabled;
+	struct evdns_base *dns;
+	char	   *host;
+	char		addr[INET6_ADDRSTRLEN];	/* last found; "" none yet */
+	bool		first_done;		/* the first lookup has answered */
+	bool		in_flight;
+	struct evdns_getaddrinfo_request *req;
+}			rs;
+
+/* The value of keyword in conninfo, else the environment's, else NULL. */
+static char *
+conninfo_value(PQconninfoOption *opts, const char *keyword, const char *env)
+{
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, keyword) == 0 && o->val && o->val[0])
+			return strdup(o->val);
+	return getenv(env) && getenv(env)[0] ? strdup(getenv(env)) : NULL;
+}
+
+/* A name for evdns: not a socket directory, a list or an address. */
+static bool
+is_host_name(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return host[0] != '/' && host[0] != '@' && strchr(host, ',') == NULL &&
+		evutil_inet_pton(AF_INET, host, buf) != 1 &&
+		evutil_inet_pton(AF_INET6, host, buf) != 1;
+}
+
+static void
+on_lookup(int result, struct evutil_addrinfo *ai, void *arg)
+{
+	char		addr[INET6_ADDRSTRLEN] = "";
+
+	(void) arg;
+	rs.in_flight = false;
+	rs.req = NULL;
+	rs.first_done = true;
+	if (result == 0 && ai != NULL)
+	{
+		const void *src = ai->ai_family == AF_INET6
+			? (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr
+			: (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr;
+
+		evutil_inet_ntop(ai->ai_family, src, addr, sizeof(addr));
+	}
+	if (ai != NULL)
+		evutil_freeaddrinfo(ai);
+	if (addr[0] == '\0')
+	{
+		if (result != EVUTIL_EAI_CANCEL)
+			log_warn("database host %s: lookup failed (%s); %s", rs.host,
+					 evutil_gai_strerror(result),
+					 rs.addr[0] ? "keeping the address found before" : "libpq will try it");
+		return;
+	}
+	if (strcmp(addr, rs.addr) != 0)
+		log_info("database host %s is %s", rs.host, addr);
+	memcpy(rs.addr, addr, sizeof(rs.addr));
+}
+
+void
+resolve_refresh(void)
+{
+	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *req;
+
+	if (!rs.enabled || rs.in_flight)
+		return;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	rs.in_flight = true;
+	/* The answer may come at once (the hosts file): on_lookup has run then. */
+	req = evdns_getaddrinfo(rs.dns, rs.host, NULL, &hints, on_lookup, NULL);
+	if (rs.in_flight)
+		rs.req = req;
+}
+
+bool
+resolve_setup(struct event_base *base, const char *conninfo, const char *resolv_conf,
+			  char *err, size_t errlen)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
+	char	   *host = conninfo_value(opts, "host", "PGHOST");
+	char	   *hostaddr = conninfo_value(opts, "hostaddr", "PGHOSTADDR");
+	int			rc;
+
+	PQconninfoFree(opts);
+	memset(&rs, 0, sizeof(rs));
+	if (host == NULL || hostaddr != NULL || !is_host_name(host))
+	{
+		free(host);
+		free(hostaddr);
+		return true;			/* libpq needs no lookup, or does it itself */
+	}
+	rs.host = host;
+	rs.dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (rs.dns == NULL)
+	{
+		snprintf(err, errlen, "cannot start the DNS resolver");
+		return false;
+	}
+	rc = evdns_base_resolv_conf_parse(rs.dns, DNS_OPTIONS_ALL,
+									  resolv_conf[0] ? resolv_conf : "/etc/resolv.conf");
+	/* 6: the file has no nameserver (evdns asks 127.0.0.1 then); others are errors. */
+	if (rc != 0 && rc != 6 && resolv_conf[0])
+	{
+		snprintf(err, errlen, "PARLEY_RESOLV_CONF: cannot use \"%s\" (evdns error %d)",
+				 resolv_conf, rc);
+		return false;
+	}
+	rs.enabled = true;
+	resolve_refresh();
+	return true;
+}
+
+PGconn *
+resolve_connect_start(const char *conninfo, const char *application_name, bool *wait)
+{
+	const char *keywords[] = {"application_name", "dbname", "client_encoding", NULL, NULL};
+	const char *values[] = {application_name, conninfo, "UTF8", NULL, NULL};
+
+	*wait = rs.enabled && !rs.first_done;
+	if (*wait)
+		return NULL;
+	if (values[1] != NULL && values[1][0] == '\0')
+		values[1] = NULL;
+	/* After dbname, so that it overrides the connection string's. */
+	if (rs.enabled && rs.addr[0])
+	{
+		keywords[3] = "hostaddr";
+		values[3] = rs.addr;
+	}
+	return PQconnectStartParams(keywords, values, 1);
+}
+
+void
+resolve_shutdown(void)
+{
+	if (rs.req != NULL)
+		evdns_getaddrinfo_cancel(rs.req);	/* on_lookup runs, with EVUTIL_EAI_CANCEL */
+	if (rs.dns != NULL)
+		evdns_base_free(rs.dns, 0);
+	free(rs.host);
+	memset(&rs, 0, sizeof(rs));
+}
