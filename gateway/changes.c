@@ -42,8 +42,7 @@ static struct
 {
 	struct pool *pool;
 	int			stmt;
-	struct conv *queue;			/* conversations waiting for a change fetch */
-	struct conv *queue_tail;
+	struct conv_worklist queue; /* conversations waiting for a change fetch */
 	struct conv *running;		/* the one being fetched */
 	struct pool_job job;
 	const char *values[3];
@@ -55,32 +54,13 @@ static struct
 
 static void changes_next(void);
 
-static void
-changes_queue(struct conv *c)
-{
-	if (c->change_running)
-	{
-		c->change_again = true;
-		return;
-	}
-	if (c->change_queued || c->nstreams == 0)
-		return;
-	c->change_queued = true;
-	c->cnext = NULL;
-	if (cq.queue_tail)
-		cq.queue_tail->cnext = c;
-	else
-		cq.queue = c;
-	cq.queue_tail = c;
-}
-
 void
 deliver_changes(struct conv *c, int64_t head)
 {
 	if (head > c->change_head)
 		c->change_head = head;
 	if (head == 0 || head > c->change_seen)
-		changes_queue(c);
+		hub_work_queue(&cq.queue, &c->change);
 	changes_next();
 }
 
@@ -90,7 +70,7 @@ changes_fetch_ended(struct conv *c)
 	if (!c->after_fetch)
 		return;
 	c->after_fetch = false;
-	changes_queue(c);
+	hub_work_queue(&cq.queue, &c->change);
 	changes_next();
 }
 
@@ -193,15 +173,15 @@ on_changes_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		/* Streams are ended last: ending the last one may free nothing yet (running). */
 		(void) end_gone(c, PQgetvalue(res, 0, COL_GONE));
 	}
-	c->change_running = false;
+	c->change.running = false;
 	if (c->nstreams == 0)
 		hub_conv_release(c);
 	else
 	{
-		if (c->change_again || (ok && c->change_head > c->change_seen))
+		if (c->change.again || (ok && c->change_head > c->change_seen))
 		{
-			c->change_again = false;
-			changes_queue(c);
+			c->change.again = false;
+			hub_work_queue(&cq.queue, &c->change);
 		}
 		deliver_after_change(c);
 	}
@@ -216,20 +196,16 @@ changes_next(void)
 {
 	struct problem p;
 
-	while (cq.running == NULL && cq.queue != NULL)
+	while (cq.running == NULL && cq.queue.head != NULL)
 	{
-		struct conv *c = cq.queue;
+		struct conv *c = hub_work_pop(&cq.queue)->conv;
 
-		cq.queue = c->cnext;
-		if (cq.queue == NULL)
-			cq.queue_tail = NULL;
-		c->change_queued = false;
 		if (c->nstreams == 0)
 		{
 			hub_conv_release(c);
 			continue;
 		}
-		if (c->fetching)
+		if (c->fetch.running)
 		{
 			c->after_fetch = true;	/* changes_fetch_ended() queues it again */
 			continue;
@@ -242,7 +218,7 @@ changes_next(void)
 		cq.values[1] = cq.after_s;
 		cq.values[2] = cq.guests;
 		pool_job_init(&cq.job, cq.stmt, 3, cq.values, true, on_changes_done, NULL);
-		c->change_running = true;
+		c->change.running = true;
 		cq.running = c;
 		if (pool_submit(cq.pool, &cq.job, config.request_timeout_ms, false, &p))
 		{
@@ -250,7 +226,7 @@ changes_next(void)
 			return;
 		}
 		/* No connection or a full queue: the safety poll asks again. */
-		c->change_running = false;
+		c->change.running = false;
 		cq.running = NULL;
 		free(cq.guests);
 		cq.guests = NULL;

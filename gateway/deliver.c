@@ -69,8 +69,7 @@ static struct
 {
 	struct pool *pool;
 	int			fetch_stmt;
-	struct conv *pending;		/* conversations waiting for a fetch */
-	struct conv *pending_tail;
+	struct conv_worklist pending;	/* conversations waiting for a fetch */
 	struct batch batch;
 	bool		batch_running;
 	struct evbuffer *scratch;	/* the event(s) for one stream */
@@ -184,30 +183,10 @@ entry_end(const struct entry *e, PGresult *res, int row, int n)
 	return row;
 }
 
-/* Put c in line for the next fetch (or mark it to be fetched again). */
-static void
-conv_queue(struct conv *c)
-{
-	if (c->fetching)
-	{
-		c->dirty = true;
-		return;
-	}
-	if (c->queued || c->nstreams == 0)
-		return;
-	c->queued = true;
-	c->pnext = NULL;
-	if (dq.pending_tail)
-		dq.pending_tail->pnext = c;
-	else
-		dq.pending = c;
-	dq.pending_tail = c;
-}
-
 void
 deliver_kick(struct conv *c)
 {
-	conv_queue(c);
+	hub_work_queue(&dq.pending, &c->fetch);
 	fetch_next();
 }
 
@@ -267,7 +246,7 @@ on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		 */
 		if (end - first == FETCH_LIMIT || (pair && end2 - end == FETCH_LIMIT) ||
 			(end2 > first && hub_min_cursor(e->conv) < e->conv->head))
-			e->conv->dirty = true;
+			e->conv->fetch.again = true;
 		row = end2;
 		k += pair;
 	}
@@ -281,16 +260,16 @@ on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 
 		if (b->entries[k].behind)
 			continue;			/* the head entry before it did the work */
-		c->fetching = false;
+		c->fetch.running = false;
 		if (c->nstreams == 0)
 			hub_conv_release(c);
 		else
 		{
-			if (c->dirty || err != NULL)
+			if (c->fetch.again || err != NULL)
 			{
-				c->dirty = false;
+				c->fetch.again = false;
 				if (err == NULL)
-					conv_queue(c);
+					hub_work_queue(&dq.pending, &c->fetch);
 			}
 			changes_fetch_ended(c);
 		}
@@ -320,36 +299,32 @@ fetch_next(void)
 	struct evbuffer *afters;
 	struct problem p;
 
-	if (dq.batch_running || dq.pending == NULL)
+	if (dq.batch_running || dq.pending.head == NULL)
 		return;
 	ids = evbuffer_new();
 	afters = evbuffer_new();
 	if (ids == NULL || afters == NULL)
 		goto out;
 	b->nentries = 0;
-	while (dq.pending != NULL && b->nentries < BATCH_MAX - 1)
+	while (dq.pending.head != NULL && b->nentries < BATCH_MAX - 1)
 	{
 		int64_t		near = INT64_MAX;	/* smallest cursor near the head */
 		int64_t		far = INT64_MAX;	/* smallest one behind */
 
-		struct conv *c = dq.pending;
+		struct conv *c = hub_work_pop(&dq.pending)->conv;
 
-		dq.pending = c->pnext;
-		if (dq.pending == NULL)
-			dq.pending_tail = NULL;
-		c->queued = false;
 		if (c->nstreams == 0)
 		{
 			hub_conv_release(c);
 			continue;
 		}
-		if (c->change_running)
+		if (c->change.running)
 		{
 			c->after_change = true; /* deliver_after_change() queues it again */
 			continue;
 		}
-		c->fetching = true;
-		c->dirty = false;
+		c->fetch.running = true;
+		c->fetch.again = false;
 		for (const struct stream *s = c->streams; s != NULL; s = s->next)
 		{
 			if (s->cursor < c->head - FETCH_LIMIT)
@@ -387,7 +362,7 @@ fetch_next(void)
 		{
 			if (b->entries[k].behind)
 				continue;
-			b->entries[k].conv->fetching = false;
+			b->entries[k].conv->fetch.running = false;
 			hub_conv_release(b->entries[k].conv);
 		}
 		batch_clear(b);

@@ -111,6 +111,7 @@ conv_get(const char *cid)
 	if (c == NULL)
 		return NULL;
 	snprintf(c->cid, sizeof(c->cid), "%s", cid);
+	c->fetch.conv = c->change.conv = c;
 	h = cid_hash(c->cid);
 	c->hnext = hub.buckets[h];
 	hub.buckets[h] = c;
@@ -121,7 +122,40 @@ conv_get(const char *cid)
 static bool
 conv_held(const struct conv *c)
 {
-	return c->fetching || c->queued || c->change_running || c->change_queued;
+	return c->fetch.running || c->fetch.queued || c->change.running || c->change.queued;
+}
+
+void
+hub_work_queue(struct conv_worklist *l, struct conv_work *w)
+{
+	if (w->running)
+	{
+		w->again = true;
+		return;
+	}
+	if (w->queued || w->conv->nstreams == 0)
+		return;
+	w->queued = true;
+	w->next = NULL;
+	if (l->tail)
+		l->tail->next = w;
+	else
+		l->head = w;
+	l->tail = w;
+}
+
+struct conv_work *
+hub_work_pop(struct conv_worklist *l)
+{
+	struct conv_work *w = l->head;
+
+	if (w == NULL)
+		return NULL;
+	l->head = w->next;
+	if (l->head == NULL)
+		l->tail = NULL;
+	w->queued = false;
+	return w;
 }
 
 /* Free a conversation nobody streams, unless a fetch still uses it. */

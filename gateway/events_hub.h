@@ -1,7 +1,8 @@
 /*
  * events_hub.h
  *	  Inside the live-event hub: what events.c (conversations, streams,
- *	  notifications in) and deliver.c (fetching and sending events) share.
+ *	  notifications in, work lists), deliver.c (new messages) and
+ *	  changes.c (edits, deletes, removals) share.
  *	  Not for other files: they use events.h.
  */
 #ifndef PARLEY_EVENTS_HUB_H
@@ -20,6 +21,26 @@
 #define GUEST_MAX		64
 
 struct stream;
+struct conv;
+
+/*
+ * A conversation's place in one of the hub's work lists: deliver.c's
+ * message fetches and changes.c's change fetches.
+ */
+struct conv_work
+{
+	struct conv *conv;
+	struct conv_work *next;		/* in the list */
+	bool		queued;			/* in the list */
+	bool		running;		/* in the running fetch */
+	bool		again;			/* asked for while running: once more after */
+};
+
+struct conv_worklist
+{
+	struct conv_work *head;
+	struct conv_work *tail;
+};
 
 /* A conversation that this gateway streams. */
 struct conv
@@ -28,11 +49,8 @@ struct conv
 	struct conv *hnext;			/* hash chain */
 	struct stream *streams;
 	int			nstreams;
-	bool		queued;			/* waits for the next fetch (deliver.c) */
-	bool		fetching;		/* in the running fetch */
-	bool		dirty;			/* fetch again when it ends */
+	struct conv_work fetch;		/* new messages (deliver.c) */
 	int64_t		head;			/* the highest seq known to exist */
-	struct conv *pnext;			/* in deliver.c's pending list */
 
 	/*
 	 * Edits, deletes and removals (deliver.c): the conversation's change_seq
@@ -42,12 +60,9 @@ struct conv
 	 */
 	int64_t		change_seen;
 	int64_t		change_head;
-	bool		change_queued;	/* waits for a change fetch */
-	bool		change_running; /* in the running change fetch */
-	bool		change_again;	/* notified during it: fetch once more */
+	struct conv_work change;	/* edits, deletes, removals (changes.c) */
 	bool		after_fetch;	/* its change fetch waits for its message fetch */
 	bool		after_change;	/* its message fetch waits for its change fetch */
-	struct conv *cnext;			/* in deliver.c's change list */
 };
 
 struct stream
@@ -67,6 +82,15 @@ struct stream
 /* events.c */
 struct conv *hub_conv_find(const char *cid);
 void		hub_conv_release(struct conv *c);	/* free it if nothing uses it */
+
+/*
+ * Put w's conversation at the end of l, unless it is there already or has
+ * no stream; while its fetch runs, mark it to run once more instead.
+ */
+void		hub_work_queue(struct conv_worklist *l, struct conv_work *w);
+
+/* The first of l, taken off it; NULL when l is empty. */
+struct conv_work *hub_work_pop(struct conv_worklist *l);
 int64_t		hub_min_cursor(const struct conv *c);
 
 /*
