@@ -15,11 +15,15 @@ as_pg() {
     fi
 }
 
-# A free TCP port on loopback.
+# A free TCP port on loopback, below the kernel's range of ephemeral ports:
+# a port in that range can be taken by any outgoing connection between this
+# check and the server's bind ("Address already in use").
 free_port() {
-    local p
+    local p low
+    low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [ "$low" -gt 12000 ] || low=32768
     for _ in $(seq 1 50); do
-        p=$(( 20000 + RANDOM % 20000 ))
+        p=$(( 10000 + RANDOM % (low - 10000) ))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
