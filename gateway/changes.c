@@ -64,15 +64,6 @@ deliver_changes(struct conv *c, int64_t head)
 	changes_next();
 }
 
-void
-changes_fetch_ended(struct conv *c)
-{
-	if (!c->after_fetch)
-		return;
-	c->after_fetch = false;
-	hub_work_queue(&cq.queue, &c->change);
-	changes_next();
-}
 
 /* The streaming guests of c as a PostgreSQL text[] literal, quoted. */
 static char *
@@ -152,6 +143,7 @@ on_changes_done(struct pool_job *job, PGresult *res, const struct problem *err)
 {
 	struct conv *c = cq.running;
 	bool		ok = err == NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+	bool		fetch_waits;
 
 	(void) job;
 	cq.running = NULL;
@@ -173,7 +165,7 @@ on_changes_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		/* Streams are ended last: ending the last one may free nothing yet (running). */
 		(void) end_gone(c, PQgetvalue(res, 0, COL_GONE));
 	}
-	c->change.running = false;
+	fetch_waits = hub_work_ended(&c->change);
 	if (c->nstreams == 0)
 		hub_conv_release(c);
 	else
@@ -183,7 +175,8 @@ on_changes_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			c->change.again = false;
 			hub_work_queue(&cq.queue, &c->change);
 		}
-		deliver_after_change(c);
+		if (fetch_waits)
+			deliver_kick(c);
 	}
 	/* After a failure (also at shutdown) the safety poll asks again. */
 	if (err == NULL)
@@ -195,21 +188,12 @@ static void
 changes_next(void)
 {
 	struct problem p;
+	struct conv_work *w;
 
-	while (cq.running == NULL && cq.queue.head != NULL)
+	while (cq.running == NULL && (w = hub_work_next(&cq.queue)) != NULL)
 	{
-		struct conv *c = hub_work_pop(&cq.queue)->conv;
+		struct conv *c = w->conv;
 
-		if (c->nstreams == 0)
-		{
-			hub_conv_release(c);
-			continue;
-		}
-		if (c->fetch.running)
-		{
-			c->after_fetch = true;	/* changes_fetch_ended() queues it again */
-			continue;
-		}
 		cq.guests = guests_literal(c);
 		if (cq.guests == NULL)
 			continue;			/* out of memory: the poll asks again */

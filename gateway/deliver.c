@@ -190,14 +190,6 @@ deliver_kick(struct conv *c)
 	fetch_next();
 }
 
-void
-deliver_after_change(struct conv *c)
-{
-	if (!c->after_change)
-		return;
-	c->after_change = false;
-	deliver_kick(c);
-}
 
 static void
 batch_clear(struct batch *b)
@@ -257,10 +249,11 @@ on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	for (int k = 0; k < b->nentries; k++)
 	{
 		struct conv *c = b->entries[k].conv;
+		bool		change_waits;
 
 		if (b->entries[k].behind)
 			continue;			/* the head entry before it did the work */
-		c->fetch.running = false;
+		change_waits = hub_work_ended(&c->fetch);
 		if (c->nstreams == 0)
 			hub_conv_release(c);
 		else
@@ -271,7 +264,8 @@ on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 				if (err == NULL)
 					hub_work_queue(&dq.pending, &c->fetch);
 			}
-			changes_fetch_ended(c);
+			if (change_waits)
+				deliver_changes(c, 0);
 		}
 	}
 	batch_clear(b);
@@ -298,6 +292,7 @@ fetch_next(void)
 	struct evbuffer *ids;
 	struct evbuffer *afters;
 	struct problem p;
+	struct conv_work *w;
 
 	if (dq.batch_running || dq.pending.head == NULL)
 		return;
@@ -306,23 +301,12 @@ fetch_next(void)
 	if (ids == NULL || afters == NULL)
 		goto out;
 	b->nentries = 0;
-	while (dq.pending.head != NULL && b->nentries < BATCH_MAX - 1)
+	while (b->nentries < BATCH_MAX - 1 && (w = hub_work_next(&dq.pending)) != NULL)
 	{
+		struct conv *c = w->conv;
 		int64_t		near = INT64_MAX;	/* smallest cursor near the head */
 		int64_t		far = INT64_MAX;	/* smallest one behind */
 
-		struct conv *c = hub_work_pop(&dq.pending)->conv;
-
-		if (c->nstreams == 0)
-		{
-			hub_conv_release(c);
-			continue;
-		}
-		if (c->change.running)
-		{
-			c->after_change = true; /* deliver_after_change() queues it again */
-			continue;
-		}
 		c->fetch.running = true;
 		c->fetch.again = false;
 		for (const struct stream *s = c->streams; s != NULL; s = s->next)

@@ -112,6 +112,8 @@ conv_get(const char *cid)
 		return NULL;
 	snprintf(c->cid, sizeof(c->cid), "%s", cid);
 	c->fetch.conv = c->change.conv = c;
+	c->fetch.other = &c->change;
+	c->change.other = &c->fetch;
 	h = cid_hash(c->cid);
 	c->hnext = hub.buckets[h];
 	hub.buckets[h] = c;
@@ -145,17 +147,34 @@ hub_work_queue(struct conv_worklist *l, struct conv_work *w)
 }
 
 struct conv_work *
-hub_work_pop(struct conv_worklist *l)
+hub_work_next(struct conv_worklist *l)
 {
-	struct conv_work *w = l->head;
+	struct conv_work *w;
 
-	if (w == NULL)
-		return NULL;
-	l->head = w->next;
-	if (l->head == NULL)
-		l->tail = NULL;
-	w->queued = false;
-	return w;
+	while ((w = l->head) != NULL)
+	{
+		l->head = w->next;
+		if (l->head == NULL)
+			l->tail = NULL;
+		w->queued = false;
+		if (w->conv->nstreams == 0)
+			hub_conv_release(w->conv);
+		else if (w->other->running)
+			w->deferred = true;
+		else
+			return w;
+	}
+	return NULL;
+}
+
+bool
+hub_work_ended(struct conv_work *w)
+{
+	w->running = false;
+	if (!w->other->deferred)
+		return false;
+	w->other->deferred = false;
+	return true;
 }
 
 /* Free a conversation nobody streams, unless a fetch still uses it. */

@@ -30,10 +30,12 @@ struct conv;
 struct conv_work
 {
 	struct conv *conv;
+	struct conv_work *other;	/* the conversation's other kind of fetch */
 	struct conv_work *next;		/* in the list */
 	bool		queued;			/* in the list */
 	bool		running;		/* in the running fetch */
 	bool		again;			/* asked for while running: once more after */
+	bool		deferred;		/* taken off the list while other ran */
 };
 
 struct conv_worklist
@@ -61,8 +63,6 @@ struct conv
 	int64_t		change_seen;
 	int64_t		change_head;
 	struct conv_work change;	/* edits, deletes, removals (changes.c) */
-	bool		after_fetch;	/* its change fetch waits for its message fetch */
-	bool		after_change;	/* its message fetch waits for its change fetch */
 };
 
 struct stream
@@ -89,8 +89,19 @@ void		hub_conv_release(struct conv *c);	/* free it if nothing uses it */
  */
 void		hub_work_queue(struct conv_worklist *l, struct conv_work *w);
 
-/* The first of l, taken off it; NULL when l is empty. */
-struct conv_work *hub_work_pop(struct conv_worklist *l);
+/*
+ * The next of l that may be fetched now, taken off it; NULL when none.  The
+ * two kinds of fetch of one conversation never overlap: one whose other
+ * kind runs is deferred (hub_work_ended() says when to queue it again);
+ * one without streams is released.
+ */
+struct conv_work *hub_work_next(struct conv_worklist *l);
+
+/*
+ * w's fetch ended.  True when w->other was deferred meanwhile: the caller
+ * queues that one again.
+ */
+bool		hub_work_ended(struct conv_work *w);
 int64_t		hub_min_cursor(const struct conv *c);
 
 /*
@@ -111,9 +122,6 @@ bool		deliver_setup(struct pool *pool, int fetch_stmt, int changes_stmt);
 void		deliver_kick(struct conv *c);	/* fetch what is new for c's streams */
 void		deliver_posted(const char *cid, int64_t seq, const char *json, size_t len);
 
-/* c's change fetch ended: run its message fetch if one waited for it. */
-void		deliver_after_change(struct conv *c);
-
 /* changes.c */
 bool		changes_setup(struct pool *pool, int stmt);
 void		changes_shutdown(void);
@@ -126,8 +134,6 @@ unsigned long long changes_fetches(void);
  */
 void		deliver_changes(struct conv *c, int64_t head);
 
-/* c's message fetch ended: run its change fetch if one waited for it. */
-void		changes_fetch_ended(struct conv *c);
 void		deliver_shutdown(void);
 void		deliver_get_stats(struct events_stats *st);	/* fetches, direct */
 
