@@ -32,6 +32,7 @@ queue_remove(struct pool *pool, struct pool_job *job)
 		pool->q_tail = job->q_prev;
 	job->q_prev = job->q_next = NULL;
 	pool->nwaiting--;
+	pool->npriority -= job->priority;
 }
 
 static void
@@ -58,6 +59,7 @@ queue_insert(struct pool *pool, struct pool_job *job, bool at_head)
 		pool->q_tail = job;
 	}
 	pool->nwaiting++;
+	pool->npriority += job->priority;
 }
 
 struct pool_job *
@@ -250,6 +252,7 @@ pool_submit(struct pool *pool, struct pool_job *job, int timeout_ms, bool priori
 	job->db_ms = 0;
 	job->retries = 0;
 	job->timer_set = false;
+	job->priority = priority;
 	if (!pool_is_up(pool))
 	{
 		problem_set(p, 503, CODE_DB_UNAVAILABLE, "no database connection is available");
@@ -268,7 +271,8 @@ pool_submit(struct pool *pool, struct pool_job *job, int timeout_ms, bool priori
 			return true;
 		}
 	}
-	if (!priority && pool->nwaiting >= pool->opts.queue_size)
+	/* The bound is the clients': a key refresh waiting does not take a place. */
+	if (!priority && pool->nwaiting - pool->npriority >= pool->opts.queue_size)
 	{
 		problem_set(p, 503, CODE_DB_UNAVAILABLE, "too many requests are waiting for the database");
 		return false;

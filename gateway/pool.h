@@ -62,6 +62,7 @@ struct pool_job
 	struct pool_conn *conn;
 	struct event timer;
 	bool		timer_set;
+	bool		priority;		/* queued at the head, outside the bound */
 	double		db_ms;			/* time on a connection, for the log */
 	int			retries;		/* runs again after a lost connection */
 	bool		sent;			/* libpq accepted its statement */

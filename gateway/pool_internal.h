@@ -55,6 +55,7 @@ struct pool
 	struct pool_job *q_head;	/* wait queue, oldest first */
 	struct pool_job *q_tail;
 	int			nwaiting;
+	int			npriority;		/* of them, priority jobs: outside the bound */
 	bool		ever_up;
 	char		last_error[512];
 	uint64_t	connect_failures;

@@ -109,7 +109,9 @@ ok(ParleyTest::poll_until(
 		10),
 	'the timed-out statement was cancelled in the database');
 
-# The one connection is blocked by A, B waits in the queue, C finds it full.
+# The one connection is blocked by A; the key cache's refresh (every 500 ms)
+# then waits at the head of the queue, outside its bound of one; B waits in
+# the queue, C finds it full.
 my $a = $gw->send_async('PUT', '/v1/guests/alice', '{"display_name": "A"}');
 ok(ParleyTest::poll_until(
 		sub {
@@ -118,8 +120,10 @@ ok(ParleyTest::poll_until(
 		},
 		10),
 	'A is blocked on the lock');
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, 5), 'the key refresh waits');
 my $b = $gw->send_async('GET', '/v1/guests/alice');
-ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, 5), 'B waits');
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 2 }, 5),
+	'B waits too: the refresh takes no place of the queue');
 $r = $gw->req(GET => '/v1/guests/alice');
 is($r->{status}, 503, 'queue full: 503');
 is($r->{json}{code}, 'database_unavailable', 'queue full: database_unavailable');
