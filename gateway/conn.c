@@ -334,8 +334,8 @@ conn_fail(struct pool_conn *c, const char *why)
 	c->io_fd = -1;
 	c->state = CONN_DOWN;
 	conn_forget_jobs(c);
+	resolve_failed(c->was_up);	/* the database may have moved behind its name */
 	c->was_up = false;
-	resolve_refresh();			/* the database may have moved behind its name */
 
 	delay = BACKOFF_MIN_MS << (c->attempts < 5 ? c->attempts : 5);
 	if (delay > BACKOFF_MAX_MS)

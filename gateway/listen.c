@@ -69,6 +69,8 @@ listen_watch(short what)
 static void
 listen_fail(const char *why)
 {
+	bool		was_up = ls.state != LS_DOWN && ls.state != LS_CONNECTING;
+
 	if (!ls.failing)
 		log_warn("event listener: %s; retrying every %d ms", why, RETRY_MS);
 	ls.failing = true;
@@ -78,7 +80,7 @@ listen_fail(const char *why)
 		PQfinish(ls.pg);
 	ls.pg = NULL;
 	ls.state = LS_DOWN;
-	resolve_refresh();
+	resolve_failed(was_up);
 	{
 		struct timeval tv = {RETRY_MS / 1000, (RETRY_MS % 1000) * 1000};
 

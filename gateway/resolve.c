@@ -10,7 +10,9 @@
  * checks, .pgpass and messages).  Connections wait for the first lookup;
  * after that an attempt uses the address last found, and an attempt that
  * fails starts a new lookup in the background, so a database that moved
- * behind its name (a failover) is found again.
+ * behind its name (a failover) is found again.  A name with several
+ * addresses is tried an address at a time, IPv4 first, the next after each
+ * failed attempt (libpq, given the name, would try them all in one go).
  *
  * Only a single host name with no hostaddr is looked up here; a list of
  * hosts, a socket directory or an IP address go to libpq as they are, and
@@ -29,12 +31,16 @@
 #include "log.h"
 #include "resolve.h"
 
+#define ADDRS_MAX 8
+
 static struct
 {
 	bool		enabled;
 	struct evdns_base *dns;
 	char	   *host;
-	char		addr[INET6_ADDRSTRLEN];	/* last found; "" none yet */
+	char		addrs[ADDRS_MAX][INET6_ADDRSTRLEN]; /* last found, IPv4 first */
+	int			naddrs;
+	int			cur;			/* the one connections use now */
 	bool		first_done;		/* the first lookup has answered */
 	bool		in_flight;
 	struct evdns_getaddrinfo_request *req;
@@ -61,40 +67,63 @@ is_host_name(const char *host)
 		evutil_inet_pton(AF_INET6, host, buf) != 1;
 }
 
+/* The addresses of ai of family, in order, appended to addrs (no repeats). */
+static int
+collect(struct evutil_addrinfo *ai, int family, char addrs[][INET6_ADDRSTRLEN], int n)
+{
+	for (; ai != NULL && n < ADDRS_MAX; ai = ai->ai_next)
+	{
+		const void *src;
+		bool		seen = false;
+
+		if (ai->ai_family != family)
+			continue;
+		src = family == AF_INET6
+			? (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr
+			: (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr;
+		if (evutil_inet_ntop(family, src, addrs[n], INET6_ADDRSTRLEN) == NULL)
+			continue;
+		for (int i = 0; i < n; i++)
+			seen = seen || strcmp(addrs[i], addrs[n]) == 0;
+		n += !seen;
+	}
+	return n;
+}
+
 static void
 on_lookup(int result, struct evutil_addrinfo *ai, void *arg)
 {
-	char		addr[INET6_ADDRSTRLEN] = "";
+	char		addrs[ADDRS_MAX][INET6_ADDRSTRLEN];
+	int			n = 0;
 
 	(void) arg;
 	rs.in_flight = false;
 	rs.req = NULL;
 	rs.first_done = true;
-	if (result == 0 && ai != NULL)
-	{
-		const void *src = ai->ai_family == AF_INET6
-			? (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr
-			: (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr;
-
-		evutil_inet_ntop(ai->ai_family, src, addr, sizeof(addr));
-	}
+	if (result == 0)
+		n = collect(ai, AF_INET6, addrs, collect(ai, AF_INET, addrs, 0));
 	if (ai != NULL)
 		evutil_freeaddrinfo(ai);
-	if (addr[0] == '\0')
+	if (n == 0)
 	{
 		if (result != EVUTIL_EAI_CANCEL)
 			log_warn("database host %s: lookup failed (%s); %s", rs.host,
-					 evutil_gai_strerror(result),
-					 rs.addr[0] ? "keeping the address found before" : "libpq will try it");
+					 result ? evutil_gai_strerror(result) : "no address",
+					 rs.naddrs ? "keeping the addresses found before" : "libpq will try it");
 		return;
 	}
-	if (strcmp(addr, rs.addr) != 0)
-		log_info("database host %s is %s", rs.host, addr);
-	memcpy(rs.addr, addr, sizeof(rs.addr));
+	/* The same answer keeps the address in use; a new one starts at its first. */
+	if (n == rs.naddrs && memcmp(addrs, rs.addrs, sizeof(addrs[0]) * (size_t) n) == 0)
+		return;
+	memcpy(rs.addrs, addrs, sizeof(addrs[0]) * (size_t) n);
+	rs.naddrs = n;
+	rs.cur = 0;
+	log_info("database host %s is %s%s", rs.host, rs.addrs[0],
+			 n > 1 ? " (and more, tried in turn)" : "");
 }
 
-void
-resolve_refresh(void)
+static void
+lookup(void)
 {
 	struct evutil_addrinfo hints;
 	struct evdns_getaddrinfo_request *req;
@@ -146,7 +175,7 @@ resolve_setup(struct event_base *base, const char *conninfo, const char *resolv_
 		return false;
 	}
 	rs.enabled = true;
-	resolve_refresh();
+	lookup();
 	return true;
 }
 
@@ -162,12 +191,21 @@ resolve_connect_start(const char *conninfo, const char *application_name, bool *
 	if (values[1] != NULL && values[1][0] == '\0')
 		values[1] = NULL;
 	/* After dbname, so that it overrides the connection string's. */
-	if (rs.enabled && rs.addr[0])
+	if (rs.enabled && rs.naddrs > 0)
 	{
 		keywords[3] = "hostaddr";
-		values[3] = rs.addr;
+		values[3] = rs.addrs[rs.cur];
 	}
 	return PQconnectStartParams(keywords, values, 1);
+}
+
+void
+resolve_failed(bool was_up)
+{
+	/* An address that never answered: the next one for the next attempt. */
+	if (!was_up && rs.naddrs > 1)
+		rs.cur = (rs.cur + 1) % rs.naddrs;
+	lookup();
 }
 
 void

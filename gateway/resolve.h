@@ -29,8 +29,12 @@ bool		resolve_setup(struct event_base *base, const char *conninfo,
 PGconn	   *resolve_connect_start(const char *conninfo, const char *application_name,
 								  bool *wait);
 
-/* A connection attempt failed: look the name up again, in the background. */
-void		resolve_refresh(void);
+/*
+ * A connection failed (was_up: it had been established): look the name up
+ * again, in the background; after a failed attempt the next address of
+ * several is tried.
+ */
+void		resolve_failed(bool was_up);
 
 void		resolve_shutdown(void);
 

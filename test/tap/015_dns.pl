@@ -5,7 +5,8 @@
 # database are answered at once and the pool is back before the lookup
 # answers (the address found before is used; the new lookup runs beside).
 # A gateway starting while DNS is slow answers /healthz at once and becomes
-# ready when the lookup answers.
+# ready when the lookup answers; of a name's several addresses, one that
+# does not answer is passed over.
 use strict;
 use warnings;
 
@@ -20,8 +21,10 @@ $node->append_conf('postgresql.conf', "listen_addresses = '127.0.0.1'\n");
 $node->restart;
 my $key = ParleyTest::create_key($node, 'dns-test');
 
-# A DNS server for db.parley.test (A 127.0.0.1; NXDOMAIN for other names)
-# that waits as many seconds as the file $delay_file says before each answer.
+# A DNS server for db.parley.test (A 127.0.0.1) and two.parley.test (A
+# 127.0.0.2, where nothing listens, then 127.0.0.1), NXDOMAIN for other
+# names, that waits as many seconds as the file $delay_file says before
+# each answer.
 my $tmp        = PostgreSQL::Test::Utils::tempdir();
 my $delay_file = "$tmp/delay";
 my $queries    = "$tmp/queries";
@@ -47,7 +50,9 @@ if ($dns_pid == 0)
 		}
 		my ($qtype) = unpack('n', substr($q, $off + 1, 2));
 		my $question = substr($q, 12, $off + 5 - 12);
-		my $ours     = lc(join('.', @labels)) eq 'db.parley.test';
+		my %a = ('db.parley.test' => [1], 'two.parley.test' => [ 2, 1 ]);
+		my $ips  = $a{ lc(join('.', @labels)) };
+		my $ours = defined $ips;
 		open my $log, '>>', $queries or die;
 		print $log time() . " $qtype\n";
 		close $log;
@@ -55,8 +60,8 @@ if ($dns_pid == 0)
 		my $delay = <$f> + 0;
 		close $f;
 		select(undef, undef, undef, $delay) if $delay;
-		my $answer = $ours && $qtype == 1 ? pack('n n n N n C4', 0xC00C, 1, 1, 60, 4, 127, 0, 0, 1) : '';
-		$dns->send(pack('n6', $id, 0x8180 | ($ours ? 0 : 3), 1, $answer ? 1 : 0, 0, 0) . $question . $answer,
+		my @rr = $ours && $qtype == 1 ? map { pack('n n n N n C4', 0xC00C, 1, 1, 60, 4, 127, 0, 0, $_) } @$ips : ();
+		$dns->send(pack('n6', $id, 0x8180 | ($ours ? 0 : 3), 1, scalar @rr, 0, 0) . $question . join('', @rr),
 			0, $from);
 	}
 }
@@ -74,6 +79,14 @@ my $gw = ParleyTest->start(node => $node, key => $key, env => { %env, PARLEY_LOG
 is($gw->req(GET => '/readyz')->{status}, 200, 'ready through a name only our DNS server knows');
 like($gw->log_text, qr/database host db\.parley\.test is 127\.0\.0\.1/, 'the address found is logged');
 is($gw->req(PUT => '/v1/guests/dns1', { display_name => 'D' })->{status}, 201, 'a write goes through');
+
+# A name with two addresses whose first is dead: the next one is tried.
+my $two = ParleyTest->start(node => $node, key => $key, name => 'two_addresses',
+	env => { %env, DATABASE_URL => 'host=two.parley.test port=' . $node->port . ' dbname=postgres user=parley_gateway' });
+is($two->req(GET => '/readyz')->{status}, 200, 'a name whose first address is dead: ready through the next');
+like($two->log_text, qr/database host two\.parley\.test is 127\.0\.0\.2 \(and more, tried in turn\)/,
+	'... both addresses were found');
+$two->stop;
 
 # Every database connection lost while DNS takes 3 s to answer.
 set_delay(3);
