@@ -95,6 +95,7 @@ on_lookup(int result, struct evutil_addrinfo *ai, void *arg)
 {
 	char		addrs[ADDRS_MAX][INET6_ADDRSTRLEN];
 	int			n = 0;
+	bool		same;
 
 	(void) arg;
 	rs.in_flight = false;
@@ -113,7 +114,10 @@ on_lookup(int result, struct evutil_addrinfo *ai, void *arg)
 		return;
 	}
 	/* The same answer keeps the address in use; a new one starts at its first. */
-	if (n == rs.naddrs && memcmp(addrs, rs.addrs, sizeof(addrs[0]) * (size_t) n) == 0)
+	same = n == rs.naddrs;
+	for (int i = 0; same && i < n; i++)
+		same = strcmp(addrs[i], rs.addrs[i]) == 0;
+	if (same)
 		return;
 	memcpy(rs.addrs, addrs, sizeof(addrs[0]) * (size_t) n);
 	rs.naddrs = n;
