@@ -328,13 +328,13 @@ conn_fail(struct pool_conn *c, const char *why)
 	if (c->result)
 		PQclear(c->result);
 	c->result = NULL;
+	resolve_failed(c->pg, c->was_up);	/* the database may have moved behind its name */
 	if (c->pg)
 		PQfinish(c->pg);
 	c->pg = NULL;
 	c->io_fd = -1;
 	c->state = CONN_DOWN;
 	conn_forget_jobs(c);
-	resolve_failed(c->was_up);	/* the database may have moved behind its name */
 	c->was_up = false;
 
 	delay = BACKOFF_MIN_MS << (c->attempts < 5 ? c->attempts : 5);

@@ -76,11 +76,11 @@ listen_fail(const char *why)
 	ls.failing = true;
 	event_del(ls.io);
 	ls.io_fd = -1;
+	resolve_failed(ls.pg, was_up);
 	if (ls.pg != NULL)
 		PQfinish(ls.pg);
 	ls.pg = NULL;
 	ls.state = LS_DOWN;
-	resolve_failed(was_up);
 	{
 		struct timeval tv = {RETRY_MS / 1000, (RETRY_MS % 1000) * 1000};
 

@@ -204,10 +204,16 @@ resolve_connect_start(const char *conninfo, const char *application_name, bool *
 }
 
 void
-resolve_failed(bool was_up)
+resolve_failed(PGconn *pg, bool was_up)
 {
-	/* An address that never answered: the next one for the next attempt. */
-	if (!was_up && rs.naddrs > 1)
+	const char *tried = pg ? PQhostaddr(pg) : NULL;
+
+	/*
+	 * The address in use never answered: the next one for the next attempt.
+	 * Only when this attempt used it, so that several connections failing
+	 * together move on by one, not by as many.
+	 */
+	if (!was_up && rs.naddrs > 1 && tried != NULL && strcmp(tried, rs.addrs[rs.cur]) == 0)
 		rs.cur = (rs.cur + 1) % rs.naddrs;
 	lookup();
 }

@@ -30,11 +30,11 @@ PGconn	   *resolve_connect_start(const char *conninfo, const char *application_n
 								  bool *wait);
 
 /*
- * A connection failed (was_up: it had been established): look the name up
- * again, in the background; after a failed attempt the next address of
- * several is tried.
+ * Connection pg (not finished yet) failed; was_up: it had been established.
+ * Look the name up again, in the background; after a failed attempt on the
+ * address in use, the next of several is tried.
  */
-void		resolve_failed(bool was_up);
+void		resolve_failed(PGconn *pg, bool was_up);
 
 void		resolve_shutdown(void);
 
