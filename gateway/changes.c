@@ -118,24 +118,19 @@ send_change(struct conv *c, PGresult *res, int i)
 	}
 }
 
-/* End the streams of the guests in the JSON array gone; false if c was freed. */
-static bool
+/* End the streams of the guests in the JSON array gone (c is held: running). */
+static void
 end_gone(struct conv *c, const char *gone)
 {
 	cJSON	   *a = cJSON_Parse(gone);
 	const cJSON *g;
-	bool		alive = true;
 
 	cJSON_ArrayForEach(g, a)
 	{
-		if (cJSON_IsString(g) && !hub_guest_gone(c, g->valuestring))
-		{
-			alive = false;
-			break;
-		}
+		if (cJSON_IsString(g))
+			hub_guest_gone(c, g->valuestring);
 	}
 	cJSON_Delete(a);
-	return alive;
 }
 
 static void
@@ -162,8 +157,8 @@ on_changes_done(struct pool_job *job, PGresult *res, const struct problem *err)
 				send_change(c, res, i);
 		if (upto > c->change_seen)
 			c->change_seen = upto;
-		/* Streams are ended last: ending the last one may free nothing yet (running). */
-		(void) end_gone(c, PQgetvalue(res, 0, COL_GONE));
+		/* Streams end last; c outlives its last one while change.running holds it. */
+		end_gone(c, PQgetvalue(res, 0, COL_GONE));
 	}
 	fetch_waits = hub_work_ended(&c->change);
 	if (c->nstreams == 0)

@@ -286,7 +286,7 @@ hub_min_cursor(const struct conv *c)
 	return min;
 }
 
-bool
+void
 hub_guest_gone(struct conv *c, const char *guest)
 {
 	struct stream *next;
@@ -297,15 +297,8 @@ hub_guest_gone(struct conv *c, const char *guest)
 		if (strcmp(s->guest, guest) != 0)
 			continue;
 		log_info("events: %s left %s: stream ended", guest, c->cid);
-		if (c->nstreams == 1 && !conv_held(c))
-		{
-			/* c is freed by stream_end(); nothing follows it. */
-			stream_end(s);
-			return false;
-		}
 		stream_end(s);
 	}
-	return true;
 }
 
 /* ---- notifications in ----------------------------------------------------- */

@@ -112,10 +112,10 @@ int64_t		hub_min_cursor(const struct conv *c);
 bool		hub_stream_send(struct stream *s, struct evbuffer *buf);
 
 /*
- * End the streams of guest in c: it takes no part any more.  False when c
- * was freed with its last stream.
+ * End the streams of guest in c: it takes no part any more.  The caller's
+ * running fetch holds c, so c outlives its last stream.
  */
-bool		hub_guest_gone(struct conv *c, const char *guest);
+void		hub_guest_gone(struct conv *c, const char *guest);
 
 /* deliver.c */
 bool		deliver_setup(struct pool *pool, int fetch_stmt, int changes_stmt);
