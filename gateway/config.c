@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "pool.h"
+#include "db/pool.h"
 #include "log.h"
 
 struct config config;

@@ -22,16 +22,16 @@
 
 #include <event2/event.h>
 
-#include "auth.h"
+#include "http/auth.h"
 #include "config.h"
-#include "events.h"
-#include "http.h"
+#include "events/events.h"
+#include "http/http.h"
 #include "log.h"
-#include "migrate.h"
-#include "openapi.h"
-#include "pool.h"
-#include "resolve.h"
-#include "routes.h"
+#include "db/migrate.h"
+#include "http/openapi.h"
+#include "db/pool.h"
+#include "db/resolve.h"
+#include "http/routes.h"
 
 #define PARLEYD_VERSION "0.1.0"
 

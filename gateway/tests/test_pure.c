@@ -11,9 +11,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "../errors.h"
-#include "../json_check.h"
-#include "../request.h"
+#include "errors.h"
+#include "http/json_check.h"
+#include "http/request.h"
 
 static int	failures;
 static int	checks;

@@ -9,8 +9,8 @@
  *	  validation_failed problem.
  */
 #include "fuzz_common.h"
-#include "json_check.h"
-#include "routes.h"
+#include "http/json_check.h"
+#include "http/routes.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
  *	  (and without '+' as space) gives it back unchanged.
  */
 #include "fuzz_common.h"
-#include "request.h"
+#include "http/request.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
  *	  parameters, each a NUL-terminated string without an interior NUL.
  */
 #include "fuzz_common.h"
-#include "request.h"
+#include "http/request.h"
 
 static const enum http_method methods[] = {
 	METHOD_GET, METHOD_POST, METHOD_PUT, METHOD_PATCH, METHOD_DELETE, METHOD_OTHER

@@ -8,8 +8,8 @@
 
 #include <event2/buffer.h>
 
-#include "events.h"
-#include "pool.h"
+#include "events/events.h"
+#include "db/pool.h"
 
 /* route: index into routes[], or -1 for a request that matched none. */
 void		metrics_request(int route, int status, double ms);

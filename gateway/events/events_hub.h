@@ -16,7 +16,7 @@
 
 #include "events.h"
 #include "notify.h"
-#include "pool.h"
+#include "db/pool.h"
 
 #define GUEST_MAX		64
 

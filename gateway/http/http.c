@@ -22,7 +22,7 @@
 #include "accept.h"
 #include "auth.h"
 #include "config.h"
-#include "events.h"
+#include "events/events.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"

@@ -40,7 +40,7 @@
 #include "config.h"
 #include "events.h"
 #include "events_hub.h"
-#include "listen.h"
+#include "db/listen.h"
 #include "log.h"
 #include "notify.h"
 #include "poll.h"

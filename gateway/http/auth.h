@@ -12,7 +12,7 @@
 
 #include <event2/event.h>
 
-#include "pool.h"
+#include "db/pool.h"
 
 #define AUTH_SQL "SELECT name, key_hash FROM parley.service_key_hashes()"
 

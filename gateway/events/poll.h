@@ -12,7 +12,7 @@
 
 #include <event2/event.h>
 
-#include "pool.h"
+#include "db/pool.h"
 
 bool		poll_setup(struct event_base *base, struct pool *pool, int stmt);
 void		poll_shutdown(void);

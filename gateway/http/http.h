@@ -10,7 +10,7 @@
 
 #include <event2/event.h>
 
-#include "pool.h"
+#include "db/pool.h"
 
 /* Is PARLEY_LISTEN well-formed?  Checked before anything starts. */
 bool		http_check_listen(const char *listen, char *err, size_t errlen);

@@ -14,7 +14,7 @@
 #include <event2/http.h>
 
 #include "errors.h"
-#include "pool.h"
+#include "db/pool.h"
 
 /* Pool statements of the hub, appended after the routes' and the key query. */
 #define EVENTS_NSTATEMENTS 3
