@@ -27,8 +27,10 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "config.h"
+
 /* Most statements one connection may have in flight (pipeline mode). */
-#define CONN_PIPELINE_MAX 16
+#define CONN_PIPELINE_MAX CONFIG_PIPELINE_MAX
 
 enum conn_state
 {

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conn.h"
 #include "log.h"
 #include "pool.h"
 #include "util.h"

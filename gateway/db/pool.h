@@ -15,7 +15,6 @@
 #include <libpq-fe.h>
 
 #include "errors.h"
-#include "conn.h"				/* CONN_PIPELINE_MAX */
 
 struct pool;
 struct pool_conn;
@@ -85,7 +84,7 @@ struct pool_options
 	int			size;
 	int			queue_size;
 	bool		prepared;		/* named statements, prepared per connection */
-	int			pipeline;		/* statements in flight per connection, 1..CONN_PIPELINE_MAX */
+	int			pipeline;		/* statements in flight per connection, 1..CONFIG_PIPELINE_MAX */
 	const char *check_sql;		/* run once per new connection, or NULL */
 	pool_check_fn check;
 };
