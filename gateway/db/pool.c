@@ -161,9 +161,9 @@ job_finish(struct pool_job *job, PGresult *res, const struct problem *err)
 		evtimer_del(&job->timer);
 		job->timer_set = false;
 	}
-	if (job->state == JOB_RUNNING)
+	if (job->state == POOL_JOB_RUNNING)
 		job->db_ms = util_ms_since(&job->started);
-	job->state = JOB_NEW;
+	job->state = POOL_JOB_NEW;
 	job->conn = NULL;
 	job->done(job, res, err);
 }
@@ -186,7 +186,7 @@ job_run(struct pool_conn *pc, struct pool_job *job)
 	if (conn_get_state(pc->conn) == CONN_BUSY)
 		pool->pipelined++;
 	job->conn = pc;
-	job->state = JOB_RUNNING;
+	job->state = POOL_JOB_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &job->started);
 	/* May answer job at once (lost()) when the connection fails. */
 	conn_send(pc->conn, job, pool->opts.prepared ? job->stmt->prepared_name : NULL,
@@ -204,9 +204,9 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void) what;
 	job->timer_set = false;
 	pool->timeouts++;
-	if (job->state == JOB_QUEUED)
+	if (job->state == POOL_JOB_QUEUED)
 		queue_remove(pool, job);
-	else if (job->state == JOB_RUNNING)
+	else if (job->state == POOL_JOB_RUNNING)
 		conn_abandon(job->conn->conn, job);
 	problem_set(&p, 503, CODE_DB_TIMEOUT, "the request took too long and was cancelled");
 	job_finish(job, NULL, &p);
@@ -237,7 +237,7 @@ job_retry(struct pool_job *job)
 	struct pool *pool = job->pool;
 	struct pool_conn *pc;
 
-	job->state = JOB_NEW;
+	job->state = POOL_JOB_NEW;
 	job->conn = NULL;
 	job->retries++;
 	pool->retries++;
@@ -253,7 +253,7 @@ job_retry(struct pool_job *job)
 		return;
 	}
 	queue_insert(pool, job, true);
-	job->state = JOB_QUEUED;
+	job->state = POOL_JOB_QUEUED;
 }
 
 /* Setup: prepare the next statement, or the connection is ready. */
@@ -519,7 +519,7 @@ pool_submit(struct pool *pool, struct pool_job *job, int timeout_ms, bool priori
 		return false;
 	}
 	queue_insert(pool, job, priority);
-	job->state = JOB_QUEUED;
+	job->state = POOL_JOB_QUEUED;
 	evtimer_assign(&job->timer, pool->base, job_timer_cb, job);
 	timer_arm(&job->timer, timeout_ms);
 	job->timer_set = true;

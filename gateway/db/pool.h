@@ -37,9 +37,9 @@ typedef void (*pool_done_fn) (struct pool_job *job, PGresult *res,
 
 enum pool_job_state
 {
-	JOB_NEW,
-	JOB_QUEUED,
-	JOB_RUNNING
+	POOL_JOB_NEW,
+	POOL_JOB_QUEUED,
+	POOL_JOB_RUNNING
 };
 
 struct pool_job
