@@ -3,8 +3,9 @@
  *	  Shared declarations of the parley extension: SQLSTATEs of the domain
  *	  errors and the per-call HTTP status (last_status()).
  *
- * The SQLSTATE -> HTTP status / API code table is docs/errors.md; the gateway
- * maps with the same table (gateway/errors.c).  Custom codes use class PR.
+ * The SQLSTATE -> HTTP status / API code table is api/errcodes.txt; the
+ * extension's defines, the gateway's table and docs/errors.md are generated
+ * from it.  Custom codes use class PR.
  */
 #ifndef PARLEY_H
 #define PARLEY_H
@@ -15,27 +16,11 @@
 
 #define PARLEY_VERSION "0.3.0"
 
-/* 404s */
-#define ERRCODE_PARLEY_GUEST_NOT_FOUND			MAKE_SQLSTATE('P','R','0','0','1')
-#define ERRCODE_PARLEY_CONVERSATION_NOT_FOUND	MAKE_SQLSTATE('P','R','0','0','2')
-#define ERRCODE_PARLEY_MESSAGE_NOT_FOUND		MAKE_SQLSTATE('P','R','0','0','3')
-#define ERRCODE_PARLEY_PARTICIPANT_NOT_FOUND	MAKE_SQLSTATE('P','R','0','0','4')
-#define ERRCODE_PARLEY_SERVICE_KEY_NOT_FOUND	MAKE_SQLSTATE('P','R','0','0','5')
-#define ERRCODE_PARLEY_FRIENDSHIP_NOT_FOUND		MAKE_SQLSTATE('P','R','0','0','6')
-#define ERRCODE_PARLEY_BLOCK_NOT_FOUND			MAKE_SQLSTATE('P','R','0','0','7')
-
-/* 403s */
-#define ERRCODE_PARLEY_NOT_A_PARTICIPANT		MAKE_SQLSTATE('P','R','0','1','0')
-#define ERRCODE_PARLEY_NOT_THE_SENDER			MAKE_SQLSTATE('P','R','0','1','1')
-#define ERRCODE_PARLEY_NOT_THE_OWNER			MAKE_SQLSTATE('P','R','0','1','2')
-#define ERRCODE_PARLEY_FORBIDDEN				MAKE_SQLSTATE('P','R','0','1','3')
-#define ERRCODE_PARLEY_BLOCKED					MAKE_SQLSTATE('P','R','0','1','4')
-
-/* 409s */
-#define ERRCODE_PARLEY_IDEMPOTENCY_CONFLICT		MAKE_SQLSTATE('P','R','0','2','0')
-#define ERRCODE_PARLEY_MESSAGE_DELETED			MAKE_SQLSTATE('P','R','0','2','1')
-#define ERRCODE_PARLEY_CONVERSATION_IS_DIRECT	MAKE_SQLSTATE('P','R','0','2','2')
-#define ERRCODE_PARLEY_SERVICE_KEY_EXISTS		MAKE_SQLSTATE('P','R','0','2','3')
+/*
+ * ERRCODE_PARLEY_<CODE>: the SQLSTATEs of class PR, generated from
+ * api/errcodes.txt (which also gives each its HTTP status and code).
+ */
+#include "parley_errcodes.h"
 
 /* 400s use ERRCODE_INVALID_PARAMETER_VALUE (22023) and friends. */
 
