@@ -61,9 +61,12 @@ install-proxy:
 .PHONY: generated check-generated
 generated:
 	perl api/gen-errcodes.pl --docs docs/errors.md
+	perl api/gen-api.pl --grants extension/gateway-role.sql
 
 check-generated:
 	perl api/gen-errcodes.pl --docs docs/errors.md --check
+	perl api/gen-api.pl --grants extension/gateway-role.sql --check
+	$(MAKE) -s -C proxy check-released PG_CONFIG=$(PG_CONFIG)
 
 # --- workflows ---------------------------------------------------------------
 deps:
