@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "utils/elog.h"
 
 #define PARLEY_VERSION "0.3.0"
@@ -23,6 +24,38 @@
 #include "parley_errcodes.h"
 
 /* 400s use ERRCODE_INVALID_PARAMETER_VALUE (22023) and friends. */
+
+/*
+ * Versioned entry points, as pg_stat_statements has them.  One parley.so
+ * serves databases at every installed version: a version's script binds a
+ * function whose behaviour it changes to a new C symbol (message_post_v0_2),
+ * a thin entry that calls the one implementation with that version; the
+ * implementation branches on "api >= PARLEY_API_0_2" where the version
+ * changed something (and picks its statements with parley_query_at()).
+ *
+ * A new version adds its value here (before PARLEY_API_COUNT), a symbol per
+ * changed function and an "if (api >= ...)": never a twin function, a twin
+ * statement or a boolean argument.
+ */
+typedef enum ParleyApi
+{
+	PARLEY_API_0_1,				/* 0.1.0: the first API */
+	PARLEY_API_0_2,				/* 0.2.0: friends and blocks */
+	PARLEY_API_0_3,				/* 0.3.0: change_seq for live events */
+	PARLEY_API_COUNT			/* not a version: the number of them */
+} ParleyApi;
+
+/*
+ * PARLEY_API_ENTRY(symbol, impl, api): the SQL-callable symbol that runs
+ * impl(fcinfo, api).
+ */
+#define PARLEY_API_ENTRY(symbol, impl, api) \
+	PG_FUNCTION_INFO_V1(symbol); \
+	Datum \
+	symbol(PG_FUNCTION_ARGS) \
+	{ \
+		return impl(fcinfo, api); \
+	}
 
 /*
  * The HTTP status of the last API call in this backend: 201 created,
