@@ -7,6 +7,7 @@
 #                                        the hand-written merges NAME.sql)
 #   gen-api.pl --grants FILE [--check]   extension/gateway-role.sql
 #   gen-api.pl --scaling FILE [--check]  the cost table of docs/scaling.md
+#   gen-api.pl --readme FILE [--check]   the signature table of README.md
 #
 # --check compares instead of writing and exits 1 when FILE is stale.
 use strict;
@@ -15,13 +16,14 @@ use File::Basename qw(basename dirname);
 use Getopt::Long;
 
 my $table_path = dirname(__FILE__) . '/api.txt';
-my ($routes_out, $proxy_out, $grants_out, $scaling_out, $check);
+my ($routes_out, $proxy_out, $grants_out, $scaling_out, $readme_out, $check);
 GetOptions(
 	'table=s' => \$table_path,
 	'routes=s' => \$routes_out,
 	'proxy=s' => \$proxy_out,
 	'grants=s' => \$grants_out,
 	'scaling=s' => \$scaling_out,
+	'readme=s' => \$readme_out,
 	'check' => \$check)
   or die "usage: $0 [--table FILE] [--routes OUT] [--proxy OUT] [--grants FILE] [--scaling FILE] [--check]\n";
 
@@ -125,6 +127,14 @@ sub parse_table
 		elsif ($line =~ /^\s+gateway\s*$/)
 		{
 			$fn->{gateway} = 1;
+		}
+		elsif ($line =~ /^\s+answers\s+(\S.*?)\s*$/)
+		{
+			$fn->{answers} = $1;
+		}
+		elsif ($line =~ /^\s+proxy-cost\s+"([^"]+)"\s+"([^"]+)"\s*$/)
+		{
+			$fn->{cost} = [ $1, $2 ];
 		}
 		elsif ($line =~ /^\s+route\s+([A-Z]+)\s+(\S+)\s+(\S+)(?:\s+name=([a-z_]+))?\s+"([^"]*)"\s*$/)
 		{
@@ -709,8 +719,66 @@ EOF
 }
 
 # ---------------------------------------------------------------------------
+# Tables in the docs, between their markers
+# ---------------------------------------------------------------------------
+
+sub replace_marked
+{
+	my ($path, $which, $text) = @_;
+	open(my $fh, '<', $path) or die "$path: $!\n";
+	my $old = do { local $/; <$fh> };
+	close($fh);
+	my $begin = "<!-- api: $which (generated from api/api.txt; edit that file) -->\n";
+	my $end = "<!-- api: end $which -->\n";
+	my $new = $old;
+	$new =~ s/\Q$begin\E.*?\Q$end\E/$begin$text$end/s
+	  or die "$path: no markers \"$begin\" ... \"$end\"\n";
+	return $new;
+}
+
+# README: the signature and answer of every function that has "answers".
+sub readme_table
+{
+	my $t = "| function | returns |\n|---|---|\n";
+	for my $f (grep { $_->{answers} } @functions)
+	{
+		my $sig = join(', ', map { "$_->{sqlname} $_->{type}" . (defined $_->{default} ? " DEFAULT $_->{default}" : '') }
+			  @{ $f->{args} });
+		my $v = $f->{since} eq '0.1.0' ? '' : " ($f->{since})";
+		$t .= "| `$f->{name}($sig)`$v | $f->{answers} |\n";
+	}
+	return $t;
+}
+
+my %cost = (
+	conversation => [ "the conversation's shard", '1' ],
+	guest => [ "the guest's home partition", '1' ],
+	all => [ 'all shards', 'shards' ],
+	split => [ 'the shards holding the ids given (PL/Proxy `SPLIT`)', '1 per shard concerned' ],
+	partition0 => [ 'partition 0', '1' ]);
+
+# docs/scaling.md: where each call runs, functions with the same cost on one
+# row, rows in the order of their first function.
+sub scaling_table
+{
+	my (@rows, %row);
+	for my $f (@functions)
+	{
+		my $c = $f->{cost} // $cost{ $f->{proxy}{rule} } // next;
+		my $key = "$c->[0]\t$c->[1]";
+		push @rows, $row{$key} = {cost => $c, names => []} unless $row{$key};
+		push @{ $row{$key}{names} }, "`$f->{name}`";
+	}
+	my $t = "| function | runs on | remote calls |\n|---|---|---|\n";
+	$t .= '| ' . join(', ', @{ $_->{names} }) . " | $_->{cost}[0] | $_->{cost}[1] |\n" for @rows;
+	return $t;
+}
+
+# ---------------------------------------------------------------------------
 
 parse_table();
+write_or_check($readme_out, replace_marked($readme_out, 'signatures', readme_table())) if $readme_out;
+write_or_check($scaling_out, replace_marked($scaling_out, 'costs', scaling_table())) if $scaling_out;
 write_or_check($routes_out, routes_inc()) if $routes_out;
 write_or_check($proxy_out, proxy_script($proxy_out)) if $proxy_out;
 write_or_check($grants_out, grants()) if $grants_out;
