@@ -507,38 +507,49 @@ sub placeholders { return join(', ', map { '$' . $_ } 1 .. scalar @{ $_[0]->{arg
 sub remote_function
 {
 	my ($f) = @_;
-	my $p = $f->{proxy};
-	my $set = $p->{rule} =~ /^(all|split)$/ ? 'SETOF ' : '';
+	return remote_text($f->{name}, $f->{args}, $f->{proxy}{rule},
+		"parley.$f->{name}(" . placeholders($f) . ")", $f->{returns} eq 'void');
+}
+
+# A remote function parley_proxy.NAME(ARGS) that runs CALL (an extension
+# function's call, $1.. the arguments) where RULE says.
+sub remote_text
+{
+	my ($name, $args, $rule, $call, $void) = @_;
+	my $set = $rule =~ /^(all|split)$/ ? 'SETOF ' : '';
 	my $returns = "RETURNS ${set}parley_proxy.answer";
-	my @args = map { "$_->{sqlname} $_->{type}" } @{ $f->{args} };
-	my $head = flow("CREATE FUNCTION parley_proxy.$f->{name}(", \@args, ')', 103);
+	my @args = map { "$_->{sqlname} $_->{type}" } @$args;
+	my $head = flow("CREATE FUNCTION parley_proxy.$name(", \@args, ')', 103);
 	$head .= ($head !~ /\n/ && length("$head $returns") <= 90) ? " $returns" : "\n$returns";
 
 	my $run;
-	if ($p->{rule} eq 'conversation')
+	if ($rule eq 'conversation')
 	{
 		$run = "    RUN ON parley_proxy.conversation_hash(conversation_id);\n";
 	}
-	elsif ($p->{rule} eq 'guest')
+	elsif ($rule eq 'guest')
 	{
 		$run = "    RUN ON parley_proxy.guest_hash(guest_id);\n";
 	}
-	elsif ($p->{rule} eq 'all')
+	elsif ($rule eq 'all')
 	{
 		$run = "    RUN ON ALL;\n";
 	}
-	elsif ($p->{rule} eq 'split')
+	elsif ($rule eq 'split')
 	{
-		my @arrays = map { $_->{name} } grep { $_->{type} =~ /\[\]$/ } @{ $f->{args} };
+		my @arrays = map { $_->{name} } grep { $_->{type} =~ /\[\]$/ } @$args;
 		$run = "    SPLIT " . join(', ', @arrays) . ";\n"
 		  . "    RUN ON parley_proxy.conversation_hash(conversation_ids);\n";
 	}
-	elsif ($p->{rule} eq 'partition0')
+	elsif ($rule eq 'partition0')
 	{
 		$run = "    RUN ON 0;\n";
 	}
-	my $call = "parley.$f->{name}(" . placeholders($f) . ")";
-	my ($select, $from) = $f->{returns} eq 'void'
+	else
+	{
+		die "$name: no remote function for rule $rule\n";
+	}
+	my ($select, $from) = $void
 	  ? ('SELECT NULL::jsonb AS answer, parley.last_status() AS http_status', "FROM $call;")
 	  : ('SELECT r AS answer, parley.last_status() AS http_status', "FROM $call r;");
 	my $sel = "    $select $from";
@@ -606,7 +617,10 @@ sub read_fragment
 
 # A hand-written merge: the fragment with "-- @remote" replaced by the
 # generated remote function and "-- @wrapper" by the wrapper's header, its
-# body the rest of the fragment, and the exception handler.
+# body the rest of the fragment, and the exception handler.  A merge that
+# calls other remote functions declares each with a line
+#   -- @remote NAME(ARG TYPE, ...) RULE parley.FUNCTION($2, ...)
+# (RULE as in the table: the remote function runs that call where it says).
 sub hand_block
 {
 	my ($f, $path, $replace) = @_;
@@ -614,6 +628,9 @@ sub hand_block
 	my ($before, $body) = split(/^-- \@wrapper\n/m, $t, 2);
 	die "$path: no \"-- \@wrapper\" line\n" unless defined $body;
 	$before =~ s/^-- \@remote\n/remote_function($f)/me;
+	$before =~ s{^-- \@remote ([a-z_]+)\((.*?)\) ([a-z0-9]+) (parley\.[a-z_]+\(.*\))\n}
+		{remote_text($1, parse_args($2), $3, $4, 0)}mge;
+	die "$path: a \"-- \@remote\" line that cannot be read\n" if $before =~ /^-- \@remote/m;
 	return $before . wrapper($f, $body, $replace);
 }
 

@@ -1,22 +1,6 @@
-CREATE FUNCTION parley_proxy.conversation_create_direct(conversation_id uuid, actor text, kind text,
-                                                        participants text[], title text)
-RETURNS parley_proxy.answer
-LANGUAGE plproxy AS $$
-    CLUSTER 'parley_shards';
-    RUN ON parley_proxy.conversation_hash(conversation_id);
-    SELECT r AS answer, parley.last_status() AS http_status
-      FROM parley.conversation_create($2, $3, $4, $5) r;
-$$;
+-- @remote conversation_create_direct(conversation_id uuid, actor text, kind text, participants text[], title text) conversation parley.conversation_create($2, $3, $4, $5)
 
-CREATE FUNCTION parley_proxy.conversation_create_at(conversation_id uuid, actor text, kind text,
-                                                    participants text[], title text)
-RETURNS parley_proxy.answer
-LANGUAGE plproxy AS $$
-    CLUSTER 'parley_shards';
-    RUN ON parley_proxy.conversation_hash(conversation_id);
-    SELECT r AS answer, parley.last_status() AS http_status
-      FROM parley.conversation_create_at($2, $3, $4, $5, $1) r;
-$$;
+-- @remote conversation_create_at(conversation_id uuid, actor text, kind text, participants text[], title text) conversation parley.conversation_create_at($2, $3, $4, $5, $1)
 
 -- A direct pair goes to the shard of its derived id, so either guest finds
 -- it again; anything else gets a new UUIDv7 here (bad input included: the
