@@ -8,6 +8,9 @@
 #   gen-api.pl --grants FILE [--check]   extension/gateway-role.sql
 #   gen-api.pl --scaling FILE [--check]  the cost table of docs/scaling.md
 #   gen-api.pl --readme FILE [--check]   the signature table of README.md
+#   gen-api.pl --catalog                 every function as the catalog names it,
+#                                        "name(args) -> result", one a line, sorted
+#                                        (test/api-catalog.sh compares)
 #
 # --check compares instead of writing and exits 1 when FILE is stale.
 use strict;
@@ -16,7 +19,7 @@ use File::Basename qw(basename dirname);
 use Getopt::Long;
 
 my $table_path = dirname(__FILE__) . '/api.txt';
-my ($routes_out, $proxy_out, $grants_out, $scaling_out, $readme_out, $check);
+my ($routes_out, $proxy_out, $grants_out, $scaling_out, $readme_out, $catalog, $check);
 GetOptions(
 	'table=s' => \$table_path,
 	'routes=s' => \$routes_out,
@@ -24,6 +27,7 @@ GetOptions(
 	'grants=s' => \$grants_out,
 	'scaling=s' => \$scaling_out,
 	'readme=s' => \$readme_out,
+	'catalog' => \$catalog,
 	'check' => \$check)
   or die "usage: $0 [--table FILE] [--routes OUT] [--proxy OUT] [--grants FILE] [--scaling FILE] [--check]\n";
 
@@ -821,6 +825,14 @@ sub scaling_table
 # ---------------------------------------------------------------------------
 
 parse_table();
+if ($catalog)
+{
+	print sort map {
+		my $f = $_;
+		"$f->{name}(" . join(', ', map { "$_->{sqlname} $_->{type}" } @{ $f->{args} }) . ") -> "
+		  . ($f->{returns} =~ s/^TABLE \(/TABLE(/r) . "\n"
+	} @functions;
+}
 write_or_check($readme_out, replace_marked($readme_out, 'signatures', readme_table())) if $readme_out;
 write_or_check($scaling_out, replace_marked($scaling_out, 'costs', scaling_table())) if $scaling_out;
 write_or_check($routes_out, routes_inc()) if $routes_out;

@@ -39,6 +39,8 @@ if ! make -s PG_CONFIG="$PG_CONFIG" installcheck; then
 fi
 echo "== schema docs"
 bash test/make-docs.sh --check || failed=1
+echo "== API table against the catalog"
+bash test/api-catalog.sh || failed=1
 cluster_stop
 
 echo "== fuzz smoke"
