@@ -62,11 +62,13 @@ install-proxy:
 generated:
 	perl api/gen-errcodes.pl --docs docs/errors.md
 	perl api/gen-api.pl --grants extension/gateway-role.sql
+	perl api/gen-api.pl --shard-grants proxy/shard-role.sql
 	perl api/gen-api.pl --readme README.md --scaling docs/scaling.md
 
 check-generated:
 	perl api/gen-errcodes.pl --docs docs/errors.md --check
 	perl api/gen-api.pl --grants extension/gateway-role.sql --check
+	perl api/gen-api.pl --shard-grants proxy/shard-role.sql --check
 	perl api/gen-api.pl --readme README.md --check
 	perl api/gen-api.pl --scaling docs/scaling.md --check
 	$(MAKE) -s -C proxy check-released PG_CONFIG=$(PG_CONFIG)

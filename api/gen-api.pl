@@ -6,6 +6,7 @@
 #                                        the table and DIR/src/ (SCRIPT.head.sql,
 #                                        the hand-written merges NAME.sql)
 #   gen-api.pl --grants FILE [--check]   extension/gateway-role.sql
+#   gen-api.pl --shard-grants FILE [--check]  proxy/shard-role.sql
 #   gen-api.pl --scaling FILE [--check]  the cost table of docs/scaling.md
 #   gen-api.pl --readme FILE [--check]   the signature table of README.md
 #   gen-api.pl --catalog                 every function as the catalog names it,
@@ -19,12 +20,13 @@ use File::Basename qw(basename dirname);
 use Getopt::Long;
 
 my $table_path = dirname(__FILE__) . '/api.txt';
-my ($routes_out, $proxy_out, $grants_out, $scaling_out, $readme_out, $catalog, $check);
+my ($routes_out, $proxy_out, $grants_out, $shard_grants_out, $scaling_out, $readme_out, $catalog, $check);
 GetOptions(
 	'table=s' => \$table_path,
 	'routes=s' => \$routes_out,
 	'proxy=s' => \$proxy_out,
 	'grants=s' => \$grants_out,
+	'shard-grants=s' => \$shard_grants_out,
 	'scaling=s' => \$scaling_out,
 	'readme=s' => \$readme_out,
 	'catalog' => \$catalog,
@@ -191,7 +193,7 @@ sub parse_table
 		die "$f->{name}: no proxy rule\n" unless $f->{proxy};
 		my $p = $f->{proxy};
 		die "$f->{name}: unknown proxy rule $p->{rule}\n"
-		  unless $p->{rule} =~ /^(conversation|guest|all|split|partition0|local|none)$/;
+		  unless $p->{rule} =~ /^(conversation|guest|all|split|partition0|local|shard|none)$/;
 		die "$f->{name}: unknown section $p->{section}\n"
 		  unless $p->{section} eq '-' || $section{ $p->{section} };
 		$p->{merge} //= $p->{rule} eq 'all' ? 'relay-all' : 'relay';
@@ -654,7 +656,7 @@ sub function_block
 	return remote_function($f) . ($merge_comment{ $p->{merge} } // '') . wrapper($f, merge_body($f));
 }
 
-sub proxied { return $_[0]->{proxy}{rule} !~ /^(local|none)$/ }
+sub proxied { return $_[0]->{proxy}{rule} !~ /^(local|shard|none)$/ }
 
 # Functions in table order, except that one whose merge uses another comes
 # after it.
@@ -766,6 +768,28 @@ GRANT EXECUTE ON FUNCTION
 EOF
 }
 
+# proxy/shard-role.sql: what the proxy runs on a shard beyond the gateway's
+# functions.
+sub shard_grants
+{
+	my @g = map { "    parley.$_->{name}(" . arg_types($_) . ")" }
+	  grep { !$_->{gateway} && $_->{proxy}{rule} !~ /^(local|none)$/ } @functions;
+	return <<'SQL' . join(",\n", @g) . "\nTO :\"role\";\n"
+-- Grants, on a shard database, for the role parley_proxy connects as (the
+-- user of the proxy's USER MAPPING for server parley_shards): the API, the
+-- internal conversation_create_at, service keys (partition 0), and the
+-- activity columns that the proxy's merge of conversation lists reads.
+-- Nothing else: no other table access.  Run as the extension's owner:
+--   psql -d shard0 -v role=parley_shard -f proxy/shard-role.sql
+-- The role must exist (CREATE ROLE parley_shard LOGIN PASSWORD '...').
+
+-- What a gateway may run (extension/gateway-role.sql), and more.
+\ir ../extension/gateway-role.sql
+GRANT EXECUTE ON FUNCTION
+SQL
+	  . "GRANT SELECT (id, created_at, last_message_at) ON parley.conversations TO :\"role\";\n";
+}
+
 # ---------------------------------------------------------------------------
 # Tables in the docs, between their markers
 # ---------------------------------------------------------------------------
@@ -838,3 +862,4 @@ write_or_check($scaling_out, replace_marked($scaling_out, 'costs', scaling_table
 write_or_check($routes_out, routes_inc()) if $routes_out;
 write_or_check($proxy_out, proxy_script($proxy_out)) if $proxy_out;
 write_or_check($grants_out, grants()) if $grants_out;
+write_or_check($shard_grants_out, shard_grants()) if $shard_grants_out;
