@@ -31,7 +31,8 @@ GetOptions(
 	'readme=s' => \$readme_out,
 	'catalog' => \$catalog,
 	'check' => \$check)
-  or die "usage: $0 [--table FILE] [--routes OUT] [--proxy OUT] [--grants FILE] [--scaling FILE] [--check]\n";
+  or die "usage: $0 [--table FILE] [--routes OUT] [--proxy OUT] [--grants FILE] [--shard-grants FILE]\n"
+  . "       [--readme FILE] [--scaling FILE] [--check] | --catalog\n";
 
 # ---------------------------------------------------------------------------
 # The table
