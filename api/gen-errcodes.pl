@@ -52,9 +52,9 @@ while (my $line = <$in>)
 	die "$list:$.: the first line of $code needs a title\n" unless defined $title{$code};
 
 	my $row = {code => $code, status => $st, when => $when, sqlstates => []};
-	if ($states eq '-')
+	if ($states =~ /^-([a-z]*)$/)
 	{
-		$row->{gateway} = 1;
+		$row->{gateway} = $1 || 'gateway';
 	}
 	elsif ($states eq '*')
 	{
@@ -210,26 +210,29 @@ sub doc_states
 
 if ($docs)
 {
-	my $sq = "| code | HTTP | SQLSTATE | raised when |\n|---|---|---|---|\n";
-	my $gw = "| code | HTTP | when |\n|---|---|---|\n";
+	# table name -> Markdown, in the order of first use
+	my (%table, @tables);
 	for my $r (@rows)
 	{
-		if ($r->{gateway})
+		my $which = $r->{gateway} // 'sqlstate';
+		unless (exists $table{$which})
 		{
-			$gw .= "| `$r->{code}` | $r->{status} | $r->{when} |\n";
+			push @tables, $which;
+			$table{$which} = $r->{gateway}
+			  ? "| code | HTTP | when |\n|---|---|---|\n"
+			  : "| code | HTTP | SQLSTATE | raised when |\n|---|---|---|---|\n";
 		}
-		else
-		{
-			$sq .= "| `$r->{code}` | $r->{status} | " . doc_states($r) . " | $r->{when} |\n";
-		}
+		$table{$which} .= $r->{gateway}
+		  ? "| `$r->{code}` | $r->{status} | $r->{when} |\n"
+		  : "| `$r->{code}` | $r->{status} | " . doc_states($r) . " | $r->{when} |\n";
 	}
 	open(my $fh, '<:encoding(UTF-8)', $docs) or die "$docs: $!\n";
 	my $old = do { local $/; <$fh> };
 	close($fh);
 	my $new = $old;
-	for ([ 'sqlstate', $sq ], [ 'gateway', $gw ])
+	for my $which (@tables)
 	{
-		my ($which, $text) = @$_;
+		my $text = $table{$which};
 		my $begin = "<!-- errcodes: $which (generated from api/errcodes.txt; edit that file) -->\n";
 		my $end = "<!-- errcodes: end $which -->\n";
 		$new =~ s/\Q$begin\E.*?\Q$end\E/$begin$text$end/s
