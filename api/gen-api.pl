@@ -474,6 +474,12 @@ sub routes_inc
 # parley_proxy's scripts
 # ---------------------------------------------------------------------------
 
+# The layout of a generated remote function, as the released scripts have
+# it (they must come out byte for byte): its arguments wrap before column
+# ARGS_WIDTH, RETURNS stays on the first line up to column RETURNS_WIDTH,
+# the shard's SELECT is one line up to column SELECT_WIDTH.
+use constant {ARGS_WIDTH => 103, RETURNS_WIDTH => 90, SELECT_WIDTH => 105};
+
 my $EXCEPTION = "EXCEPTION WHEN internal_error THEN\n"
   . "    PERFORM parley_proxy.raise_unreachable(SQLERRM);\n"
   . "    RAISE;\nEND\n\$\$;\n";
@@ -526,8 +532,8 @@ sub remote_text
 	my $set = $rule =~ /^(all|split)$/ ? 'SETOF ' : '';
 	my $returns = "RETURNS ${set}parley_proxy.answer";
 	my @args = map { "$_->{sqlname} $_->{type}" } @$args;
-	my $head = flow("CREATE FUNCTION parley_proxy.$name(", \@args, ')', 103);
-	$head .= ($head !~ /\n/ && length("$head $returns") <= 90) ? " $returns" : "\n$returns";
+	my $head = flow("CREATE FUNCTION parley_proxy.$name(", \@args, ')', ARGS_WIDTH);
+	$head .= ($head !~ /\n/ && length("$head $returns") <= RETURNS_WIDTH) ? " $returns" : "\n$returns";
 
 	my $run;
 	if ($rule eq 'conversation')
@@ -560,7 +566,7 @@ sub remote_text
 	  ? ('SELECT NULL::jsonb AS answer, parley.last_status() AS http_status', "FROM $call;")
 	  : ('SELECT r AS answer, parley.last_status() AS http_status', "FROM $call r;");
 	my $sel = "    $select $from";
-	$sel = "    $select\n      $from" if length($sel) > 105;
+	$sel = "    $select\n      $from" if length($sel) > SELECT_WIDTH;
 	return "$head\nLANGUAGE plproxy AS \$\$\n    CLUSTER 'parley_shards';\n$run$sel\n\$\$;\n";
 }
 
