@@ -31,7 +31,7 @@ include $(PGXS)
 
 # PGXS knows no header dependencies: a changed header (a SQLSTATE, the
 # version, a column list) rebuilds every object.
-$(OBJS): $(wildcard extension/*.h) extension/parley_errcodes.h
+$(OBJS) $(OBJS:%.o=%.bc): $(wildcard extension/*.h) extension/parley_errcodes.h
 
 # Generated from api/errcodes.txt (docs/architecture.md): a build output.
 extension/parley_errcodes.h: api/errcodes.txt api/gen-errcodes.pl
