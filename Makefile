@@ -24,14 +24,18 @@ ISOLATION    = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/i
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso \
                  --load-extension=parley
 
-EXTRA_CLEAN = test/isolation/output_iso
+EXTRA_CLEAN = test/isolation/output_iso extension/parley_errcodes.h
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS knows no header dependencies: a changed header (a SQLSTATE, the
 # version, a column list) rebuilds every object.
-$(OBJS): $(wildcard extension/*.h)
+$(OBJS) $(OBJS:%.o=%.bc): $(wildcard extension/*.h) extension/parley_errcodes.h
+
+# Generated from api/errcodes.txt (docs/architecture.md): a build output.
+extension/parley_errcodes.h: api/errcodes.txt api/gen-errcodes.pl
+	perl api/gen-errcodes.pl --extension $@
 
 # --- the gateway -------------------------------------------------------------
 # "make" builds both; "make install" needs only the extension (PGXS's all),
@@ -48,6 +52,26 @@ gateway:
 install: install-proxy
 install-proxy:
 	$(MAKE) -s -C proxy install PG_CONFIG=$(PG_CONFIG)
+
+# --- generated from api/ -----------------------------------------------------
+# Committed files generated from api/errcodes.txt and api/api.txt: "make
+# generated" rewrites them, "make check-generated" (part of make test) fails
+# when they are stale.  Build outputs (headers, route rows, proxy scripts)
+# are made by the rules of the extension, the gateway and proxy/.
+.PHONY: generated check-generated
+generated:
+	perl api/gen-errcodes.pl --docs docs/errors.md
+	perl api/gen-api.pl --grants extension/gateway-role.sql
+	perl api/gen-api.pl --shard-grants proxy/shard-role.sql
+	perl api/gen-api.pl --readme README.md --scaling docs/scaling.md
+
+check-generated:
+	perl api/gen-errcodes.pl --docs docs/errors.md --check
+	perl api/gen-api.pl --grants extension/gateway-role.sql --check
+	perl api/gen-api.pl --shard-grants proxy/shard-role.sql --check
+	perl api/gen-api.pl --readme README.md --check
+	perl api/gen-api.pl --scaling docs/scaling.md --check
+	$(MAKE) -s -C proxy check-released PG_CONFIG=$(PG_CONFIG)
 
 # --- workflows ---------------------------------------------------------------
 deps:

@@ -233,102 +233,100 @@ other_participants(FunctionCallInfo fcinfo, int argno, const char *actor, int *c
 }
 
 /*
- * conversation_create() of both SQL versions.  check_blocks is set by the
- * 0.2.0 symbol only: under the 0.1.0 SQL the blocks table does not exist.
- * id_given: conversation_create_at(), whose fifth argument is the id of a
- * new group, chosen by a PL/Proxy proxy so that the id decides the shard.
+ * The arguments of a create, checked: the actor, the kind, the others
+ * (sorted, without duplicates and without the actor), everyone (the actor
+ * included, sorted) and the title.
  */
-static Datum
-conversation_create_impl(FunctionCallInfo fcinfo, bool check_blocks, bool id_given)
+typedef struct CreateArgs
 {
-	char	   *actor = parley_guest_id_arg(fcinfo, 0, "actor");
+	char	   *actor;
 	char	   *kind;
 	bool		direct;
 	char	  **others;
 	int			nothers;
 	char	  **all;
-	text	   *title = NULL;
-	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-	Datum		others_array;
-	SPITupleTable *conv;
-	JsonOut		jo = {0};
-	int			status = 201;
+	text	   *title;			/* NULL: none */
+} CreateArgs;
+
+/* Arguments 0-3 of conversation_create() and conversation_create_at(). */
+static void
+create_args(FunctionCallInfo fcinfo, CreateArgs *a)
+{
+	a->actor = parley_guest_id_arg(fcinfo, 0, "actor");
+	a->title = NULL;
 
 	parley_require_arg(fcinfo, 1, "kind");
-	kind = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (strcmp(kind, "direct") == 0)
-		direct = true;
-	else if (strcmp(kind, "group") == 0)
-		direct = false;
+	a->kind = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(a->kind, "direct") == 0)
+		a->direct = true;
+	else if (strcmp(a->kind, "group") == 0)
+		a->direct = false;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("kind must be \"direct\" or \"group\"")));
 
-	others = other_participants(fcinfo, 2, actor, &nothers);
+	a->others = other_participants(fcinfo, 2, a->actor, &a->nothers);
 
 	if (!PG_ARGISNULL(3))
 	{
-		title = PG_GETARG_TEXT_PP(3);
-		parley_check_title(title);
+		a->title = PG_GETARG_TEXT_PP(3);
+		parley_check_title(a->title);
 	}
 
-	if (direct && nothers != 1)
+	if (a->direct && a->nothers != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a direct conversation needs exactly one other participant"),
-				 errdetail("%d other participants were given.", nothers)));
-	if (!direct && nothers + 1 > PARLEY_GROUP_MAX_SIZE)
+				 errdetail("%d other participants were given.", a->nothers)));
+	if (!a->direct && a->nothers + 1 > PARLEY_GROUP_MAX_SIZE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a group has at most %d participants", PARLEY_GROUP_MAX_SIZE),
-				 errdetail("%d were given, counting the creator.", nothers + 1)));
+				 errdetail("%d were given, counting the creator.", a->nothers + 1)));
 
 	/* Everyone, the actor included, sorted (others is sorted already). */
-	all = palloc((nothers + 1) * sizeof(char *));
+	a->all = palloc((a->nothers + 1) * sizeof(char *));
 	{
 		int			j = 0;
 		bool		placed = false;
 
-		for (int i = 0; i < nothers; i++)
+		for (int i = 0; i < a->nothers; i++)
 		{
-			if (!placed && strcmp(actor, others[i]) < 0)
+			if (!placed && strcmp(a->actor, a->others[i]) < 0)
 			{
-				all[j++] = actor;
+				a->all[j++] = a->actor;
 				placed = true;
 			}
-			all[j++] = others[i];
+			a->all[j++] = a->others[i];
 		}
 		if (!placed)
-			all[j++] = actor;
+			a->all[j++] = a->actor;
 	}
-	others_array = cstrings_to_text_array(others, nothers);
+}
 
-	if (id_given)
-	{
-		/* A direct conversation's id is the pair's: no one may choose it. */
-		if (direct)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("conversation_create_at creates groups only"),
-					 errhint("A direct conversation's id is derived from the pair: use conversation_create.")));
-		parley_require_arg(fcinfo, 4, "conversation_id");
-		id = PG_GETARG_UUID_P(4);
-	}
-	else if (direct)
-		parley_direct_conversation_id(actor, others[0], id);
-	else
-		parley_uuidv7(id);
+/*
+ * Create the conversation a describes with the given id, or (a direct
+ * conversation's id is the pair's) find the one that exists.  From API
+ * 0.2.0 a block between the pair stops a direct conversation.
+ */
+static Datum
+create_conversation(CreateArgs *a, pg_uuid_t *id, ParleyApi api)
+{
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Datum		others_array = cstrings_to_text_array(a->others, a->nothers);
+	SPITupleTable *conv;
+	JsonOut		jo = {0};
+	int			status = 201;
 
 	SPI_connect();
 
-	values[0] = CStringGetTextDatum(actor);
+	values[0] = CStringGetTextDatum(a->actor);
 	if (parley_query_exec(&q_guest_exists, values, NULL, false, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PARLEY_GUEST_NOT_FOUND),
-				 errmsg("guest \"%s\" does not exist", actor),
+				 errmsg("guest \"%s\" does not exist", a->actor),
 				 errdetail("The acting guest must exist to create a conversation.")));
 	values[0] = others_array;
 	if (parley_query_exec(&q_unknown_guest, values, NULL, false, 1) > 0)
@@ -341,32 +339,33 @@ conversation_create_impl(FunctionCallInfo fcinfo, bool check_blocks, bool id_giv
 				 errmsg("guest \"%s\" does not exist", unknown),
 				 errdetail("Participant \"%s\" names no guest.", unknown)));
 	}
-	if (check_blocks && direct && parley_pair_blocked(actor, others[0]))
-		parley_raise_blocked(actor, others[0], "open a direct conversation with");
+	if (api >= PARLEY_API_0_2 && a->direct && parley_pair_blocked(a->actor, a->others[0]))
+		parley_raise_blocked(a->actor, a->others[0], "open a direct conversation with");
 
 	values[0] = UUIDPGetDatum(id);
-	values[1] = CStringGetTextDatum(kind);
-	values[2] = title ? PointerGetDatum(title) : (Datum) 0;
-	nulls[2] = title ? ' ' : 'n';
-	values[3] = CStringGetTextDatum(actor);
+	values[1] = CStringGetTextDatum(a->kind);
+	values[2] = a->title ? PointerGetDatum(a->title) : (Datum) 0;
+	nulls[2] = a->title ? ' ' : 'n';
+	values[3] = CStringGetTextDatum(a->actor);
 	if (parley_query_exec(&q_insert_conversation, values, nulls, false, 0) == 1)
 	{
 		conv = SPI_tuptable;
-		values[1] = cstrings_to_text_array(all, nothers + 1);
-		values[2] = direct ? (Datum) 0 : CStringGetTextDatum(actor);
-		nulls[2] = direct ? 'n' : ' ';
+		values[1] = cstrings_to_text_array(a->all, a->nothers + 1);
+		values[2] = a->direct ? (Datum) 0 : CStringGetTextDatum(a->actor);
+		nulls[2] = a->direct ? 'n' : ' ';
 		parley_query_exec(&q_insert_participants, values, nulls, false, 0);
 	}
 	else
 	{
-		/* Only a direct conversation's id can exist: the pair's one. */
-		if (id_given)
+		/*
+		 * Only a direct conversation's id can exist: the pair's one.  A
+		 * group's id is new (a UUIDv7 of ours, or one a proxy chose).
+		 */
+		if (!a->direct)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
 					 errmsg("conversation %s exists already",
 							parley_uuid_string(UUIDPGetDatum(id)))));
-		if (!direct)
-			elog(ERROR, "parley: new group id collides with an existing conversation");
 		if (parley_query_exec(&q_conversation, values, NULL, false, 1) != 1)
 			elog(ERROR, "parley: direct conversation vanished after a conflict");
 		conv = SPI_tuptable;
@@ -377,31 +376,49 @@ conversation_create_impl(FunctionCallInfo fcinfo, bool check_blocks, bool id_giv
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, status));
 }
 
-/* The symbol of the 0.1.0 SQL: no blocks yet. */
-PG_FUNCTION_INFO_V1(conversation_create);
-Datum
-conversation_create(PG_FUNCTION_ARGS)
+/*
+ * conversation_create() of every API version: a direct conversation gets
+ * the pair's derived id, a group a new UUIDv7.
+ */
+static Datum
+conversation_create_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
-	return conversation_create_impl(fcinfo, false, false);
+	CreateArgs	a;
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+	create_args(fcinfo, &a);
+	if (a.direct)
+		parley_direct_conversation_id(a.actor, a.others[0], id);
+	else
+		parley_uuidv7(id);
+	return create_conversation(&a, id, api);
 }
 
-/* The symbol of the 0.2.0 SQL: no direct conversation while a block stands. */
-PG_FUNCTION_INFO_V1(conversation_create_v0_2);
-Datum
-conversation_create_v0_2(PG_FUNCTION_ARGS)
-{
-	return conversation_create_impl(fcinfo, true, false);
-}
+/* The symbols of the 0.1.0 SQL and of 0.2.0 (no direct conversation while a block stands). */
+PARLEY_API_ENTRY(conversation_create, conversation_create_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(conversation_create_v0_2, conversation_create_impl, PARLEY_API_0_2)
 
 /*
  * conversation_create_at(actor, kind, participants, title, conversation_id):
  * a group with the given id, for a proxy that routes by id (docs/scaling.md).
+ * Declared by the 0.1.0 SQL and never changed since (blocks concern direct
+ * conversations only).
  */
 PG_FUNCTION_INFO_V1(conversation_create_at);
 Datum
 conversation_create_at(PG_FUNCTION_ARGS)
 {
-	return conversation_create_impl(fcinfo, false, true);
+	CreateArgs	a;
+
+	create_args(fcinfo, &a);
+	/* A direct conversation's id is the pair's: no one may choose it. */
+	if (a.direct)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("conversation_create_at creates groups only"),
+				 errhint("A direct conversation's id is derived from the pair: use conversation_create.")));
+	parley_require_arg(fcinfo, 4, "conversation_id");
+	return create_conversation(&a, PG_GETARG_UUID_P(4), PARLEY_API_0_1);
 }
 
 PG_FUNCTION_INFO_V1(conversation_get);

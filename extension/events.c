@@ -47,23 +47,20 @@
 /* Changed messages per events_changes() call; the caller asks again. */
 #define EVENTS_CHANGES_MAX 200
 
-/* The conversation (primary key) and whether actor takes part. */
-static ParleyQuery q_subscribe = {
-	"SELECT c.last_seq,"
-	"       EXISTS (SELECT 1 FROM parley.participants p"
-	"                WHERE p.conversation_id = c.id AND p.guest_id = $2)"
-	"  FROM parley.conversations c WHERE c.id = $1",
-	2, {UUIDOID, TEXTOID}
-};
+/*
+ * The conversation (primary key) and whether actor takes part.
+ * SUBSCRIBE_SQL(more): more columns after these two.
+ */
+#define SUBSCRIBE_SQL(more) \
+	"SELECT c.last_seq," \
+	"       EXISTS (SELECT 1 FROM parley.participants p" \
+	"                WHERE p.conversation_id = c.id AND p.guest_id = $2)" more \
+	"  FROM parley.conversations c WHERE c.id = $1"
 
-/* 0.3.0: the same, and the change counter (column 3). */
-static ParleyQuery q_subscribe_v0_3 = {
-	"SELECT c.last_seq,"
-	"       EXISTS (SELECT 1 FROM parley.participants p"
-	"                WHERE p.conversation_id = c.id AND p.guest_id = $2),"
-	"       c.change_seq"
-	"  FROM parley.conversations c WHERE c.id = $1",
-	2, {UUIDOID, TEXTOID}
+/* 0.3.0: and the change counter (column 3). */
+static ParleyQuery q_subscribe[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {SUBSCRIBE_SQL(""), 2, {UUIDOID, TEXTOID}},
+	[PARLEY_API_0_3] = {SUBSCRIBE_SQL(", c.change_seq"), 2, {UUIDOID, TEXTOID}},
 };
 
 /* Primary key of conversations; the row lock orders changes like posts. */
@@ -86,16 +83,17 @@ static ParleyQuery q_fetch = {
 	3, {UUIDARRAYOID, INT8ARRAYOID, INT8OID}
 };
 
-/* Primary key lookups of conversations; unknown ids are left out. */
-static ParleyQuery q_heads = {
-	"SELECT id::text, last_seq, change_seq FROM parley.conversations WHERE id = ANY ($1)",
-	1, {UUIDARRAYOID}
-};
+/*
+ * Primary key lookups of conversations; unknown ids are left out.
+ * HEADS_SQL(more): more columns after id and last_seq.
+ */
+#define HEADS_SQL(more) \
+	"SELECT id::text, last_seq" more " FROM parley.conversations WHERE id = ANY ($1)"
 
-/* 0.2.0's conversation_heads(): no change_seq column yet. */
-static ParleyQuery q_heads_v0_2 = {
-	"SELECT id::text, last_seq FROM parley.conversations WHERE id = ANY ($1)",
-	1, {UUIDARRAYOID}
+/* 0.3.0 (events_heads()): and the change counter (column 3). */
+static ParleyQuery q_heads[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {HEADS_SQL(""), 1, {UUIDARRAYOID}},
+	[PARLEY_API_0_3] = {HEADS_SQL(", change_seq"), 1, {UUIDARRAYOID}},
 };
 
 /* Primary key of conversations. */
@@ -141,7 +139,7 @@ parley_count_change(Datum cid)
  * committed after it by its first events_changes().
  */
 static Datum
-events_subscribe_impl(FunctionCallInfo fcinfo, bool with_changes)
+events_subscribe_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	Datum		cid;
 	char	   *actor;
@@ -159,8 +157,7 @@ events_subscribe_impl(FunctionCallInfo fcinfo, bool with_changes)
 	SPI_connect();
 	values[0] = cid;
 	values[1] = CStringGetTextDatum(actor);
-	if (parley_query_exec(with_changes ? &q_subscribe_v0_3 : &q_subscribe,
-						  values, NULL, true, 1) == 0)
+	if (parley_query_exec(parley_query_at(q_subscribe, api), values, NULL, true, 1) == 0)
 		parley_raise_conversation_not_found(cid);
 	tt = SPI_tuptable;
 	if (!DatumGetBool(parley_col(tt, 0, 2, &isnull)))
@@ -168,27 +165,15 @@ events_subscribe_impl(FunctionCallInfo fcinfo, bool with_changes)
 
 	jo_begin_object(&jo, NULL);
 	jo_int64(&jo, "last_seq", DatumGetInt64(parley_col(tt, 0, 1, &isnull)));
-	if (with_changes)
+	if (api >= PARLEY_API_0_3)
 		jo_int64(&jo, "change_seq", DatumGetInt64(parley_col(tt, 0, 3, &isnull)));
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
-/* The symbol of the 0.1.0 SQL. */
-PG_FUNCTION_INFO_V1(events_subscribe);
-Datum
-events_subscribe(PG_FUNCTION_ARGS)
-{
-	return events_subscribe_impl(fcinfo, false);
-}
-
-/* The symbol of the 0.3.0 SQL: with the change counter. */
-PG_FUNCTION_INFO_V1(events_subscribe_v0_3);
-Datum
-events_subscribe_v0_3(PG_FUNCTION_ARGS)
-{
-	return events_subscribe_impl(fcinfo, true);
-}
+/* The symbols of the 0.1.0 and 0.3.0 SQL (with the change counter). */
+PARLEY_API_ENTRY(events_subscribe, events_subscribe_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(events_subscribe_v0_3, events_subscribe_impl, PARLEY_API_0_3)
 
 /*
  * events_fetch(conversation_ids, afters, limit): for each conversation the
@@ -255,13 +240,14 @@ events_fetch(PG_FUNCTION_ARGS)
 }
 
 /*
- * conversation_heads(ids): {"<conversation id>": last_seq, ...} and, 0.3.0,
- * events_heads(ids): {"<conversation id>": [last_seq, change_seq], ...},
- * for the ids that exist.  One call covers every conversation a gateway
- * streams.
+ * The heads of API 0.1.0, conversation_heads(ids): {"<conversation id>":
+ * last_seq, ...}, and of 0.3.0, events_heads(ids): {"<conversation id>":
+ * [last_seq, change_seq], ...}, for the ids that exist.  One call covers
+ * every conversation a gateway streams.  (0.3.0 made the new answer a new
+ * function, so conversation_heads keeps its 0.1.0 answer at every version.)
  */
 static Datum
-heads_impl(FunctionCallInfo fcinfo, bool with_changes)
+heads_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	Datum		values[1];
 	uint64		n;
@@ -272,7 +258,7 @@ heads_impl(FunctionCallInfo fcinfo, bool with_changes)
 	values[0] = PointerGetDatum(PG_GETARG_ARRAYTYPE_P(0));
 
 	SPI_connect();
-	n = parley_query_exec(with_changes ? &q_heads : &q_heads_v0_2, values, NULL, true, 0);
+	n = parley_query_exec(parley_query_at(q_heads, api), values, NULL, true, 0);
 	tt = SPI_tuptable;
 	jo_begin_object(&jo, NULL);
 	for (uint64 i = 0; i < n; i++)
@@ -281,7 +267,7 @@ heads_impl(FunctionCallInfo fcinfo, bool with_changes)
 		char	   *id = TextDatumGetCString(parley_col(tt, i, 1, &isnull));
 		int64		last_seq = DatumGetInt64(parley_col(tt, i, 2, &isnull));
 
-		if (!with_changes)
+		if (api < PARLEY_API_0_3)
 		{
 			jo_int64(&jo, id, last_seq);
 			continue;
@@ -295,19 +281,8 @@ heads_impl(FunctionCallInfo fcinfo, bool with_changes)
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
-PG_FUNCTION_INFO_V1(conversation_heads);
-Datum
-conversation_heads(PG_FUNCTION_ARGS)
-{
-	return heads_impl(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(events_heads);
-Datum
-events_heads(PG_FUNCTION_ARGS)
-{
-	return heads_impl(fcinfo, true);
-}
+PARLEY_API_ENTRY(conversation_heads, heads_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(events_heads, heads_impl, PARLEY_API_0_3)
 
 /*
  * events_changes(conversation_id, after_change, guests): what changed in a

@@ -75,25 +75,26 @@
 	")" \
 	" SELECT " MESSAGE_COLUMNS " FROM m"
 
-static ParleyQuery q_post = {
-	POST_SQL(""),
-	7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
-};
-
 /*
  * 0.2.0 (the blocks table): no row either when the conversation is direct
  * and the sender holds a block row with the other guest (primary key of
  * blocks: both directions are stored on the sender's side).  Groups skip
  * the probe.  The caller tells the reasons apart only on failure.
  */
-static ParleyQuery q_post_v0_2 = {
-	POST_SQL("   AND NOT EXISTS (SELECT 1 FROM parley.conversations d"
-			 "                     JOIN parley.participants o"
-			 "                       ON o.conversation_id = d.id AND o.guest_id <> $2"
-			 "                     JOIN parley.blocks b"
-			 "                       ON b.guest_id = $2 AND b.other_id = o.guest_id"
-			 "                    WHERE d.id = $1 AND d.kind = 'direct')"),
-	7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
+static ParleyQuery q_post[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {
+		POST_SQL(""),
+		7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
+	},
+	[PARLEY_API_0_2] = {
+		POST_SQL("   AND NOT EXISTS (SELECT 1 FROM parley.conversations d"
+				 "                     JOIN parley.participants o"
+				 "                       ON o.conversation_id = d.id AND o.guest_id <> $2"
+				 "                     JOIN parley.blocks b"
+				 "                       ON b.guest_id = $2 AND b.other_id = o.guest_id"
+				 "                    WHERE d.id = $1 AND d.kind = 'direct')"),
+		7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
+	},
 };
 
 /*
@@ -203,35 +204,31 @@ static ParleyQuery q_message_access = {
 /*
  * Primary key of messages.  "deleted_at IS NULL" is rechecked on the newest
  * row version, so an edit racing a delete finds nothing to edit (409).
+ * EDIT_SQL(set): set is added to the SET list.
  */
-static ParleyQuery q_edit = {
-	"UPDATE parley.messages SET body = $3, edited_at = now()"
+#define EDIT_SQL(set) \
+	"UPDATE parley.messages SET body = $3, edited_at = now()" set \
+	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL" \
+	" RETURNING " MESSAGE_COLUMNS
+
+/* 0.3.0: recording the conversation's change_seq $4. */
+static ParleyQuery q_edit[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {EDIT_SQL(""), 3, {UUIDOID, INT8OID, TEXTOID}},
+	[PARLEY_API_0_3] = {EDIT_SQL(", change_seq = $4"), 4, {UUIDOID, INT8OID, TEXTOID, INT8OID}},
+};
+
+/*
+ * Primary key of messages; a tombstone is left alone.  DELETE_SQL(set): set
+ * is added to the SET list.
+ */
+#define DELETE_SQL(set) \
+	"UPDATE parley.messages SET body = NULL, metadata = '{}', deleted_at = now()" set \
 	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL"
-	" RETURNING " MESSAGE_COLUMNS,
-	3, {UUIDOID, INT8OID, TEXTOID}
-};
 
-/* 0.3.0: the same, recording the conversation's change_seq $4. */
-static ParleyQuery q_edit_v0_3 = {
-	"UPDATE parley.messages SET body = $3, edited_at = now(), change_seq = $4"
-	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL"
-	" RETURNING " MESSAGE_COLUMNS,
-	4, {UUIDOID, INT8OID, TEXTOID, INT8OID}
-};
-
-/* Primary key of messages; a tombstone is left alone. */
-static ParleyQuery q_delete = {
-	"UPDATE parley.messages SET body = NULL, metadata = '{}', deleted_at = now()"
-	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL",
-	2, {UUIDOID, INT8OID}
-};
-
-/* 0.3.0: the same, recording the conversation's change_seq $3. */
-static ParleyQuery q_delete_v0_3 = {
-	"UPDATE parley.messages SET body = NULL, metadata = '{}', deleted_at = now(),"
-	"       change_seq = $3"
-	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL",
-	3, {UUIDOID, INT8OID, INT8OID}
+/* 0.3.0: recording the conversation's change_seq $3. */
+static ParleyQuery q_delete[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {DELETE_SQL(""), 2, {UUIDOID, INT8OID}},
+	[PARLEY_API_0_3] = {DELETE_SQL(", change_seq = $3"), 3, {UUIDOID, INT8OID, INT8OID}},
 };
 
 static void
@@ -333,11 +330,12 @@ direct_conversation_blocked(Datum *values)
 }
 
 /*
- * message_post() of both SQL versions.  check_blocks is set by the 0.2.0
- * symbol only: under the 0.1.0 SQL the blocks table does not exist.
+ * message_post() of every API version.  From 0.2.0 a block stops posts in
+ * a direct conversation (under the 0.1.0 SQL the blocks table does not
+ * exist).
  */
 static Datum
-message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
+message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	Datum		cid;
 	char	   *sender;
@@ -388,7 +386,7 @@ message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 		if (!DatumGetBool(parley_col(tt, 0, REPLAY_COL_MEMBER, &isnull)))
 			parley_raise_not_a_participant(cid, sender);
 		/* A block stops replays too (values[1] is still the sender). */
-		if (check_blocks && direct_conversation_blocked(values))
+		if (api >= PARLEY_API_0_2 && direct_conversation_blocked(values))
 			raise_blocked(cid, sender);
 		if (!parley_col_isnull(tt, 0, REPLAY_COL_SEQ))
 		{
@@ -424,15 +422,14 @@ message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 		nulls[5] = nulls[6] = ' ';
 	}
 
-	if (parley_query_exec(check_blocks ? &q_post_v0_2 : &q_post,
-						  values, nulls, false, 0) != 1)
+	if (parley_query_exec(parley_query_at(q_post, api), values, nulls, false, 0) != 1)
 	{
 		/*
 		 * Nothing posted: no conversation, not a participant, or (0.2.0) a
 		 * block.  Raising rolls back the seq the statement may have taken.
 		 */
 		check_access(cid, sender, false);
-		if (check_blocks && direct_conversation_blocked(values))
+		if (api >= PARLEY_API_0_2 && direct_conversation_blocked(values))
 			raise_blocked(cid, sender);
 		parley_raise_not_a_participant(cid, sender);
 	}
@@ -440,21 +437,9 @@ message_post_impl(FunctionCallInfo fcinfo, bool check_blocks)
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 201));
 }
 
-/* The symbol of the 0.1.0 SQL: no blocks yet. */
-PG_FUNCTION_INFO_V1(message_post);
-Datum
-message_post(PG_FUNCTION_ARGS)
-{
-	return message_post_impl(fcinfo, false);
-}
-
-/* The symbol of the 0.2.0 SQL: no posts in a direct conversation under a block. */
-PG_FUNCTION_INFO_V1(message_post_v0_2);
-Datum
-message_post_v0_2(PG_FUNCTION_ARGS)
-{
-	return message_post_impl(fcinfo, true);
-}
+/* The symbols of the 0.1.0 and 0.2.0 SQL. */
+PARLEY_API_ENTRY(message_post, message_post_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(message_post_v0_2, message_post_impl, PARLEY_API_0_2)
 
 PG_FUNCTION_INFO_V1(message_list);
 Datum
@@ -517,12 +502,12 @@ message_list(PG_FUNCTION_ARGS)
 }
 
 /*
- * message_edit() of both SQL versions.  count_change is set by the 0.3.0
- * symbol: the edit bumps the conversation's change_seq (its row lock
- * first, as a post takes it) and the message records it.
+ * message_edit() of every API version.  From 0.3.0 the edit bumps the
+ * conversation's change_seq (its row lock first, as a post takes it) and
+ * the message records it.
  */
 static Datum
-message_edit_impl(FunctionCallInfo fcinfo, bool count_change)
+message_edit_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	Datum		cid;
 	int64		seq;
@@ -555,10 +540,9 @@ message_edit_impl(FunctionCallInfo fcinfo, bool count_change)
 	values[0] = cid;
 	values[1] = Int64GetDatum(seq);
 	values[2] = PointerGetDatum(body);
-	if (count_change && !deleted)
+	if (api >= PARLEY_API_0_3 && !deleted)
 		values[3] = Int64GetDatum(parley_count_change(cid));
-	if (deleted || parley_query_exec(count_change ? &q_edit_v0_3 : &q_edit,
-									 values, NULL, false, 0) != 1)
+	if (deleted || parley_query_exec(parley_query_at(q_edit, api), values, NULL, false, 0) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PARLEY_MESSAGE_DELETED),
 				 errmsg("message " INT64_FORMAT " of conversation %s is deleted",
@@ -568,25 +552,13 @@ message_edit_impl(FunctionCallInfo fcinfo, bool count_change)
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
-/* The symbol of the 0.1.0 SQL. */
-PG_FUNCTION_INFO_V1(message_edit);
-Datum
-message_edit(PG_FUNCTION_ARGS)
-{
-	return message_edit_impl(fcinfo, false);
-}
+/* The symbols of the 0.1.0 and 0.3.0 SQL. */
+PARLEY_API_ENTRY(message_edit, message_edit_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(message_edit_v0_3, message_edit_impl, PARLEY_API_0_3)
 
-/* The symbol of the 0.3.0 SQL: the edit is counted in change_seq. */
-PG_FUNCTION_INFO_V1(message_edit_v0_3);
-Datum
-message_edit_v0_3(PG_FUNCTION_ARGS)
-{
-	return message_edit_impl(fcinfo, true);
-}
-
-/* message_delete() of both SQL versions; count_change as for edits. */
+/* message_delete() of every API version; 0.3.0 counts it as edits. */
 static Datum
-message_delete_impl(FunctionCallInfo fcinfo, bool count_change)
+message_delete_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	Datum		cid;
 	int64		seq;
@@ -618,27 +590,15 @@ message_delete_impl(FunctionCallInfo fcinfo, bool count_change)
 	{
 		values[0] = cid;
 		values[1] = Int64GetDatum(seq);
-		if (count_change)
+		if (api >= PARLEY_API_0_3)
 			values[2] = Int64GetDatum(parley_count_change(cid));
-		parley_query_exec(count_change ? &q_delete_v0_3 : &q_delete, values, NULL, false, 0);
+		parley_query_exec(parley_query_at(q_delete, api), values, NULL, false, 0);
 	}
 	SPI_finish();
 	parley_set_status(204);
 	PG_RETURN_VOID();
 }
 
-/* The symbol of the 0.1.0 SQL. */
-PG_FUNCTION_INFO_V1(message_delete);
-Datum
-message_delete(PG_FUNCTION_ARGS)
-{
-	return message_delete_impl(fcinfo, false);
-}
-
-/* The symbol of the 0.3.0 SQL: the delete is counted in change_seq. */
-PG_FUNCTION_INFO_V1(message_delete_v0_3);
-Datum
-message_delete_v0_3(PG_FUNCTION_ARGS)
-{
-	return message_delete_impl(fcinfo, true);
-}
+/* The symbols of the 0.1.0 and 0.3.0 SQL. */
+PARLEY_API_ENTRY(message_delete, message_delete_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(message_delete_v0_3, message_delete_impl, PARLEY_API_0_3)

@@ -3,41 +3,59 @@
  *	  Shared declarations of the parley extension: SQLSTATEs of the domain
  *	  errors and the per-call HTTP status (last_status()).
  *
- * The SQLSTATE -> HTTP status / API code table is docs/errors.md; the gateway
- * maps with the same table (gateway/errors.c).  Custom codes use class PR.
+ * The SQLSTATE -> HTTP status / API code table is api/errcodes.txt; the
+ * extension's defines, the gateway's table and docs/errors.md are generated
+ * from it.  Custom codes use class PR.
  */
 #ifndef PARLEY_H
 #define PARLEY_H
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "utils/elog.h"
 
 #define PARLEY_VERSION "0.3.0"
 
-/* 404s */
-#define ERRCODE_PARLEY_GUEST_NOT_FOUND			MAKE_SQLSTATE('P','R','0','0','1')
-#define ERRCODE_PARLEY_CONVERSATION_NOT_FOUND	MAKE_SQLSTATE('P','R','0','0','2')
-#define ERRCODE_PARLEY_MESSAGE_NOT_FOUND		MAKE_SQLSTATE('P','R','0','0','3')
-#define ERRCODE_PARLEY_PARTICIPANT_NOT_FOUND	MAKE_SQLSTATE('P','R','0','0','4')
-#define ERRCODE_PARLEY_SERVICE_KEY_NOT_FOUND	MAKE_SQLSTATE('P','R','0','0','5')
-#define ERRCODE_PARLEY_FRIENDSHIP_NOT_FOUND		MAKE_SQLSTATE('P','R','0','0','6')
-#define ERRCODE_PARLEY_BLOCK_NOT_FOUND			MAKE_SQLSTATE('P','R','0','0','7')
-
-/* 403s */
-#define ERRCODE_PARLEY_NOT_A_PARTICIPANT		MAKE_SQLSTATE('P','R','0','1','0')
-#define ERRCODE_PARLEY_NOT_THE_SENDER			MAKE_SQLSTATE('P','R','0','1','1')
-#define ERRCODE_PARLEY_NOT_THE_OWNER			MAKE_SQLSTATE('P','R','0','1','2')
-#define ERRCODE_PARLEY_FORBIDDEN				MAKE_SQLSTATE('P','R','0','1','3')
-#define ERRCODE_PARLEY_BLOCKED					MAKE_SQLSTATE('P','R','0','1','4')
-
-/* 409s */
-#define ERRCODE_PARLEY_IDEMPOTENCY_CONFLICT		MAKE_SQLSTATE('P','R','0','2','0')
-#define ERRCODE_PARLEY_MESSAGE_DELETED			MAKE_SQLSTATE('P','R','0','2','1')
-#define ERRCODE_PARLEY_CONVERSATION_IS_DIRECT	MAKE_SQLSTATE('P','R','0','2','2')
-#define ERRCODE_PARLEY_SERVICE_KEY_EXISTS		MAKE_SQLSTATE('P','R','0','2','3')
+/*
+ * ERRCODE_PARLEY_<CODE>: the SQLSTATEs of class PR, generated from
+ * api/errcodes.txt (which also gives each its HTTP status and code).
+ */
+#include "parley_errcodes.h"
 
 /* 400s use ERRCODE_INVALID_PARAMETER_VALUE (22023) and friends. */
+
+/*
+ * Versioned entry points, as pg_stat_statements has them.  One parley.so
+ * serves databases at every installed version: a version's script binds a
+ * function whose behaviour it changes to a new C symbol (message_post_v0_2),
+ * a thin entry that calls the one implementation with that version; the
+ * implementation branches on "api >= PARLEY_API_0_2" where the version
+ * changed something (and picks its statements with parley_query_at()).
+ *
+ * A new version adds its value here (before PARLEY_API_COUNT), a symbol per
+ * changed function and an "if (api >= ...)": never a twin function, a twin
+ * statement or a boolean argument.
+ */
+typedef enum ParleyApi
+{
+	PARLEY_API_0_1,				/* 0.1.0: the first API */
+	PARLEY_API_0_2,				/* 0.2.0: friends and blocks */
+	PARLEY_API_0_3,				/* 0.3.0: change_seq for live events */
+	PARLEY_API_COUNT			/* not a version: the number of them */
+} ParleyApi;
+
+/*
+ * PARLEY_API_ENTRY(symbol, impl, api): the SQL-callable symbol that runs
+ * impl(fcinfo, api).
+ */
+#define PARLEY_API_ENTRY(symbol, impl, api) \
+	PG_FUNCTION_INFO_V1(symbol); \
+	Datum \
+	symbol(PG_FUNCTION_ARGS) \
+	{ \
+		return impl(fcinfo, api); \
+	}
 
 /*
  * The HTTP status of the last API call in this backend: 201 created,

@@ -153,13 +153,12 @@ participant_add(PG_FUNCTION_ARGS)
 }
 
 /*
- * participant_remove() of both SQL versions.  count_change is set by the
- * 0.3.0 symbol: the removal bumps the conversation's change_seq (its row
- * is locked already), so gateways end the removed guest's live streams
- * however it was removed.
+ * participant_remove() of every API version.  From 0.3.0 the removal bumps
+ * the conversation's change_seq (its row is locked already), so gateways
+ * end the removed guest's live streams however it was removed.
  */
 static Datum
-participant_remove_impl(FunctionCallInfo fcinfo, bool count_change)
+participant_remove_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	Datum		cid;
 	char	   *actor;
@@ -196,7 +195,7 @@ participant_remove_impl(FunctionCallInfo fcinfo, bool count_change)
 	parley_query_exec(&q_remove_participant, values, NULL, false, 0);
 	if (strcmp(target_role, "owner") == 0)
 		parley_query_exec(&q_promote_successor, values, NULL, false, 0);
-	if (count_change)
+	if (api >= PARLEY_API_0_3)
 		(void) parley_count_change(cid);
 
 	SPI_finish();
@@ -204,18 +203,6 @@ participant_remove_impl(FunctionCallInfo fcinfo, bool count_change)
 	PG_RETURN_VOID();
 }
 
-/* The symbol of the 0.1.0 SQL. */
-PG_FUNCTION_INFO_V1(participant_remove);
-Datum
-participant_remove(PG_FUNCTION_ARGS)
-{
-	return participant_remove_impl(fcinfo, false);
-}
-
-/* The symbol of the 0.3.0 SQL: the removal is counted in change_seq. */
-PG_FUNCTION_INFO_V1(participant_remove_v0_3);
-Datum
-participant_remove_v0_3(PG_FUNCTION_ARGS)
-{
-	return participant_remove_impl(fcinfo, true);
-}
+/* The symbols of the 0.1.0 and 0.3.0 SQL. */
+PARLEY_API_ENTRY(participant_remove, participant_remove_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(participant_remove_v0_3, participant_remove_impl, PARLEY_API_0_3)

@@ -26,6 +26,16 @@ query_plan(ParleyQuery *q)
 	return q->plan;
 }
 
+ParleyQuery *
+parley_query_at(ParleyQuery *versions, ParleyApi api)
+{
+	for (int v = api; v >= PARLEY_API_0_1; v--)
+		if (versions[v].sql != NULL)
+			return &versions[v];
+	elog(ERROR, "parley: no statement for API version %d", (int) api);
+	return NULL;				/* not reached */
+}
+
 uint64
 parley_query_exec(ParleyQuery *q, Datum *values, const char *nulls,
 				  bool read_only, long count)

@@ -17,6 +17,7 @@
 #include "utils/jsonb.h"
 
 #include "jsonout.h"
+#include "parley.h"
 
 #define PARLEY_QUERY_MAX_ARGS 8
 
@@ -27,6 +28,20 @@ typedef struct ParleyQuery
 	Oid			argtypes[PARLEY_QUERY_MAX_ARGS];
 	SPIPlanPtr	plan;			/* prepared on first use, kept for the backend */
 } ParleyQuery;
+
+/*
+ * A statement that an API version changed (a column it added): an array
+ * indexed by ParleyApi with an entry for each version that changed the text;
+ * the versions in between use the entry before them.  One template macro
+ * writes every entry, so the versions differ only where they must:
+ *
+ *	static ParleyQuery q_edit[PARLEY_API_COUNT] = {
+ *		[PARLEY_API_0_1] = {EDIT_SQL(""), 3, {...}},
+ *		[PARLEY_API_0_3] = {EDIT_SQL(", change_seq = $4"), 4, {...}},
+ *	};
+ *	parley_query_exec(parley_query_at(q_edit, api), ...);
+ */
+extern ParleyQuery *parley_query_at(ParleyQuery *versions, ParleyApi api);
 
 /*
  * Execute q with values/nulls (nulls: ' ' or 'n' per argument, or NULL for

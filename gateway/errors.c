@@ -1,7 +1,7 @@
 /*
  * errors.c
- *	  The SQLSTATE -> HTTP status + code table of docs/errors.md, and the
- *	  problem+json body.  Keep this table and docs/errors.md in step.
+ *	  The SQLSTATE -> HTTP status + code table of docs/errors.md (both
+ *	  generated from api/errcodes.txt), and the problem+json body.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,43 +14,10 @@
 
 struct sqlstate_entry
 {
-	const char *sqlstate;		/* five characters, or a two-character class */
+	const char *sqlstate;		/* five characters, a two-character class, or
+								 * "" for every SQLSTATE */
 	int			status;
 	const char *code;
-};
-
-/* Exact SQLSTATEs first, then classes; the first match wins. */
-static const struct sqlstate_entry sqlstate_table[] = {
-	{"22023", 400, CODE_VALIDATION},
-	{"22P02", 400, CODE_VALIDATION},
-	{"22P05", 400, CODE_VALIDATION},
-	{"22003", 400, CODE_VALIDATION},
-	{"22021", 400, CODE_VALIDATION},
-	{"22004", 400, CODE_VALIDATION},
-	{"PR001", 404, "guest_not_found"},
-	{"PR002", 404, "conversation_not_found"},
-	{"PR003", 404, "message_not_found"},
-	{"PR004", 404, "participant_not_found"},
-	{"PR005", 404, "service_key_not_found"},
-	{"PR006", 404, "friendship_not_found"},
-	{"PR007", 404, "block_not_found"},
-	{"PR010", 403, "not_a_participant"},
-	{"PR011", 403, "not_the_sender"},
-	{"PR012", 403, "not_the_owner"},
-	{"PR013", 403, "forbidden"},
-	{"PR014", 403, "blocked"},
-	{"PR020", 409, "idempotency_conflict"},
-	{"PR021", 409, "message_deleted"},
-	{"PR022", 409, "conversation_is_direct"},
-	{"PR023", 409, "service_key_exists"},
-	{"57P01", 503, CODE_DB_UNAVAILABLE},
-	{"57P02", 503, CODE_DB_UNAVAILABLE},
-	{"57P03", 503, CODE_DB_UNAVAILABLE},
-	{"53300", 503, CODE_DB_UNAVAILABLE},
-	{"57014", 503, CODE_DB_TIMEOUT},
-	{"40001", 503, "conflict_retry"},
-	{"40P01", 503, "conflict_retry"},
-	{"08", 503, CODE_DB_UNAVAILABLE},
 };
 
 struct title_entry
@@ -59,36 +26,8 @@ struct title_entry
 	const char *title;
 };
 
-static const struct title_entry titles[] = {
-	{CODE_VALIDATION, "Validation failed"},
-	{CODE_INVALID_JSON, "Invalid JSON"},
-	{"guest_not_found", "Guest not found"},
-	{"conversation_not_found", "Conversation not found"},
-	{"message_not_found", "Message not found"},
-	{"participant_not_found", "Participant not found"},
-	{"service_key_not_found", "Service key not found"},
-	{"friendship_not_found", "Friendship not found"},
-	{"block_not_found", "Block not found"},
-	{"not_a_participant", "Not a participant"},
-	{"not_the_sender", "Not the sender"},
-	{"not_the_owner", "Not the owner"},
-	{"forbidden", "Forbidden"},
-	{"blocked", "Blocked"},
-	{"idempotency_conflict", "Idempotency conflict"},
-	{"message_deleted", "Message deleted"},
-	{"conversation_is_direct", "Conversation is direct"},
-	{"service_key_exists", "Service key exists"},
-	{CODE_UNAUTHORIZED, "Unauthorized"},
-	{CODE_NOT_FOUND, "Not found"},
-	{CODE_METHOD, "Method not allowed"},
-	{CODE_TOO_LARGE, "Payload too large"},
-	{CODE_MEDIA_TYPE, "Unsupported media type"},
-	{"rate_limited", "Rate limited"},
-	{CODE_DB_UNAVAILABLE, "Database unavailable"},
-	{CODE_DB_TIMEOUT, "Database timeout"},
-	{"conflict_retry", "Conflict, retry"},
-	{CODE_INTERNAL, "Internal error"},
-};
+/* sqlstate_table[] and titles[], from api/errcodes.txt. */
+#include "errcodes_table.inc"
 
 static const char *
 code_title(const char *code)

@@ -1,7 +1,8 @@
 /*
  * errors.h
  *	  Problems (RFC 9457 application/problem+json) and the one table that
- *	  maps a SQLSTATE to an HTTP status and a stable code (docs/errors.md).
+ *	  maps a SQLSTATE to an HTTP status and a stable code, generated from
+ *	  api/errcodes.txt like docs/errors.md.
  */
 #ifndef PARLEY_ERRORS_H
 #define PARLEY_ERRORS_H
@@ -9,23 +10,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Codes raised by the gateway itself. */
-#define CODE_INVALID_JSON		"invalid_json"
-#define CODE_VALIDATION			"validation_failed"
-#define CODE_UNAUTHORIZED		"unauthorized"
-#define CODE_NOT_FOUND			"not_found"
-#define CODE_METHOD				"method_not_allowed"
-#define CODE_TOO_LARGE			"payload_too_large"
-#define CODE_MEDIA_TYPE			"unsupported_media_type"
-#define CODE_DB_UNAVAILABLE		"database_unavailable"
-#define CODE_DB_TIMEOUT			"database_timeout"
-#define CODE_INTERNAL			"internal_error"
+/*
+ * The codes: CODE_<CODE> for every line of api/errcodes.txt, generated
+ * (errcodes.h).  The short spellings below are the names the callers have
+ * always used; each is one of the generated codes.
+ */
+#include "errcodes.h"
+
+#define CODE_VALIDATION			CODE_VALIDATION_FAILED
+#define CODE_METHOD				CODE_METHOD_NOT_ALLOWED
+#define CODE_TOO_LARGE			CODE_PAYLOAD_TOO_LARGE
+#define CODE_MEDIA_TYPE			CODE_UNSUPPORTED_MEDIA_TYPE
+#define CODE_DB_UNAVAILABLE		CODE_DATABASE_UNAVAILABLE
+#define CODE_DB_TIMEOUT			CODE_DATABASE_TIMEOUT
+#define CODE_INTERNAL			CODE_INTERNAL_ERROR
 
 /*
  * A body that is JSON but has a field of the wrong JSON type or misses a
- * required one.  (docs/errors.md lists wrong types under invalid_json; the
- * gateway answers validation_failed, like the extension does for a
- * metadata that is not an object.  Change here if the table changes.)
+ * required one.  (api/errcodes.txt lists wrong types under validation_failed, like
+ * the extension's answer for a metadata that is not an object.)
  */
 #define CODE_WRONG_SHAPE		CODE_VALIDATION
 

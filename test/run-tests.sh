@@ -12,6 +12,12 @@ echo "== build"
 make -s PG_CONFIG="$PG_CONFIG" build
 make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 
+# Files generated from api/ and committed (docs tables, gateway-role.sql)
+# are current, and the released proxy scripts come out as released.
+failed=0
+echo "== generated files"
+make -s PG_CONFIG="$PG_CONFIG" check-generated || failed=1
+
 work=$(mktemp -d /tmp/parley-test.XXXXXX)
 chmod 755 "$work"
 cleanup() {
@@ -24,7 +30,6 @@ trap 'exit 130' INT TERM
 echo "== cluster"
 cluster_start "$work/pg"
 
-failed=0
 echo "== pg_regress + isolation"
 if ! make -s PG_CONFIG="$PG_CONFIG" installcheck; then
     for d in regression.diffs test/isolation/output_iso/regression.diffs; do
@@ -34,6 +39,8 @@ if ! make -s PG_CONFIG="$PG_CONFIG" installcheck; then
 fi
 echo "== schema docs"
 bash test/make-docs.sh --check || failed=1
+echo "== API table against the catalog"
+bash test/api-catalog.sh || failed=1
 cluster_stop
 
 echo "== fuzz smoke"

@@ -9,8 +9,6 @@
 
 #include <stdbool.h>
 
-#define CODE_RATE_LIMITED "rate_limited"
-
 /* rate: tokens per second (0 = off); burst: bucket size (0 = rate). */
 void		ratelimit_setup(int rate, int burst);
 

@@ -3,7 +3,8 @@
  *	  The route table: every HTTP route of parleyd, with the one SQL
  *	  statement it runs and where each statement parameter comes from.
  *	  OpenAPI (openapi.c), metrics labels and prepared statement names are
- *	  all derived from this table.
+ *	  all derived from this table; its rows are generated from api/api.txt
+ *	  (routes.c includes them), the structs stay here.
  */
 #ifndef PARLEY_ROUTES_H
 #define PARLEY_ROUTES_H
