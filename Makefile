@@ -6,6 +6,7 @@
 #                   throwaway cluster, pg_regress + isolation + gateway tests
 #   make run        a local PostgreSQL (unless DATABASE_URL is set) + parleyd
 #   make bench      benchmarks (not tests)
+#   make deb        Debian packages postgresql-15-parley and parleyd in dist/
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
@@ -40,7 +41,7 @@ extension/parley_errcodes.h: api/errcodes.txt api/gen-errcodes.pl
 # --- the gateway -------------------------------------------------------------
 # "make" builds both; "make install" needs only the extension (PGXS's all),
 # so a DBA can install it without the gateway's libraries.
-.PHONY: build gateway deps test run bench soak fuzz docs
+.PHONY: build gateway deps test run bench soak fuzz docs deb
 .DEFAULT_GOAL := build
 build: all gateway
 
@@ -94,3 +95,6 @@ fuzz:
 
 docs:
 	@bash test/make-docs.sh
+
+deb:
+	@bash test/make-deb.sh

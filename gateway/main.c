@@ -32,8 +32,10 @@
 #include "db/pool.h"
 #include "db/resolve.h"
 #include "http/routes.h"
+#include "sdnotify.h"
+#include "version.h"
 
-#define PARLEYD_VERSION "0.1.0"
+#define PARLEYD_VERSION PARLEY_VERSION
 
 /* The extension's version must have this major and at least this minor. */
 #define EXTENSION_MAJOR 0
@@ -163,9 +165,17 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("%s: draining %d in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 			 http_in_flight());
 	app.mode = SHUTDOWN_DRAINING;
+	sdnotify("STOPPING=1");
 	evtimer_del(app.deadline);
 	evtimer_add(app.deadline, &tv);
 	http_drain(on_drained, NULL);
+}
+
+/* What /readyz answers 200 to, while not shutting down: READY=1 (sdnotify.h). */
+static bool
+is_ready(void)
+{
+	return app.mode == SHUTDOWN_NONE && pool_is_up(app.pool) && auth_loaded();
 }
 
 /* A malformed DATABASE_URL never connects: say so now, not in 30 s. */
@@ -287,7 +297,8 @@ main(int argc, char **argv)
 	if (app.pool == NULL || app.openapi == NULL || app.sigterm == NULL ||
 		app.sigint == NULL || app.deadline == NULL ||
 		!auth_setup(app.base, app.pool, config.key_refresh_ms) ||
-		!events_setup(app.base, app.pool))
+		!events_setup(app.base, app.pool) ||
+		!sdnotify_when_ready(app.base, is_ready))
 	{
 		fprintf(stderr, "parleyd: out of memory at start-up\n");
 		return 1;
@@ -314,6 +325,7 @@ cleanup:
 	events_shutdown();
 	auth_shutdown();
 	resolve_shutdown();
+	sdnotify_shutdown();
 	http_free();
 	event_free(app.sigterm);
 	event_free(app.sigint);

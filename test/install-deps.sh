@@ -11,6 +11,7 @@ packages=(
     clang libclang-rt-14-dev valgrind
     pgbouncer wrk
     postgresql-15-plproxy
+    debhelper dpkg-dev fakeroot postgresql-server-dev-all systemd
 )
 
 missing=()

@@ -32,7 +32,7 @@ fi
 # The TAP suites run as the postgres user, who may not be able to read
 # a checkout under /root: give them a copy of the tree they can read.
 mkdir -p "$work/tap" "$work/src"
-tar --exclude=./.git --exclude=./.run -cf - . | tar -C "$work/src" -xf -
+tar --exclude=./.git --exclude=./.run --exclude=./dist -cf - . | tar -C "$work/src" -xf -
 parleyd=$work/src/${parleyd#"$PWD"/}
 chown -R postgres: "$work/tap" "$work/src"
 if ! as_pg env PATH="$PGBIN:$PATH" TESTDIR="$work/tap" PARLEYD="$parleyd" PARLEYD_WRAPPER="$wrapper" \

@@ -51,4 +51,8 @@ if [ -d test/tap ] && ls test/tap/*.pl >/dev/null 2>&1; then
     bash test/run-tap.sh "$work" test/tap/ || failed=1
 fi
 
+# As root: make deb, dpkg -i, systemd-analyze verify, 040_packages.pl.
+echo "== packages"
+bash test/package-test.sh || failed=1
+
 exit $failed

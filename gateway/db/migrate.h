@@ -8,8 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The extension version this parleyd is built for. */
-#define PARLEY_EXTENSION_VERSION "0.3.0"
+#include "version.h"
+
+/* The extension version this parleyd is built for (version.h). */
+#define PARLEY_EXTENSION_VERSION PARLEY_VERSION
 
 /*
  * Bring the database named by conninfo to PARLEY_EXTENSION_VERSION: CREATE

@@ -11,8 +11,9 @@
 
 #include "openapi.h"
 #include "routes.h"
+#include "version.h"
 
-#define PARLEY_GATEWAY_VERSION "0.1.0"
+#define PARLEY_GATEWAY_VERSION PARLEY_VERSION
 
 static cJSON *
 schema_ref(const char *name)
