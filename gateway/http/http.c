@@ -81,6 +81,8 @@ method_of(enum evhttp_cmd_type cmd)
 			return METHOD_PATCH;
 		case EVHTTP_REQ_DELETE:
 			return METHOD_DELETE;
+		case EVHTTP_REQ_HEAD:
+			return METHOD_HEAD;
 		default:
 			return METHOD_OTHER;
 	}
