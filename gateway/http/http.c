@@ -229,6 +229,14 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		finish_problem(ctx, err, NULL);
 		return;
 	}
+	if (r->kind == ROUTE_EVENTS && ctx->req != NULL && ctx->cmd == EVHTTP_REQ_HEAD &&
+		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	{
+		/* HEAD: a stream's head, and no stream (sse.c writes past evhttp). */
+		evhttp_add_header(evhttp_request_get_output_headers(ctx->req), "Cache-Control", "no-cache");
+		finish(ctx, 200, "text/event-stream", NULL, 0);
+		return;
+	}
 	if (r->kind == ROUTE_EVENTS && ctx->req != NULL &&
 		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 	{

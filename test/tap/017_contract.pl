@@ -264,6 +264,12 @@ is($gw->req(HEAD => '/v1/guests/nobody')->{status}, 404, 'HEAD an unknown guest:
 is($gw->req(HEAD => "/v1/conversations/$cid/messages?as=bob")->{status}, 200, 'HEAD a message page: 200');
 is($gw->req(HEAD => "/v1/conversations/$cid/messages")->{status}, 400, 'HEAD without as: 400, as GET');
 is($gw->req(HEAD => '/healthz')->{status}, 200, 'HEAD /healthz: 200');
+$r = $gw->req(HEAD => "/v1/conversations/$cid/events?as=bob");
+is($r->{status}, 200, 'HEAD a stream: 200');
+like($r->{headers}{'content-type'} // '', qr{^text/event-stream}, 'HEAD a stream: its content type');
+is($r->{body} // '', '', 'HEAD a stream: no body, no stream');
+is($gw->req(HEAD => "/v1/conversations/$cid/events?as=nobody")->{status}, 403, 'HEAD a stream as an outsider: 403');
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_events_streams') == 0 }, 30), 'HEAD left no stream open');
 is($gw->req(HEAD => '/openapi.json')->{status}, 200, 'HEAD /openapi.json: 200');
 is($gw->req(HEAD => '/v1/guests/alice', undef, key => undef)->{status}, 401, 'HEAD without a key: 401');
 $r = $gw->req(HEAD => '/v1/conversations');
