@@ -38,6 +38,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "decimal.h"
 #include "events.h"
 #include "events_hub.h"
 #include "db/listen.h"
@@ -422,7 +423,7 @@ on_heartbeat(evutil_socket_t fd, short what, void *arg)
 bool
 events_cursor(const char **after, const char *last_event_id, struct problem *p)
 {
-	size_t		n;
+	char		clamped[DECIMAL_BUFLEN];
 
 	if (!hub.enabled)
 	{
@@ -431,13 +432,13 @@ events_cursor(const char **after, const char *last_event_id, struct problem *p)
 	}
 	if (*after != NULL || last_event_id == NULL)
 		return true;
-	n = strspn(last_event_id, "0123456789");
-	if (n == 0 || n > 18 || last_event_id[n] != '\0')
+	if (!decimal_clamp(last_event_id, strlen(last_event_id), false, 0, INT64_MAX, clamped))
 	{
 		problem_set(p, 400, CODE_VALIDATION, "Last-Event-ID must be a message seq (a non-negative integer)");
 		return false;
 	}
-	*after = last_event_id;
+	/* Beyond bigint is past the end, as for ?after= (decimal.h). */
+	*after = strcmp(clamped, DECIMAL_INT64_MAX_TEXT) == 0 ? DECIMAL_INT64_MAX_TEXT : last_event_id;
 	return true;
 }
 

@@ -82,6 +82,8 @@ method_of(enum evhttp_cmd_type cmd)
 			return METHOD_PATCH;
 		case EVHTTP_REQ_DELETE:
 			return METHOD_DELETE;
+		case EVHTTP_REQ_HEAD:
+			return METHOD_HEAD;
 		default:
 			return METHOD_OTHER;
 	}
@@ -226,6 +228,14 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	{
 		metrics_db_error(err->code);
 		finish_problem(ctx, err, NULL);
+		return;
+	}
+	if (r->kind == ROUTE_EVENTS && ctx->req != NULL && ctx->cmd == EVHTTP_REQ_HEAD &&
+		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	{
+		/* HEAD: a stream's head, and no stream (sse.c writes past evhttp). */
+		evhttp_add_header(evhttp_request_get_output_headers(ctx->req), "Cache-Control", "no-cache");
+		finish(ctx, 200, "text/event-stream", NULL, 0);
 		return;
 	}
 	if (r->kind == ROUTE_EVENTS && ctx->req != NULL &&

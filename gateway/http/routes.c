@@ -7,7 +7,9 @@
  *	  parley.last_status() (column 2).
  *
  *	  The body is passed as ONE text parameter and fields are taken out in
- *	  SQL, so numbers keep their precision and nothing is re-serialised.
+ *	  SQL, so numbers keep their precision and nothing is re-serialised;
+ *	  the one exception is a seq in a body (PARAM_BODY_SEQ), bound on its
+ *	  own so that the gateway clamps one too large for bigint.
  *	  Path ids go in as text and are cast in SQL: a malformed UUID is
  *	  PostgreSQL's 22P02, a 400.  An absent optional parameter is NULL; the
  *	  functions apply their own defaults (limit 50), so no default lives
@@ -46,6 +48,8 @@ http_method_name(enum http_method m)
 			return "PATCH";
 		case METHOD_DELETE:
 			return "DELETE";
+		case METHOD_HEAD:
+			return "HEAD";
 		case METHOD_OTHER:
 			break;
 	}
