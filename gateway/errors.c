@@ -88,6 +88,12 @@ static const struct title_entry titles[] = {
 	{CODE_DB_TIMEOUT, "Database timeout"},
 	{"conflict_retry", "Conflict, retry"},
 	{CODE_INTERNAL, "Internal error"},
+	{CODE_BAD_REQUEST, "Bad request"},
+	{CODE_TIMEOUT, "Request timeout"},
+	{CODE_URI_TOO_LONG, "URI too long"},
+	{CODE_HEADER_TOO_LARGE, "Header too large"},
+	{CODE_NOT_IMPLEMENTED, "Not implemented"},
+	{CODE_VERSION, "HTTP version not supported"},
 };
 
 static const char *

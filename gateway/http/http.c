@@ -15,13 +15,11 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/util.h>
-#include <event2/keyvalq_struct.h>
 
 #include "accept.h"
 #include "auth.h"
 #include "config.h"
+#include "conn.h"
 #include "events/events.h"
 #include "http.h"
 #include "log.h"
@@ -31,30 +29,24 @@
 
 struct req_ctx
 {
-	struct evhttp_request *req; /* NULL once the client is gone */
-	enum evhttp_cmd_type cmd;
+	struct conn *conn;			/* lives until finish() replies on it */
+	const struct http_parse *req;	/* the request, valid as long */
 	enum http_method method;
 	int			route;			/* index into routes[], -1 if none */
 	struct request_parse rp;
 	struct pool_job job;
 	struct timespec t0;
 	char		key_label[72];	/* the service key's name, for the log */
-	bool		streaming;		/* req was handed to an event stream */
+	bool		streaming;		/* conn was handed to an event stream */
 	int			retry_after_s;	/* for Retry-After when not the default */
 	char		path[256];		/* sanitized, for the log line */
 };
 
 static struct
 {
-	struct evhttp *http;
-	struct evhttp_bound_socket *listener;
 	struct pool *pool;
 	const char *openapi;
 	int			in_flight;
-	int			closing;		/* draining: replies not yet written out */
-	bool		draining;
-	void		(*idle_cb) (void *);
-	void	   *idle_arg;
 }			srv;
 
 static double
@@ -66,79 +58,29 @@ ms_since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/*
+ * The route table's method.  HEAD is routed as GET (RFC 9110 9.3.2: same
+ * status and headers); conn_reply() leaves the body out.
+ */
 static enum http_method
-method_of(enum evhttp_cmd_type cmd)
+method_of(llhttp_method_t m)
 {
-	switch (cmd)
+	switch (m)
 	{
-		case EVHTTP_REQ_GET:
+		case HTTP_GET:
+		case HTTP_HEAD:
 			return METHOD_GET;
-		case EVHTTP_REQ_POST:
+		case HTTP_POST:
 			return METHOD_POST;
-		case EVHTTP_REQ_PUT:
+		case HTTP_PUT:
 			return METHOD_PUT;
-		case EVHTTP_REQ_PATCH:
+		case HTTP_PATCH:
 			return METHOD_PATCH;
-		case EVHTTP_REQ_DELETE:
+		case HTTP_DELETE:
 			return METHOD_DELETE;
 		default:
 			return METHOD_OTHER;
 	}
-}
-
-static const char *
-method_text(enum evhttp_cmd_type cmd)
-{
-	switch (cmd)
-	{
-		case EVHTTP_REQ_HEAD:
-			return "HEAD";
-		case EVHTTP_REQ_OPTIONS:
-			return "OPTIONS";
-		case EVHTTP_REQ_TRACE:
-			return "TRACE";
-		case EVHTTP_REQ_CONNECT:
-			return "CONNECT";
-		default:
-			return http_method_name(method_of(cmd));
-	}
-}
-
-/* evhttp frees a request with its connection; forget it if that happens. */
-static void
-on_connection_close(struct evhttp_connection *evcon, void *arg)
-{
-	struct req_ctx *ctx = arg;
-
-	(void) evcon;
-	if (ctx != NULL)
-		ctx->req = NULL;
-}
-
-static void
-check_drained(void)
-{
-	if (srv.draining && srv.in_flight == 0 && srv.closing == 0 && srv.idle_cb != NULL)
-	{
-		void		(*cb) (void *) = srv.idle_cb;
-
-		srv.idle_cb = NULL;
-		cb(srv.idle_arg);
-	}
-}
-
-/*
- * While draining every reply says "Connection: close", and evhttp frees
- * the connection once the reply is written (or the write fails): only
- * then is the reply really out.
- */
-static void
-on_drained_close(struct evhttp_connection *evcon, void *arg)
-{
-	(void) evcon;
-	(void) arg;
-	srv.closing--;
-	check_drained();
 }
 
 /*
@@ -146,44 +88,22 @@ on_drained_close(struct evhttp_connection *evcon, void *arg)
  * log, count, free.  The ctx is gone afterwards.
  */
 static void
-finish(struct req_ctx *ctx, int status, const char *content_type,
+finish(struct req_ctx *ctx, int status, const char *content_type, const char *extra,
 	   const char *body, size_t len)
 {
 	double		ms = ms_since(&ctx->t0);
-	struct evhttp_request *req = ctx->req;
-
-	if (req != NULL)
-	{
-		struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-		struct evbuffer *buf = evhttp_request_get_output_buffer(req);
-
-		if (srv.draining)
-		{
-			evhttp_add_header(out, "Connection", "close");
-			srv.closing++;
-			evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-										  on_drained_close, NULL);
-		}
-		else
-			evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
-		if (content_type != NULL)
-			evhttp_add_header(out, "Content-Type", content_type);
-		/* A HEAD answer has no body, or a keep-alive client would misread it. */
-		if (body != NULL && len > 0 && ctx->cmd != EVHTTP_REQ_HEAD)
-			evbuffer_add(buf, body, len);
-		evhttp_send_reply(req, status, NULL, NULL);
-	}
 
 	log_info("%s %s %d %.1fms db=%.1fms%s%s%s",
-			 method_text(ctx->cmd), ctx->path, status, ms, ctx->job.db_ms,
+			 ctx->req->msg.method_name, ctx->path, status, ms, ctx->job.db_ms,
 			 ctx->key_label[0] ? " key=" : "", ctx->key_label,
-			 ctx->streaming ? " (stream)" : req == NULL ? " (client gone)" : "");
+			 ctx->streaming ? " (stream)" : "");
 	metrics_request(ctx->route, status, ms);
+	if (!ctx->streaming)
+		conn_reply(ctx->conn, status, content_type, extra, body, len);
 
 	request_parse_free(&ctx->rp);
 	free(ctx);
 	srv.in_flight--;
-	check_drained();
 }
 
 static void
@@ -191,26 +111,24 @@ finish_problem(struct req_ctx *ctx, const struct problem *p, const char *allow)
 {
 	size_t		len = 0;
 	char	   *body = problem_to_json(p, &len);
+	char		extra[256];
+	int			n = 0;
 
-	if (ctx->req != NULL)
-	{
-		struct evkeyvalq *out = evhttp_request_get_output_headers(ctx->req);
-		char		retry[16];
-
-		if (problem_wants_retry_after(p))
-		{
-			snprintf(retry, sizeof(retry), "%d",
-					 ctx->retry_after_s > 0 ? ctx->retry_after_s : config.retry_after);
-			evhttp_add_header(out, "Retry-After", retry);
-		}
-		if (p->status == 401)
-			evhttp_add_header(out, "WWW-Authenticate", "Bearer");
-		if (allow != NULL && allow[0] != '\0')
-			evhttp_add_header(out, "Allow", allow);
-	}
-	finish(ctx, p->status, "application/problem+json", body, body ? len : 0);
+	extra[0] = '\0';
+	if (problem_wants_retry_after(p))
+		n += snprintf(extra + n, sizeof(extra) - (size_t) n, "Retry-After: %d\r\n",
+					  ctx->retry_after_s > 0 ? ctx->retry_after_s : config.retry_after);
+	if (p->status == 401)
+		n += snprintf(extra + n, sizeof(extra) - (size_t) n, "WWW-Authenticate: Bearer\r\n");
+	if (allow != NULL && allow[0] != '\0')
+		snprintf(extra + n, sizeof(extra) - (size_t) n, "Allow: %s\r\n", allow);
+	finish(ctx, p->status, "application/problem+json", extra, body, body ? len : 0);
 	free(body);
 }
+
+/* The stream's side of the connection (conn.c), for the events layer. */
+static const char sse_headers[] =
+	"Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
 
 /* The statement's answer (or a problem from the pool) becomes the reply. */
 static void
