@@ -27,6 +27,7 @@
 #include "config.h"
 #include "events_hub.h"
 #include "log.h"
+#include "sse.h"
 
 /* The columns of the changes statement (events.c). */
 enum
@@ -76,7 +77,7 @@ guests_literal(const struct conv *c)
 	if (b == NULL)
 		return NULL;
 	evbuffer_add(b, "{", 1);
-	for (const struct stream *s = c->streams; s != NULL; s = s->next)
+	for (const struct events_stream *s = c->streams; s != NULL; s = s->next)
 	{
 		evbuffer_add(b, s == c->streams ? "\"" : ",\"", s == c->streams ? 1 : 2);
 		for (const char *p = s->guest; *p; p++)
@@ -102,18 +103,15 @@ send_change(struct conv *c, PGresult *res, int i)
 {
 	int64_t		seq = strtoll(PQgetvalue(res, i, COL_SEQ), NULL, 10);
 	bool		deleted = PQgetvalue(res, i, COL_DELETED)[0] == 't';
-	struct stream *next;
+	struct events_stream *next;
 
-	for (struct stream *s = c->streams; s != NULL; s = next)
+	for (struct events_stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
 		if (s->cursor < seq)
 			continue;
-		evbuffer_add_printf(cq.scratch, "event: %s\ndata: ",
-							deleted ? "message_deleted" : "message_edited");
-		evbuffer_add(cq.scratch, PQgetvalue(res, i, COL_MESSAGE),
-					 (size_t) PQgetlength(res, i, COL_MESSAGE));
-		evbuffer_add(cq.scratch, "\n\n", 2);
+		sse_event(cq.scratch, deleted ? "message_deleted" : "message_edited",
+				  PQgetvalue(res, i, COL_MESSAGE), (size_t) PQgetlength(res, i, COL_MESSAGE));
 		(void) hub_stream_send(s, cq.scratch);
 	}
 }

@@ -37,6 +37,7 @@
 #include "config.h"
 #include "events_hub.h"
 #include "log.h"
+#include "sse.h"
 
 #define FETCH_LIMIT		100		/* messages per entry per fetch */
 #define BATCH_MAX		100		/* entries per fetch */
@@ -79,29 +80,20 @@ static struct
 
 static void fetch_next(void);
 
-/* One message event, in the SSE framing: id line, event line, data line. */
-static void
-add_message_event(struct evbuffer *buf, int64_t seq, const char *json, size_t len)
-{
-	evbuffer_add_printf(buf, "id: %" PRId64 "\nevent: message\ndata: ", seq);
-	evbuffer_add(buf, json, len);
-	evbuffer_add(buf, "\n\n", 2);
-}
-
 /* ---- messages posted through this gateway --------------------------------- */
 
 void
 deliver_posted(const char *cid, int64_t seq, const char *json, size_t len)
 {
 	struct conv *c = hub_conv_find(cid);
-	struct stream *next;
+	struct events_stream *next;
 	bool		behind = false;
 
 	if (c == NULL)
 		return;
 	if (seq > c->head)
 		c->head = seq;
-	for (struct stream *s = c->streams; s != NULL; s = next)
+	for (struct events_stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
 		if (s->cursor >= seq)
@@ -111,7 +103,7 @@ deliver_posted(const char *cid, int64_t seq, const char *json, size_t len)
 			behind = true;		/* it needs what comes before: a fetch */
 			continue;
 		}
-		add_message_event(dq.scratch, seq, json, len);
+		sse_message(dq.scratch, seq, json, len);
 		s->cursor = seq;
 		dq.direct++;
 		(void) hub_stream_send(s, dq.scratch);
@@ -133,7 +125,7 @@ static void
 entry_deliver(const struct entry *e, PGresult *res, int from, int to)
 {
 	struct conv *c = e->conv;
-	struct stream *next;
+	struct events_stream *next;
 
 	for (int i = from; i < to; i++)
 	{
@@ -142,7 +134,7 @@ entry_deliver(const struct entry *e, PGresult *res, int from, int to)
 		if (seq > c->head)
 			c->head = seq;
 	}
-	for (struct stream *s = c->streams; s != NULL; s = next)
+	for (struct events_stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
 		for (int i = from; i < to; i++)
@@ -153,7 +145,7 @@ entry_deliver(const struct entry *e, PGresult *res, int from, int to)
 				continue;
 			if (seq != s->cursor + 1)
 				break;
-			add_message_event(dq.scratch, seq, PQgetvalue(res, i, 0),
+			sse_message(dq.scratch, seq, PQgetvalue(res, i, 0),
 							  (size_t) PQgetlength(res, i, 0));
 			s->cursor = seq;
 		}
@@ -309,7 +301,7 @@ fetch_next(void)
 
 		c->fetch.running = true;
 		c->fetch.again = false;
-		for (const struct stream *s = c->streams; s != NULL; s = s->next)
+		for (const struct events_stream *s = c->streams; s != NULL; s = s->next)
 		{
 			if (s->cursor < c->head - FETCH_LIMIT)
 				far = s->cursor < far ? s->cursor : far;

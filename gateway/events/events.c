@@ -73,7 +73,7 @@ static struct
 {
 	bool		enabled;
 	struct conv *buckets[NBUCKETS];
-	struct stream *all;
+	struct events_stream *all;
 	int			nstreams;
 	struct evbuffer *scratch;	/* one stream write */
 	struct event *heartbeat_timer;
@@ -199,7 +199,7 @@ hub_conv_release(struct conv *c)
 /* ---- streams -------------------------------------------------------------- */
 
 static void
-stream_unlink(struct stream *s)
+stream_unlink(struct events_stream *s)
 {
 	struct conv *c = s->conv;
 
@@ -220,54 +220,38 @@ stream_unlink(struct stream *s)
 	hub_conv_release(c);
 }
 
-/*
- * The client went away (or the write timed out).  evhttp detaches an
- * unfinished request from a failed connection without freeing it: it is
- * ours to free.
- */
+/* End the stream cleanly: the connection closes once what is queued is written. */
 static void
-on_stream_close(struct evhttp_connection *evcon, void *arg)
+stream_end(struct events_stream *s)
 {
-	struct stream *s = arg;
-
-	(void) evcon;
-	if (evhttp_request_get_connection(s->req) == NULL)
-		evhttp_request_free(s->req);
-	stream_unlink(s);
-	free(s);
-}
-
-/* End the stream cleanly: the last chunk, then evhttp closes. */
-static void
-stream_end(struct stream *s)
-{
-	evhttp_connection_set_closecb(s->evcon, NULL, NULL);
-	evhttp_send_reply_end(s->req);
+	s->ops->end(s->conn);
 	stream_unlink(s);
 	free(s);
 }
 
 /* A client that cannot keep up: drop the connection, it resumes later. */
 static void
-stream_drop(struct stream *s)
+stream_drop(struct events_stream *s)
 {
-	struct evhttp_connection *evcon = s->evcon;
-
 	log_info("events: stream of %s in %s dropped: more than %d bytes unsent",
 			 s->guest, s->conv->cid, config.sse_buffer);
-	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	s->ops->abort(s->conn);
 	stream_unlink(s);
 	free(s);
-	evhttp_connection_free(evcon);
 	hub.dropped++;
 }
 
 bool
-hub_stream_send(struct stream *s, struct evbuffer *buf)
+hub_stream_send(struct events_stream *s, struct evbuffer *buf)
 {
-	if (evbuffer_get_length(buf) == 0)
+	size_t		len = evbuffer_get_length(buf);
+	size_t		unsent;
+
+	if (len == 0)
 		return true;
-	if (sse_write(s->evcon, s->chunked, buf) > (size_t) config.sse_buffer)
+	unsent = s->ops->write(s->conn, (const char *) evbuffer_pullup(buf, -1), len);
+	evbuffer_drain(buf, len);
+	if (unsent > (size_t) config.sse_buffer)
 	{
 		stream_drop(s);
 		return false;
@@ -280,7 +264,7 @@ hub_min_cursor(const struct conv *c)
 {
 	int64_t		min = INT64_MAX;
 
-	for (const struct stream *s = c->streams; s != NULL; s = s->next)
+	for (const struct events_stream *s = c->streams; s != NULL; s = s->next)
 		if (s->cursor < min)
 			min = s->cursor;
 	return min;
@@ -289,9 +273,9 @@ hub_min_cursor(const struct conv *c)
 void
 hub_guest_gone(struct conv *c, const char *guest)
 {
-	struct stream *next;
+	struct events_stream *next;
 
-	for (struct stream *s = c->streams; s != NULL; s = next)
+	for (struct events_stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
 		if (strcmp(s->guest, guest) != 0)
@@ -404,15 +388,15 @@ events_head_seen(const char *cid, int64_t head, int64_t change_head)
 static void
 on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
-	struct stream *next;
+	struct events_stream *next;
 
 	(void) fd;
 	(void) what;
 	(void) arg;
-	for (struct stream *s = hub.all; s != NULL; s = next)
+	for (struct events_stream *s = hub.all; s != NULL; s = next)
 	{
 		next = s->all_next;
-		evbuffer_add(hub.scratch, ":\n\n", 3);
+		sse_comment(hub.scratch, "");
 		(void) hub_stream_send(s, hub.scratch);
 	}
 }
@@ -441,20 +425,19 @@ events_cursor(const char **after, const char *last_event_id, struct problem *p)
 	return true;
 }
 
-void
-events_stream_open(struct evhttp_request *req, const char *cid, const char *guest,
-				   const char *after, const char *last_seq, const char *change_seq)
+struct events_stream *
+events_stream_open(const struct events_sink_ops *ops, void *conn,
+				   const char *cid, const char *guest, const char *after,
+				   const char *last_seq, const char *change_seq)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct stream *s = calloc(1, sizeof(*s));
+	struct events_stream *s = calloc(1, sizeof(*s));
 	char		key[CID_LEN + 1];
 	struct conv *c = s && notify_cid_canonical(cid, key) ? conv_get(key) : NULL;
 
 	if (c == NULL)
 	{
 		free(s);
-		evhttp_send_error(req, 500, NULL);
-		return;
+		return NULL;
 	}
 	if (c->streams == NULL && !conv_held(c))
 	{
@@ -462,8 +445,8 @@ events_stream_open(struct evhttp_request *req, const char *cid, const char *gues
 		c->change_seen = strtoll(change_seq, NULL, 10);
 		c->change_head = c->change_seen;
 	}
-	s->req = req;
-	s->evcon = evcon;
+	s->ops = ops;
+	s->conn = conn;
 	s->conv = c;
 	s->cursor = strtoll(after ? after : last_seq, NULL, 10);
 	if (strtoll(last_seq, NULL, 10) > c->head)
@@ -480,19 +463,23 @@ events_stream_open(struct evhttp_request *req, const char *cid, const char *gues
 	hub.all = s;
 	hub.nstreams++;
 
-	s->chunked = sse_start(req, config.http_timeout);
-	evhttp_connection_set_closecb(evcon, on_stream_close, s);
-
-	/* A comment, so the client sees the stream is open; then catch up. */
-	evbuffer_add(hub.scratch, ":ok\n\n", 5);
-	if (hub_stream_send(s, hub.scratch))
-		deliver_kick(c);
+	/*
+	 * A comment, so the client sees the stream is open; then catch up.
+	 * Written past the slow-consumer bound: the caller holds s.
+	 */
+	sse_comment(hub.scratch, "ok");
+	(void) ops->write(conn, (const char *) evbuffer_pullup(hub.scratch, -1),
+					  evbuffer_get_length(hub.scratch));
+	evbuffer_drain(hub.scratch, evbuffer_get_length(hub.scratch));
+	deliver_kick(c);
+	return s;
 }
 
-int
-events_stream_count(void)
+void
+events_stream_gone(struct events_stream *s)
 {
-	return hub.nstreams;
+	stream_unlink(s);
+	free(s);
 }
 
 void

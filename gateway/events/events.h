@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <event2/http.h>
+#include <stddef.h>
 
 #include "errors.h"
 #include "db/pool.h"
@@ -40,16 +40,47 @@ bool		events_cursor(const char **after, const char *last_event_id,
 						  struct problem *p);
 
 /*
- * events_subscribe() said yes: take over req (the reply starts now and
- * stays open).  after is the cursor or NULL (start live, from last_seq);
- * change_seq is the conversation's when it subscribed.
+ * The sink: what the HTTP layer implements for one client connection that
+ * carries a stream.  The HTTP layer sends the response head (status line
+ * and headers) itself before it hands the connection over; events only
+ * writes event text, already framed by sse.c.  The HTTP library stays on
+ * its side of this interface.
+ *
+ * After end() or abort() the stream never names conn again; after the
+ * HTTP layer calls events_stream_gone() it never calls the sink again.
  */
-void		events_stream_open(struct evhttp_request *req, const char *cid,
-							   const char *guest, const char *after,
-							   const char *last_seq, const char *change_seq);
+struct events_sink_ops
+{
+	/*
+	 * Queue len bytes of the stream body for the client (transport framing,
+	 * such as chunked encoding, is the sink's).  Returns the bytes still
+	 * waiting to be written, for the slow-consumer bound.
+	 */
+	size_t		(*write) (void *conn, const char *data, size_t len);
 
-/* Streams open now. */
-int			events_stream_count(void);
+	/* End the stream: close the connection once what is queued is written. */
+	void		(*end) (void *conn);
+
+	/* Drop the connection now (slow consumer, shutdown). */
+	void		(*abort) (void *conn);
+};
+
+struct events_stream;
+
+/*
+ * events_subscribe() said yes and the head is sent: the stream writes to
+ * conn through ops from now on.  after is the cursor or NULL (start live,
+ * from last_seq); change_seq is the conversation's when it subscribed.
+ * NULL when the stream cannot be registered (out of memory, a cid that is
+ * no UUID): the caller ends the connection.
+ */
+struct events_stream *events_stream_open(const struct events_sink_ops *ops, void *conn,
+										 const char *cid, const char *guest,
+										 const char *after, const char *last_seq,
+										 const char *change_seq);
+
+/* The client went away: the stream forgets conn and is freed. */
+void		events_stream_gone(struct events_stream *s);
 
 /* For /metrics. */
 struct events_stats

@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 
 #include "events.h"
 #include "notify.h"
@@ -20,7 +19,7 @@
 
 #define GUEST_MAX		64
 
-struct stream;
+struct events_stream;
 struct conv;
 
 /*
@@ -49,7 +48,7 @@ struct conv
 {
 	char		cid[CID_LEN + 1];
 	struct conv *hnext;			/* hash chain */
-	struct stream *streams;
+	struct events_stream *streams;
 	int			nstreams;
 	struct conv_work fetch;		/* new messages (deliver.c) */
 	int64_t		head;			/* the highest seq known to exist */
@@ -65,17 +64,16 @@ struct conv
 	struct conv_work change;	/* edits, deletes, removals (changes.c) */
 };
 
-struct stream
+struct events_stream
 {
-	struct evhttp_request *req;
-	struct evhttp_connection *evcon;
+	const struct events_sink_ops *ops;	/* the HTTP connection (events.h) */
+	void	   *conn;
 	struct conv *conv;
-	struct stream *next;		/* in conv->streams */
-	struct stream *prev;
-	struct stream *all_next;	/* in the hub's list of all streams */
-	struct stream *all_prev;
+	struct events_stream *next;		/* in conv->streams */
+	struct events_stream *prev;
+	struct events_stream *all_next;	/* in the hub's list of all streams */
+	struct events_stream *all_prev;
 	int64_t		cursor;			/* the last seq sent (or the client's) */
-	bool		chunked;		/* evhttp chose chunked encoding (HTTP/1.1) */
 	char		guest[GUEST_MAX + 1];
 };
 
@@ -109,7 +107,7 @@ int64_t		hub_min_cursor(const struct conv *c);
  * PARLEY_SSE_BUFFER bytes unsent: s is freed then, and c too if it was its
  * last stream and no fetch holds it.
  */
-bool		hub_stream_send(struct stream *s, struct evbuffer *buf);
+bool		hub_stream_send(struct events_stream *s, struct evbuffer *buf);
 
 /*
  * End the streams of guest in c: it takes no part any more.  The caller's

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "conn.h"
 #include "events/events.h"
+#include "evsink.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -148,12 +149,24 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	if (r->kind == ROUTE_EVENTS && ctx->req != NULL &&
 		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 	{
-		/* Subscribed: the stream takes the request over and answers. */
-		events_stream_open(ctx->req, ctx->rp.values[0], ctx->rp.values[1],
-						   ctx->rp.values[2], PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		/* Subscribed: the head goes now, and the stream takes the connection over. */
+		struct evsink *sink = evsink_start(ctx->req, config.http_timeout);
+
+		if (sink != NULL)
+		{
+			struct events_stream *stream =
+				events_stream_open(&evsink_ops, sink, ctx->rp.values[0], ctx->rp.values[1],
+								   ctx->rp.values[2], PQgetvalue(res, 0, 0),
+								   PQgetvalue(res, 0, 1));
+
+			if (stream != NULL)
+				evsink_attach(sink, stream);
+			else
+				evsink_ops.end(sink);
+		}
 		ctx->req = NULL;
 		ctx->streaming = true;
-		finish(ctx, 200, NULL, NULL, 0);
+		finish(ctx, sink != NULL ? 200 : 500, NULL, NULL, 0);
 		return;
 	}
 	switch (PQresultStatus(res))
