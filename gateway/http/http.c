@@ -1,8 +1,9 @@
 /*
  * http.c
- *	  One generic evhttp callback for every request.  A request becomes a
- *	  req_ctx that lives until its one reply: every path out of the handler
- *	  ends in finish(), which sends, logs, counts and frees.
+ *	  The request handler: conn.c hands over each complete request (already
+ *	  refused by parse.c if its framing or size is wrong).  A request
+ *	  becomes a req_ctx that lives until its one reply: every path out of
+ *	  the handler ends in finish(), which sends, logs, counts and frees.
  *
  *	  Order of checks: route (404/405), service key (401), rate limit (429),
  *	  body size (413), content type (415), parameters and body shape (400),
@@ -21,7 +22,6 @@
 #include "config.h"
 #include "conn.h"
 #include "events/events.h"
-#include "evsink.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -128,9 +128,46 @@ finish_problem(struct req_ctx *ctx, const struct problem *p, const char *allow)
 	free(body);
 }
 
-/* The stream's side of the connection (conn.c), for the events layer. */
-static const char sse_headers[] =
-	"Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+/* The events layer writes a stream through the connection (conn.c). */
+static const struct events_sink_ops conn_sink_ops = {
+	.write = conn_stream_write,
+	.end = conn_stream_end,
+	.abort = conn_stream_abort,
+};
+
+static void
+on_stream_gone(void *stream)
+{
+	events_stream_gone(stream);
+}
+
+/*
+ * Subscribed: the head goes now, and the stream takes the connection
+ * over.  HEAD gets the same head and nothing more.
+ */
+static void
+serve_stream(struct req_ctx *ctx, PGresult *res)
+{
+	struct conn *c = ctx->conn;
+	struct events_stream *stream = NULL;
+
+	conn_stream_start(c, "text/event-stream",
+					  "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+	ctx->streaming = true;
+	if (ctx->req->msg.head)
+		conn_stream_end(c);
+	else
+	{
+		stream = events_stream_open(&conn_sink_ops, c, ctx->rp.values[0], ctx->rp.values[1],
+									ctx->rp.values[2], PQgetvalue(res, 0, 0),
+									PQgetvalue(res, 0, 1));
+		if (stream != NULL)
+			conn_stream_set_gone(c, on_stream_gone, stream);
+		else
+			conn_stream_end(c);
+	}
+	finish(ctx, 200, NULL, NULL, NULL, 0);
+}
 
 /* The statement's answer (or a problem from the pool) becomes the reply. */
 static void
@@ -147,27 +184,10 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		finish_problem(ctx, err, NULL);
 		return;
 	}
-	if (r->kind == ROUTE_EVENTS && ctx->req != NULL &&
+	if (r->kind == ROUTE_EVENTS &&
 		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 	{
-		/* Subscribed: the head goes now, and the stream takes the connection over. */
-		struct evsink *sink = evsink_start(ctx->req, config.http_timeout);
-
-		if (sink != NULL)
-		{
-			struct events_stream *stream =
-				events_stream_open(&evsink_ops, sink, ctx->rp.values[0], ctx->rp.values[1],
-								   ctx->rp.values[2], PQgetvalue(res, 0, 0),
-								   PQgetvalue(res, 0, 1));
-
-			if (stream != NULL)
-				evsink_attach(sink, stream);
-			else
-				evsink_ops.end(sink);
-		}
-		ctx->req = NULL;
-		ctx->streaming = true;
-		finish(ctx, sink != NULL ? 200 : 500, NULL, NULL, 0);
+		serve_stream(ctx, res);
 		return;
 	}
 	switch (PQresultStatus(res))
@@ -178,7 +198,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			if (r->status == 204)
 			{
 				events_after_write(r->name, ctx->rp.values, NULL, 0);
-				finish(ctx, 204, NULL, NULL, 0);
+				finish(ctx, 204, NULL, NULL, NULL, 0);
 				return;
 			}
 			if (PQgetisnull(res, 0, 0))
@@ -192,7 +212,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			}
 			events_after_write(r->name, ctx->rp.values, PQgetvalue(res, 0, 0),
 							   (size_t) PQgetlength(res, 0, 0));
-			finish(ctx, status, "application/json", PQgetvalue(res, 0, 0),
+			finish(ctx, status, "application/json", NULL, PQgetvalue(res, 0, 0),
 				   (size_t) PQgetlength(res, 0, 0));
 			return;
 		case PGRES_FATAL_ERROR:
@@ -218,8 +238,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 static bool
 check_key(struct req_ctx *ctx, struct problem *p)
 {
-	const char *authz = evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
-										   "Authorization");
+	const char *authz = http_msg_field(ctx->req, "Authorization");
 	const char *key_name = NULL;
 
 	switch (auth_check(authz, &key_name))
@@ -254,19 +273,14 @@ check_rate(struct req_ctx *ctx, struct problem *p)
 static void
 serve_sql(struct req_ctx *ctx, const char *query)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(ctx->req);
-	size_t		len = evbuffer_get_length(in);
-	const char *body = len > 0 ? (const char *) evbuffer_pullup(in, -1) : "";
-	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
-										"Content-Type");
+	const struct http_msg *m = &ctx->req->msg;
+	const char *ct = http_msg_field(ctx->req, "Content-Type");
 	struct problem p;
 
 	if (!check_key(ctx, &p) || !check_rate(ctx, &p) ||
-		!request_bind(&ctx->rp, query, ct, body, len, (size_t) config.max_body, &p) ||
+		!request_bind(&ctx->rp, query, ct, m->body, m->body_len, (size_t) config.max_body, &p) ||
 		(ctx->rp.route->kind == ROUTE_EVENTS &&
-		 !events_cursor(&ctx->rp.values[2],
-						evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
-										   "Last-Event-ID"), &p)))
+		 !events_cursor(&ctx->rp.values[2], http_msg_field(ctx->req, "Last-Event-ID"), &p)))
 	{
 		finish_problem(ctx, &p, NULL);
 		return;
@@ -286,7 +300,7 @@ serve_readyz(struct req_ctx *ctx)
 
 	if (pool_is_up(srv.pool) && auth_loaded())
 	{
-		finish(ctx, 200, "application/json", ready, sizeof(ready) - 1);
+		finish(ctx, 200, "application/json", NULL, ready, sizeof(ready) - 1);
 		return;
 	}
 	/* The cause (host names, ports) goes to the log, not to the client. */
@@ -320,16 +334,15 @@ serve_metrics(struct req_ctx *ctx)
 	pool_get_stats(srv.pool, &st);
 	events_get_stats(&ev);
 	metrics_render(buf, &st, &ev, srv.in_flight);
-	finish(ctx, 200, "text/plain; version=0.0.4",
+	finish(ctx, 200, "text/plain; version=0.0.4", NULL,
 		   (const char *) evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
 	evbuffer_free(buf);
 }
 
 static void
-on_request(struct evhttp_request *req, void *arg)
+on_request(struct conn *c, const struct http_parse *req, void *arg)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const struct http_msg *m = &req->msg;
 	struct req_ctx *ctx = calloc(1, sizeof(*ctx));
 	static const char ok[] = "{\"status\":\"ok\"}";
 	char		allow[64];
@@ -338,20 +351,20 @@ on_request(struct evhttp_request *req, void *arg)
 	(void) arg;
 	if (ctx == NULL)
 	{
-		evhttp_send_error(req, 500, NULL);
+		problem_set(&p, 500, CODE_INTERNAL, "out of memory");
+		conn_reply_problem(c, &p, NULL);
 		return;
 	}
 	srv.in_flight++;
 	clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
+	ctx->conn = c;
 	ctx->req = req;
 	ctx->route = -1;
-	ctx->cmd = evhttp_request_get_command(req);
-	ctx->method = method_of(ctx->cmd);
-	log_sanitize(path, ctx->path, sizeof(ctx->path));
+	ctx->method = method_of(m->method);
+	log_sanitize(m->path, ctx->path, sizeof(ctx->path));
 	request_parse_init(&ctx->rp);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_connection_close, ctx);
 
-	if (!request_route(&ctx->rp, ctx->method, path ? path : "", &p, allow, sizeof(allow)))
+	if (!request_route(&ctx->rp, ctx->method, m->path, &p, allow, sizeof(allow)))
 	{
 		finish_problem(ctx, &p, allow);
 		return;
@@ -361,10 +374,10 @@ on_request(struct evhttp_request *req, void *arg)
 	{
 		case ROUTE_SQL:
 		case ROUTE_EVENTS:
-			serve_sql(ctx, evhttp_uri_get_query(uri));
+			serve_sql(ctx, m->query);
 			return;
 		case ROUTE_HEALTHZ:
-			finish(ctx, 200, "application/json", ok, sizeof(ok) - 1);
+			finish(ctx, 200, "application/json", NULL, ok, sizeof(ok) - 1);
 			return;
 		case ROUTE_READYZ:
 			serve_readyz(ctx);
@@ -373,10 +386,24 @@ on_request(struct evhttp_request *req, void *arg)
 			serve_metrics(ctx);
 			return;
 		case ROUTE_OPENAPI:
-			finish(ctx, 200, "application/json", srv.openapi, strlen(srv.openapi));
+			finish(ctx, 200, "application/json", NULL, srv.openapi, strlen(srv.openapi));
 			return;
 	}
 }
+
+/* A request that conn.c refused itself: logged and counted like the rest. */
+static void
+on_refused(int status, const char *code, void *arg)
+{
+	(void) arg;
+	log_info("- - %d (%s)", status, code);
+	metrics_request(-1, status, 0.0);
+}
+
+static const struct conn_callbacks callbacks = {
+	.request = on_request,
+	.refused = on_refused,
+};
 
 bool
 http_check_listen(const char *listen, char *err, size_t errlen)
@@ -414,40 +441,18 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 		snprintf(err, errlen, "PARLEY_LISTEN: expected host:port, got \"%s\"", config.listen);
 		return false;
 	}
-	srv.http = evhttp_new(base);
-	if (srv.http == NULL)
-	{
-		snprintf(err, errlen, "cannot create the HTTP server");
+	ratelimit_setup(config.rate_limit, config.rate_burst);
+	lev = accept_listen(base, host, port, err, errlen);
+	if (lev == NULL)
 		return false;
-	}
-	/* Every method reaches on_request, so known paths answer 405 + Allow. */
-	evhttp_set_allowed_methods(srv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-							   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-							   EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_max_headers_size(srv.http, 16 * 1024);
 
 	/*
 	 * Bodies up to twice the limit are read so that the handler can answer
-	 * a JSON 413; beyond that evhttp itself answers a bare 413 and closes.
+	 * 413 in its order of checks (after 404 and 401); bigger ones are 413
+	 * from conn.c, which then closes the connection.
 	 */
-	evhttp_set_max_body_size(srv.http, (ev_ssize_t) config.max_body * 2);
-	evhttp_set_timeout(srv.http, config.http_timeout);
-	evhttp_set_gencb(srv.http, on_request, NULL);
-	evhttp_set_bevcb(srv.http, accept_client_bev, NULL);
-	ratelimit_setup(config.rate_limit, config.rate_burst);
-	lev = accept_listen(base, host, port, err, errlen);
-	srv.listener = lev ? evhttp_bind_listener(srv.http, lev) : NULL;
-	if (srv.listener == NULL)
-	{
-		if (lev != NULL)
-		{
-			accept_free(lev);
-			snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s", config.listen);
-		}
-		evhttp_free(srv.http);
-		srv.http = NULL;
-		return false;
-	}
+	conn_server_start(base, lev, (size_t) config.max_body * 2, config.http_timeout,
+					  &callbacks, NULL);
 	log_info("listening on http://%s", config.listen);
 	return true;
 }
@@ -455,17 +460,8 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 void
 http_drain(void (*idle_cb) (void *), void *arg)
 {
-	srv.draining = true;
-	srv.idle_cb = idle_cb;
-	srv.idle_arg = arg;
-	if (srv.listener != NULL)
-	{
-		accept_stop();			/* before evhttp frees the listener */
-		evhttp_del_accept_socket(srv.http, srv.listener);
-		srv.listener = NULL;
-	}
 	events_close_all();			/* streams never end by themselves */
-	check_drained();
+	conn_server_drain(idle_cb, arg);
 }
 
 int
@@ -477,9 +473,6 @@ http_in_flight(void)
 void
 http_free(void)
 {
-	if (srv.http != NULL)
-		evhttp_free(srv.http);
-	srv.http = NULL;
-	accept_stop();
+	conn_server_free();
 	ratelimit_free();
 }

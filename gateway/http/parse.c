@@ -12,6 +12,7 @@
  *
  *	  Every refusal is an http_parse_error; the parser is dead after one.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +32,22 @@ parse_of(llhttp_t *llh)
  * http_parse_feed() reports err rather than llhttp's own reason.
  */
 static int
-refuse(struct http_parse *p, int status, const char *code, const char *fmt, const char *arg)
+refuse(struct http_parse *p, int status, const char *code, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+
+static int
+refuse(struct http_parse *p, int status, const char *code, const char *fmt,...)
 {
+	va_list		ap;
+
 	if (!p->failed)
 	{
 		p->failed = true;
 		p->err.status = status;
 		p->err.code = code;
-		snprintf(p->err.detail, sizeof(p->err.detail), fmt, arg ? arg : "");
+		va_start(ap, fmt);
+		vsnprintf(p->err.detail, sizeof(p->err.detail), fmt, ap);
+		va_end(ap);
 	}
 	return HPE_USER;
 }
@@ -81,7 +90,7 @@ head_add(struct http_parse *p, const char *data, size_t len)
 {
 	if (!buf_add(&p->head, data, len, HEAD_BUF_LIMIT))
 		return refuse(p, 431, CODE_HEADER_TOO_LARGE,
-					  "the request head is over %s bytes", "16384");
+					  "the request head is over %d bytes", HTTP_MAX_HEAD);
 	return 0;
 }
 
@@ -91,7 +100,7 @@ trailer_add(struct http_parse *p, size_t len)
 {
 	p->trailer_bytes += len;
 	if (p->trailer_bytes > HTTP_MAX_HEAD)
-		return refuse(p, 431, CODE_HEADER_TOO_LARGE, "the trailer section is over %s bytes", "16384");
+		return refuse(p, 431, CODE_HEADER_TOO_LARGE, "the trailer section is over %d bytes", HTTP_MAX_HEAD);
 	return 0;
 }
 
@@ -120,7 +129,7 @@ on_url(llhttp_t *llh, const char *at, size_t len)
 	struct http_parse *p = parse_of(llh);
 
 	if (len > HTTP_MAX_URL - p->url_len)
-		return refuse(p, 414, CODE_URI_TOO_LONG, "the request target is over %s bytes", "8192");
+		return refuse(p, 414, CODE_URI_TOO_LONG, "the request target is over %d bytes", HTTP_MAX_URL);
 	p->url_len += (uint32_t) len;
 	return head_add(p, at, len);
 }
@@ -145,7 +154,7 @@ on_header_field(llhttp_t *llh, const char *at, size_t len)
 
 		if (p->nfields == HTTP_MAX_FIELDS)
 			return refuse(p, 431, CODE_HEADER_TOO_LARGE,
-						  "more than %s header fields", "100");
+						  "more than %d header fields", HTTP_MAX_FIELDS);
 		f = &p->fields[p->nfields++];
 		memset(f, 0, sizeof(*f));
 		f->name = (uint32_t) p->head.len;
@@ -181,7 +190,7 @@ on_header_value(llhttp_t *llh, const char *at, size_t len)
 	if (p->headers_done)
 		return trailer_add(p, len);
 	if (!p->in_value)
-		return refuse(p, 400, CODE_BAD_REQUEST, "obsolete line folding in a header field%s", NULL);
+		return refuse(p, 400, CODE_BAD_REQUEST, "obsolete line folding in a header field");
 	p->fields[p->nfields - 1].value_len += (uint32_t) len;
 	return head_add(p, at, len);
 }
@@ -195,7 +204,7 @@ on_header_value_complete(llhttp_t *llh)
 	if (p->headers_done)
 		return 0;
 	if (!p->in_value)
-		return refuse(p, 400, CODE_BAD_REQUEST, "obsolete line folding in a header field%s", NULL);
+		return refuse(p, 400, CODE_BAD_REQUEST, "obsolete line folding in a header field");
 	f = &p->fields[p->nfields - 1];
 	/* llhttp skips white space before a value, not after it */
 	while (f->value_len > 0 &&
@@ -304,10 +313,10 @@ on_headers_complete(llhttp_t *llh)
 	p->msg.head = llh->method == HTTP_HEAD;
 
 	if (llh->http_major != 1)
-		return refuse(p, 505, CODE_VERSION, "only HTTP/1.0 and HTTP/1.1 are served%s", NULL);
+		return refuse(p, 505, CODE_VERSION, "only HTTP/1.0 and HTTP/1.1 are served");
 	hosts = count_field(p, "Host", NULL);
 	if (hosts == 0 && llh->http_minor == 1)
-		return refuse(p, 400, CODE_BAD_REQUEST, "an HTTP/1.1 request needs a Host field%s", NULL);
+		return refuse(p, 400, CODE_BAD_REQUEST, "an HTTP/1.1 request needs a Host field");
 	for (size_t i = 0; i < sizeof(single_fields) / sizeof(single_fields[0]); i++)
 		if (count_field(p, single_fields[i], NULL) > 1)
 			return refuse(p, 400, CODE_BAD_REQUEST, "more than one %s field", single_fields[i]);
@@ -317,14 +326,14 @@ on_headers_complete(llhttp_t *llh)
 	{
 		if (llh->http_minor == 0)
 			return refuse(p, 400, CODE_BAD_REQUEST,
-						  "Transfer-Encoding in an HTTP/1.0 request%s", NULL);
+						  "Transfer-Encoding in an HTTP/1.0 request");
 		/* llhttp made sure chunked is last; any other coding is unknown here */
 		if (strcasecmp(te, "chunked") != 0)
 			return refuse(p, 501, CODE_NOT_IMPLEMENTED,
 						  "transfer coding \"%s\" is not supported; send chunked alone", te);
 	}
 	if ((llh->flags & F_CONTENT_LENGTH) && llh->content_length > p->max_body)
-		return refuse(p, 413, CODE_TOO_LARGE, "the request body is over the limit%s", NULL);
+		return refuse(p, 413, CODE_TOO_LARGE, "the request body is over the limit");
 
 	expect = http_msg_field(p, "Expect");
 	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 && llh->http_minor == 1 &&
@@ -340,7 +349,7 @@ on_body(llhttp_t *llh, const char *at, size_t len)
 	struct http_parse *p = parse_of(llh);
 
 	if (!buf_add(&p->body, at, len, p->max_body))
-		return refuse(p, 413, CODE_TOO_LARGE, "the request body is over the limit%s", NULL);
+		return refuse(p, 413, CODE_TOO_LARGE, "the request body is over the limit");
 	return 0;
 }
 
@@ -403,7 +412,7 @@ refuse_llhttp(struct http_parse *p, llhttp_errno_t e)
 	switch (e)
 	{
 		case HPE_INVALID_METHOD:
-			refuse(p, 501, CODE_NOT_IMPLEMENTED, "unknown method%s", NULL);
+			refuse(p, 501, CODE_NOT_IMPLEMENTED, "unknown method");
 			break;
 		case HPE_INVALID_VERSION:
 			/*
@@ -411,7 +420,7 @@ refuse_llhttp(struct http_parse *p, llhttp_errno_t e)
 			 * on_headers_complete refuses).  RFC 9110 6.2 lets a server
 			 * refuse a version with 505 "for any reason".
 			 */
-			refuse(p, 505, CODE_VERSION, "only HTTP/1.0 and HTTP/1.1 are served%s", NULL);
+			refuse(p, 505, CODE_VERSION, "only HTTP/1.0 and HTTP/1.1 are served");
 			break;
 		default:
 			refuse(p, 400, CODE_BAD_REQUEST, "malformed request: %s", why ? why : "?");
@@ -457,7 +466,7 @@ http_parse_feed(struct http_parse *p, const char *data, size_t len, size_t *used
 		p->head_bytes += n;
 		if (p->head_bytes > HTTP_MAX_HEAD)
 		{
-			refuse(p, 431, CODE_HEADER_TOO_LARGE, "the request head is over %s bytes", "16384");
+			refuse(p, 431, CODE_HEADER_TOO_LARGE, "the request head is over %d bytes", HTTP_MAX_HEAD);
 			return HTTP_PARSE_ERROR;
 		}
 	}
