@@ -56,7 +56,9 @@ refuse(struct http_parse *p, int status, const char *code, const char *fmt,...)
 static bool
 buf_add(struct http_buf *b, const char *data, size_t len, size_t limit)
 {
-	if (len > limit - b->len || b->len + len < b->len)
+	if (len == 0)
+		return true;
+	if (len > limit - b->len)
 		return false;
 	if (b->len + len > b->cap)
 	{
@@ -161,6 +163,7 @@ on_header_field(llhttp_t *llh, const char *at, size_t len)
 		p->in_field = true;
 	}
 	p->fields[p->nfields - 1].name_len += (uint32_t) len;
+	p->field_end = at + len;
 	return head_add(p, at, len);
 }
 
@@ -173,14 +176,36 @@ on_header_field_complete(llhttp_t *llh)
 		return 0;
 	p->in_field = false;
 	p->in_value = true;
+	p->value_end = NULL;
+	p->gap_lf = false;
 	p->fields[p->nfields - 1].value = (uint32_t) p->head.len + 1;
 	return head_add(p, "", 1);
 }
 
 /*
- * A value that goes on after its field was complete is obsolete line
- * folding (a line starting with white space): RFC 9112 5.2 lets a server
- * refuse it, and a folded Content-Length or Host is a smuggling vector.
+ * Is there a line feed between the end of the field name and "end" in the
+ * bytes being fed (only what lies in them can be looked at; the feed
+ * loop looks at the rest, see gap_lf)?
+ */
+static bool
+gap_has_lf(const struct http_parse *p, const char *end)
+{
+	const char *from = p->feed_start;
+
+	if ((uintptr_t) p->field_end >= (uintptr_t) p->feed_start &&
+		(uintptr_t) p->field_end <= (uintptr_t) end)
+		from = p->field_end;
+	return memchr(from, '\n', (size_t) (end - from)) != NULL;
+}
+
+/*
+ * Obsolete line folding (a field line that starts with white space goes on
+ * with the previous value): RFC 9112 5.2 lets a server refuse it, and a
+ * folded Content-Length or Host is a smuggling vector.  llhttp reports a
+ * folded value as one value in pieces; a piece that does not start where
+ * the last one ended (in the same bytes, or at the start of the next feed
+ * when the last one ended a feed) skipped the line break; so did a first
+ * piece after a line break ("X:" CRLF SP "y" is the value "y" to llhttp).
  */
 static int
 on_header_value(llhttp_t *llh, const char *at, size_t len)
@@ -189,8 +214,14 @@ on_header_value(llhttp_t *llh, const char *at, size_t len)
 
 	if (p->headers_done)
 		return trailer_add(p, len);
-	if (!p->in_value)
+	if (len == 0)
+		return 0;				/* an empty value: llhttp reports it after its CRLF */
+	if (!p->in_value ||
+		(p->value_end == NULL && (p->gap_lf || gap_has_lf(p, at))) ||
+		(p->value_end != NULL && at != p->value_end &&
+		 !(at == p->feed_start && p->value_end == p->last_feed_end)))
 		return refuse(p, 400, CODE_BAD_REQUEST, "obsolete line folding in a header field");
+	p->value_end = at + len;
 	p->fields[p->nfields - 1].value_len += (uint32_t) len;
 	return head_add(p, at, len);
 }
@@ -446,7 +477,11 @@ http_parse_feed(struct http_parse *p, const char *data, size_t len, size_t *used
 	if (!p->headers_done && n > HTTP_MAX_HEAD + 1 - p->head_bytes)
 		n = HTTP_MAX_HEAD + 1 - p->head_bytes;
 
+	p->feed_start = data;
 	e = llhttp_execute(&p->llh, data, n);
+	if (e == HPE_OK && p->in_value && p->value_end == NULL && !p->headers_done)
+		p->gap_lf = p->gap_lf || gap_has_lf(p, data + n);	/* value not begun */
+	p->last_feed_end = data + n;
 	if (e == HPE_OK)
 		*used = n;
 	else if (e == HPE_PAUSED)

@@ -92,6 +92,11 @@ struct http_parse
 	bool		in_value;		/* its value is being read */
 	bool		headers_done;	/* into the body (or trailers) */
 	bool		want_continue;	/* "Expect: 100-continue": see below */
+	const char *field_end;		/* where the field name's last piece ended */
+	const char *value_end;		/* where the value's last piece ended */
+	bool		gap_lf;			/* a line feed after the name, before a value */
+	const char *feed_start;		/* the bytes being fed now */
+	const char *last_feed_end;	/* the end of the bytes fed before */
 	bool		in_message;		/* between message begin and complete */
 	bool		failed;
 	struct http_msg msg;
