@@ -358,7 +358,14 @@ on_headers_complete(llhttp_t *llh)
 		if (llh->http_minor == 0)
 			return refuse(p, 400, CODE_BAD_REQUEST,
 						  "Transfer-Encoding in an HTTP/1.0 request");
-		/* llhttp made sure chunked is last; any other coding is unknown here */
+		/*
+		 * RFC 9112 6.3: chunked not last is 400 (llhttp checks that only
+		 * when it reads the body); another coding before it is one this
+		 * server does not implement (6.1: 501).
+		 */
+		if (!(llh->flags & F_CHUNKED))
+			return refuse(p, 400, CODE_BAD_REQUEST,
+						  "Transfer-Encoding must end with chunked");
 		if (strcasecmp(te, "chunked") != 0)
 			return refuse(p, 501, CODE_NOT_IMPLEMENTED,
 						  "transfer coding \"%s\" is not supported; send chunked alone", te);
