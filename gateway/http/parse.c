@@ -285,6 +285,10 @@ static const char *const single_fields[] = {
 	"Last-Event-ID",
 };
 
+/* RFC 3986 authority: userinfo@host:port, host a name or [IPv6]. */
+#define AUTHORITY_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@%[]"
+
 /* Split the request target into path and query, NUL-terminated copies. */
 static int
 split_target(struct http_parse *p)
@@ -299,9 +303,14 @@ split_target(struct http_parse *p)
 	/* absolute-form (RFC 9112 3.2.2): the path of http://host/path */
 	if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)
 	{
-		path = strchr(strstr(url, "//") + 2, '/');
-		if (path == NULL)
-			path = "/";
+		const char *auth = strstr(url, "//") + 2;
+		size_t		alen = strcspn(auth, "/?#");
+		const char *open = memchr(auth, '[', alen);
+
+		if (alen == 0 || strspn(auth, AUTHORITY_CHARS) < alen ||
+			(open != NULL && memchr(open, ']', alen - (size_t) (open - auth)) == NULL))
+			return refuse(p, 400, CODE_BAD_REQUEST, "malformed authority in the request target");
+		path = auth[alen] == '/' ? auth + alen : "/";
 	}
 	q = strchr(path, '?');
 	plen = q ? (size_t) (q - path) : strlen(path);
