@@ -2,7 +2,7 @@
  * accept.c
  *	  The listening socket: PARLEY_LISTEN's address, the backlog,
  *	  TCP_NODELAY, each client connection's bufferevent, and pausing
- *	  accept() when the process is out of descriptors.  conn.c serves what
+ *	  accept() when the process is out of descriptors.  client.c serves what
  *	  it accepts.
  */
 #include <stdio.h>

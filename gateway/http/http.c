@@ -1,6 +1,6 @@
 /*
  * http.c
- *	  The request handler: conn.c hands over each complete request (already
+ *	  The request handler: client.c hands over each complete request (already
  *	  refused by parse.c if its framing or size is wrong).  A request
  *	  becomes a req_ctx that lives until its one reply: every path out of
  *	  the handler ends in finish(), which sends, logs, counts and frees.
@@ -20,7 +20,7 @@
 #include "accept.h"
 #include "auth.h"
 #include "config.h"
-#include "conn.h"
+#include "client.h"
 #include "events/events.h"
 #include "http.h"
 #include "log.h"
@@ -30,7 +30,7 @@
 
 struct req_ctx
 {
-	struct conn *conn;			/* lives until finish() replies on it */
+	struct client *client;		/* lives until finish() replies on it */
 	const struct http_parse *req;	/* the request, valid as long */
 	enum http_method method;
 	int			route;			/* index into routes[], -1 if none */
@@ -38,7 +38,7 @@ struct req_ctx
 	struct pool_job job;
 	struct timespec t0;
 	char		key_label[72];	/* the service key's name, for the log */
-	bool		streaming;		/* conn was handed to an event stream */
+	bool		streaming;		/* the client was handed to an event stream */
 	int			retry_after_s;	/* for Retry-After when not the default */
 	char		path[256];		/* sanitized, for the log line */
 };
@@ -62,7 +62,7 @@ ms_since(const struct timespec *t0)
 
 /*
  * The route table's method.  HEAD is routed as GET (RFC 9110 9.3.2: same
- * status and headers); conn_reply() leaves the body out.
+ * status and headers); client_reply() leaves the body out.
  */
 static enum http_method
 method_of(llhttp_method_t m)
@@ -101,7 +101,7 @@ finish(struct req_ctx *ctx, int status, const char *content_type, const char *ex
 			 ctx->streaming ? " (stream)" : "");
 	metrics_request(ctx->route, status, ms);
 	if (!ctx->streaming)
-		conn_reply(ctx->conn, status, content_type, extra, body, len);
+		client_reply(ctx->client, status, content_type, extra, body, len);
 
 	request_parse_free(&ctx->rp);
 	free(ctx);
@@ -128,11 +128,11 @@ finish_problem(struct req_ctx *ctx, const struct problem *p, const char *allow)
 	free(body);
 }
 
-/* The events layer writes a stream through the connection (conn.c). */
-static const struct events_sink_ops conn_sink_ops = {
-	.write = conn_stream_write,
-	.end = conn_stream_end,
-	.abort = conn_stream_abort,
+/* The events layer writes a stream through the connection (client.c). */
+static const struct events_sink_ops client_sink_ops = {
+	.write = client_stream_write,
+	.end = client_stream_end,
+	.abort = client_stream_abort,
 };
 
 static void
@@ -148,23 +148,23 @@ on_stream_gone(void *stream)
 static void
 serve_stream(struct req_ctx *ctx, PGresult *res)
 {
-	struct conn *c = ctx->conn;
+	struct client *c = ctx->client;
 	struct events_stream *stream = NULL;
 
-	conn_stream_start(c, "text/event-stream",
+	client_stream_start(c, "text/event-stream",
 					  "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
 	ctx->streaming = true;
 	if (ctx->req->msg.head)
-		conn_stream_end(c);
+		client_stream_end(c);
 	else
 	{
-		stream = events_stream_open(&conn_sink_ops, c, ctx->rp.values[0], ctx->rp.values[1],
+		stream = events_stream_open(&client_sink_ops, c, ctx->rp.values[0], ctx->rp.values[1],
 									ctx->rp.values[2], PQgetvalue(res, 0, 0),
 									PQgetvalue(res, 0, 1));
 		if (stream != NULL)
-			conn_stream_set_gone(c, on_stream_gone, stream);
+			client_stream_set_gone(c, on_stream_gone, stream);
 		else
-			conn_stream_end(c);
+			client_stream_end(c);
 	}
 	finish(ctx, 200, NULL, NULL, NULL, 0);
 }
@@ -340,7 +340,7 @@ serve_metrics(struct req_ctx *ctx)
 }
 
 static void
-on_request(struct conn *c, const struct http_parse *req, void *arg)
+on_request(struct client *c, const struct http_parse *req, void *arg)
 {
 	const struct http_msg *m = &req->msg;
 	struct req_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -352,12 +352,12 @@ on_request(struct conn *c, const struct http_parse *req, void *arg)
 	if (ctx == NULL)
 	{
 		problem_set(&p, 500, CODE_INTERNAL, "out of memory");
-		conn_reply_problem(c, &p, NULL);
+		client_reply_problem(c, &p, NULL);
 		return;
 	}
 	srv.in_flight++;
 	clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
-	ctx->conn = c;
+	ctx->client = c;
 	ctx->req = req;
 	ctx->route = -1;
 	ctx->method = method_of(m->method);
@@ -391,7 +391,7 @@ on_request(struct conn *c, const struct http_parse *req, void *arg)
 	}
 }
 
-/* A request that conn.c refused itself: logged and counted like the rest. */
+/* A request that client.c refused itself: logged and counted like the rest. */
 static void
 on_refused(int status, const char *code, void *arg)
 {
@@ -400,7 +400,7 @@ on_refused(int status, const char *code, void *arg)
 	metrics_request(-1, status, 0.0);
 }
 
-static const struct conn_callbacks callbacks = {
+static const struct client_callbacks callbacks = {
 	.request = on_request,
 	.refused = on_refused,
 };
@@ -449,9 +449,9 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	/*
 	 * Bodies up to twice the limit are read so that the handler can answer
 	 * 413 in its order of checks (after 404 and 401); bigger ones are 413
-	 * from conn.c, which then closes the connection.
+	 * from client.c, which then closes the connection.
 	 */
-	conn_server_start(base, lev, (size_t) config.max_body * 2, config.http_timeout,
+	client_server_start(base, lev, (size_t) config.max_body * 2, config.http_timeout,
 					  &callbacks, NULL);
 	log_info("listening on http://%s", config.listen);
 	return true;
@@ -461,7 +461,7 @@ void
 http_drain(void (*idle_cb) (void *), void *arg)
 {
 	events_close_all();			/* streams never end by themselves */
-	conn_server_drain(idle_cb, arg);
+	client_server_drain(idle_cb, arg);
 }
 
 int
@@ -473,6 +473,6 @@ http_in_flight(void)
 void
 http_free(void)
 {
-	conn_server_free();
+	client_server_free();
 	ratelimit_free();
 }

@@ -2,7 +2,7 @@
  * fuzz_http.c
  *	  libFuzzer target: bytes from a client through parleyd's request
  *	  parser (gateway/http/parse.c: llhttp in strict mode plus the RFC 9112
- *	  checks), the way conn.c drives it: feed, take a request, answer it
+ *	  checks), the way client.c drives it: feed, take a request, answer it
  *	  (http_parse_next), go on while the connection is kept alive.
  *
  *	  Input: byte 0 picks the size of the pieces the rest arrives in (1 to
@@ -79,7 +79,7 @@ check_refusal(const struct http_parse *p)
 	fuzz_check_problem(&prob);
 }
 
-/* Feed data in pieces of step bytes (0: all at once), as conn.c does. */
+/* Feed data in pieces of step bytes (0: all at once), as client.c does. */
 static void
 run(const uint8_t *data, size_t size, size_t step, struct outcome *out)
 {

@@ -1,5 +1,5 @@
 /*
- * conn.c
+ * client.c
  *	  Client connections over libevent bufferevents, requests parsed by
  *	  parse.c (llhttp).  Replaces evhttp, whose parser is lenient where RFC
  *	  9112 says MUST and which costs four epoll_ctl calls per request.
@@ -33,35 +33,35 @@
 #include <event2/listener.h>
 
 #include "accept.h"
-#include "conn.h"
+#include "client.h"
 #include "log.h"
 
 #define LINGER_MS		2000
 #define STREAM_READ_HIGH 4096	/* a stream's client has nothing to send */
 
-enum conn_state
+enum client_state
 {
-	CONN_READ,
-	CONN_BUSY,
-	CONN_STREAM,
-	CONN_CLOSING,
-	CONN_LINGER,
+	CLIENT_READ,
+	CLIENT_BUSY,
+	CLIENT_STREAM,
+	CLIENT_CLOSING,
+	CLIENT_LINGER,
 };
 
-struct conn
+struct client
 {
 	struct bufferevent *bev;
-	enum conn_state state;
+	enum client_state state;
 	bool		gone;			/* socket failed while BUSY: drop the reply */
 	bool		peer_eof;		/* the client sent FIN: finish what is read */
-	bool		in_process;		/* conn_process() is on the stack */
+	bool		in_process;		/* client_process() is on the stack */
 	bool		dead;			/* on the reap list */
 	bool		chunked;		/* stream body in chunks */
 	void		(*gone_cb) (void *);
 	void	   *gone_arg;
 	struct event *linger;
-	struct conn *prev;
-	struct conn *next;
+	struct client *prev;
+	struct client *next;
 	struct http_parse parse;
 };
 
@@ -69,12 +69,12 @@ static struct
 {
 	struct event_base *base;
 	struct evconnlistener *lev;
-	const struct conn_callbacks *cb;
+	const struct client_callbacks *cb;
 	void	   *arg;
 	size_t		max_body;
 	int			timeout_s;
-	struct conn *live;			/* every connection not dead */
-	struct conn *dead;			/* freed by on_reap */
+	struct client *live;			/* every connection not dead */
+	struct client *dead;			/* freed by on_reap */
 	struct event *reaper;
 	int			count;
 	bool		draining;
@@ -84,10 +84,10 @@ static struct
 	char		date[64];		/* "Date: ...\r\n" of date_at */
 }			srv;
 
-static void conn_process(struct conn *c);
+static void client_process(struct client *c);
 
 static void
-list_remove(struct conn **head, struct conn *c)
+list_remove(struct client **head, struct client *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
@@ -99,7 +99,7 @@ list_remove(struct conn **head, struct conn *c)
 }
 
 static void
-list_push(struct conn **head, struct conn *c)
+list_push(struct client **head, struct client *c)
 {
 	c->prev = NULL;
 	c->next = *head;
@@ -109,7 +109,7 @@ list_push(struct conn **head, struct conn *c)
 }
 
 static void
-conn_destroy(struct conn *c)
+client_destroy(struct client *c)
 {
 	if (c->linger)
 		event_free(c->linger);
@@ -138,10 +138,10 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 	(void) arg;
 	while (srv.dead != NULL)
 	{
-		struct conn *c = srv.dead;
+		struct client *c = srv.dead;
 
 		list_remove(&srv.dead, c);
-		conn_destroy(c);
+		client_destroy(c);
 	}
 	check_idle();
 }
@@ -151,7 +151,7 @@ on_reap(evutil_socket_t fd, short what, void *arg)
  * from the loop.  Safe anywhere, any number of times.
  */
 static void
-conn_kill(struct conn *c)
+client_kill(struct client *c)
 {
 	if (c->dead)
 		return;
@@ -169,22 +169,22 @@ conn_kill(struct conn *c)
 
 /* The client is gone (or its socket failed): tell a stream, then kill. */
 static void
-conn_lost(struct conn *c)
+client_lost(struct client *c)
 {
-	if (c->state == CONN_BUSY)
+	if (c->state == CLIENT_BUSY)
 	{
-		c->gone = true;			/* conn_reply() kills it */
+		c->gone = true;			/* client_reply() kills it */
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 		return;
 	}
-	if (c->state == CONN_STREAM && c->gone_cb != NULL)
+	if (c->state == CLIENT_STREAM && c->gone_cb != NULL)
 	{
 		void		(*cb) (void *) = c->gone_cb;
 
 		c->gone_cb = NULL;
 		cb(c->gone_arg);
 	}
-	conn_kill(c);
+	client_kill(c);
 }
 
 /*
@@ -193,7 +193,7 @@ conn_lost(struct conn *c)
  * socket error itself and reports it).
  */
 static void
-conn_write(struct conn *c, struct iovec *iov, int n)
+client_write(struct client *c, struct iovec *iov, int n)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	ssize_t		sent = 0;
@@ -224,7 +224,7 @@ on_linger_end(evutil_socket_t fd, short what, void *arg)
 {
 	(void) fd;
 	(void) what;
-	conn_kill(arg);
+	client_kill(arg);
 }
 
 /*
@@ -233,32 +233,32 @@ on_linger_end(evutil_socket_t fd, short what, void *arg)
  * the client's receive buffer).
  */
 static void
-conn_linger(struct conn *c)
+client_linger(struct client *c)
 {
 	struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
 
 	if (c->peer_eof)
 	{
-		conn_kill(c);
+		client_kill(c);
 		return;
 	}
-	c->state = CONN_LINGER;
+	c->state = CLIENT_LINGER;
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	bufferevent_enable(c->bev, EV_READ);
 	c->linger = evtimer_new(srv.base, on_linger_end, c);
 	if (c->linger == NULL || evtimer_add(c->linger, &tv) != 0)
-		conn_kill(c);
+		client_kill(c);
 }
 
 /* After the last reply: close once the output is written. */
 static void
-conn_close_after_write(struct conn *c)
+client_close_after_write(struct client *c)
 {
-	c->state = CONN_CLOSING;
+	c->state = CLIENT_CLOSING;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		conn_linger(c);
+		client_linger(c);
 	/* else on_write() lingers */
 }
 
@@ -299,7 +299,7 @@ format_head(char *buf, size_t size, int status, const char *content_type,
 }
 
 void
-conn_reply(struct conn *c, int status, const char *content_type,
+client_reply(struct client *c, int status, const char *content_type,
 		   const char *extra_headers, const char *body, size_t len)
 {
 	const struct http_msg *m = &c->parse.msg;
@@ -312,7 +312,7 @@ conn_reply(struct conn *c, int status, const char *content_type,
 
 	if (c->gone)
 	{
-		conn_kill(c);
+		client_kill(c);
 		return;
 	}
 	hlen = format_head(head, sizeof(head), status, content_type, extra_headers,
@@ -320,24 +320,24 @@ conn_reply(struct conn *c, int status, const char *content_type,
 	if (hlen == 0)
 	{
 		log_error("reply head over %zu bytes; closing the connection", sizeof(head));
-		conn_kill(c);
+		client_kill(c);
 		return;
 	}
 	iov[0].iov_base = head;
 	iov[0].iov_len = hlen;
 	iov[1].iov_base = (void *) body;
 	iov[1].iov_len = (m->head || bodiless || body == NULL) ? 0 : len;
-	conn_write(c, iov, iov[1].iov_len > 0 ? 2 : 1);
+	client_write(c, iov, iov[1].iov_len > 0 ? 2 : 1);
 
 	if (!keep)
 	{
-		conn_close_after_write(c);
+		client_close_after_write(c);
 		return;
 	}
 	http_parse_next(&c->parse);
-	c->state = CONN_READ;
+	c->state = CLIENT_READ;
 	if (c->in_process)
-		return;					/* conn_process() goes on with the next one */
+		return;					/* client_process() goes on with the next one */
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 	{
 		/*
@@ -347,45 +347,45 @@ conn_reply(struct conn *c, int status, const char *content_type,
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	}
 	else if (c->peer_eof)
-		conn_kill(c);
+		client_kill(c);
 }
 
 void
-conn_reply_problem(struct conn *c, const struct problem *p, const char *extra_headers)
+client_reply_problem(struct client *c, const struct problem *p, const char *extra_headers)
 {
 	size_t		len = 0;
 	char	   *body = problem_to_json(p, &len);
 
-	conn_reply(c, p->status, "application/problem+json", extra_headers, body, body ? len : 0);
+	client_reply(c, p->status, "application/problem+json", extra_headers, body, body ? len : 0);
 	free(body);
 }
 
 /* A refusal by the HTTP layer: the problem, "Connection: close", linger. */
 static void
-conn_refuse(struct conn *c, const struct http_parse_error *e)
+client_refuse(struct client *c, const struct http_parse_error *e)
 {
 	struct problem p;
 
 	problem_set(&p, e->status, e->code, "%s", e->detail);
 	c->parse.msg.keep_alive = false;
-	c->state = CONN_BUSY;
+	c->state = CLIENT_BUSY;
 	if (srv.cb->refused)
 		srv.cb->refused(e->status, e->code, srv.arg);
-	conn_reply_problem(c, &p, NULL);
+	client_reply_problem(c, &p, NULL);
 }
 
 /*
  * Parse what is read, one request at a time, while the connection is in
  * READ.  Requests answered at once keep the loop going; others leave the
- * rest of the input waiting until conn_reply().
+ * rest of the input waiting until client_reply().
  */
 static void
-conn_process(struct conn *c)
+client_process(struct client *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
 	c->in_process = true;
-	while (c->state == CONN_READ && !c->dead && evbuffer_get_length(in) > 0)
+	while (c->state == CLIENT_READ && !c->dead && evbuffer_get_length(in) > 0)
 	{
 		struct evbuffer_iovec v;
 		size_t		used = 0;
@@ -396,7 +396,7 @@ conn_process(struct conn *c)
 		r = http_parse_feed(&c->parse, v.iov_base, v.iov_len, &used);
 		if (r == HTTP_PARSE_ERROR)
 		{
-			conn_refuse(c, &c->parse.err);
+			client_refuse(c, &c->parse.err);
 			break;
 		}
 		evbuffer_drain(in, used);
@@ -406,35 +406,35 @@ conn_process(struct conn *c)
 			struct iovec iov = {cont, sizeof(cont) - 1};
 
 			c->parse.want_continue = false;
-			conn_write(c, &iov, 1);
+			client_write(c, &iov, 1);
 		}
 		if (r == HTTP_PARSE_REQUEST)
 		{
-			c->state = CONN_BUSY;
+			c->state = CLIENT_BUSY;
 			srv.cb->request(c, &c->parse, srv.arg);
 		}
 	}
 	c->in_process = false;
 	/* The client sent all it will: an unfinished request is dropped. */
-	if (c->state == CONN_READ && c->peer_eof && !c->dead)
-		conn_kill(c);
+	if (c->state == CLIENT_READ && c->peer_eof && !c->dead)
+		client_kill(c);
 }
 
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
-	struct conn *c = arg;
+	struct client *c = arg;
 
 	switch (c->state)
 	{
-		case CONN_READ:
-			conn_process(c);
+		case CLIENT_READ:
+			client_process(c);
 			break;
-		case CONN_BUSY:
-		case CONN_CLOSING:
+		case CLIENT_BUSY:
+		case CLIENT_CLOSING:
 			break;				/* read after the reply (or never) */
-		case CONN_STREAM:
-		case CONN_LINGER:
+		case CLIENT_STREAM:
+		case CLIENT_LINGER:
 			evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
 			break;
 	}
@@ -443,40 +443,40 @@ on_read(struct bufferevent *bev, void *arg)
 static void
 on_write(struct bufferevent *bev, void *arg)
 {
-	struct conn *c = arg;
+	struct client *c = arg;
 
 	(void) bev;
-	if (c->state == CONN_CLOSING)
-		conn_linger(c);
+	if (c->state == CLIENT_CLOSING)
+		client_linger(c);
 }
 
 /* A timeout while reading a request is 408; while idle, a quiet close. */
 static void
-on_read_timeout(struct conn *c)
+on_read_timeout(struct client *c)
 {
 	struct http_parse_error e;
 
 	switch (c->state)
 	{
-		case CONN_READ:
+		case CLIENT_READ:
 			if (!http_parse_mid_request(&c->parse))
 			{
-				conn_kill(c);
+				client_kill(c);
 				return;
 			}
 			e.status = 408;
 			e.code = CODE_TIMEOUT;
 			snprintf(e.detail, sizeof(e.detail),
 					 "the request was not complete after %d s", srv.timeout_s);
-			conn_refuse(c, &e);
+			client_refuse(c, &e);
 			return;
-		case CONN_BUSY:
-		case CONN_STREAM:
-		case CONN_CLOSING:
+		case CLIENT_BUSY:
+		case CLIENT_STREAM:
+		case CLIENT_CLOSING:
 			bufferevent_enable(c->bev, EV_READ);	/* not waiting on the client */
 			return;
-		case CONN_LINGER:
-			conn_kill(c);
+		case CLIENT_LINGER:
+			client_kill(c);
 			return;
 	}
 }
@@ -484,7 +484,7 @@ on_read_timeout(struct conn *c)
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
-	struct conn *c = arg;
+	struct client *c = arg;
 
 	(void) bev;
 	if (what & BEV_EVENT_EOF)
@@ -492,27 +492,27 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		c->peer_eof = true;
 		switch (c->state)
 		{
-			case CONN_READ:
-				conn_process(c);	/* kills it unless a request is in flight */
+			case CLIENT_READ:
+				client_process(c);	/* kills it unless a request is in flight */
 				return;
-			case CONN_BUSY:
-			case CONN_CLOSING:
+			case CLIENT_BUSY:
+			case CLIENT_CLOSING:
 				return;			/* answer, then close */
-			case CONN_STREAM:
-			case CONN_LINGER:
-				conn_lost(c);
+			case CLIENT_STREAM:
+			case CLIENT_LINGER:
+				client_lost(c);
 				return;
 		}
 	}
 	if (what & BEV_EVENT_ERROR)
 	{
-		conn_lost(c);
+		client_lost(c);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
 	{
 		if (what & BEV_EVENT_WRITING)
-			conn_lost(c);		/* the client stopped reading */
+			client_lost(c);		/* the client stopped reading */
 		else
 			on_read_timeout(c);
 	}
@@ -522,7 +522,7 @@ static void
 on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		  int socklen, void *arg)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct client *c = calloc(1, sizeof(*c));
 	struct timeval tv = {srv.timeout_s, 0};
 
 	(void) lev;
@@ -537,7 +537,7 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	http_parse_init(&c->parse, srv.max_body);
-	c->state = CONN_READ;
+	c->state = CLIENT_READ;
 	list_push(&srv.live, c);
 	srv.count++;
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
@@ -548,8 +548,8 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 void
-conn_server_start(struct event_base *base, struct evconnlistener *lev, size_t max_body_read,
-				  int timeout_s, const struct conn_callbacks *cb, void *arg)
+client_server_start(struct event_base *base, struct evconnlistener *lev, size_t max_body_read,
+				  int timeout_s, const struct client_callbacks *cb, void *arg)
 {
 	srv.base = base;
 	srv.lev = lev;
@@ -562,7 +562,7 @@ conn_server_start(struct event_base *base, struct evconnlistener *lev, size_t ma
 }
 
 void
-conn_stream_start(struct conn *c, const char *content_type, const char *extra_headers)
+client_stream_start(struct client *c, const char *content_type, const char *extra_headers)
 {
 	char		head[1024];
 	struct iovec iov;
@@ -579,20 +579,20 @@ conn_stream_start(struct conn *c, const char *content_type, const char *extra_he
 		iov.iov_len += (size_t) snprintf(head + iov.iov_len, sizeof(head) - iov.iov_len,
 										 "Transfer-Encoding: chunked\r\n\r\n");
 	}
-	c->state = CONN_STREAM;
+	c->state = CLIENT_STREAM;
 	if (c->gone || c->peer_eof)
 	{
-		conn_lost(c);			/* STREAM now: tells gone_cb when set */
+		client_lost(c);			/* STREAM now: tells gone_cb when set */
 		return;
 	}
-	conn_write(c, &iov, 1);
+	client_write(c, &iov, 1);
 	/* No read timeout: a quiet stream is fine; a client that stops reading is not. */
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, STREAM_READ_HIGH);
 }
 
 void
-conn_stream_set_gone(struct conn *c, void (*gone) (void *), void *arg)
+client_stream_set_gone(struct client *c, void (*gone) (void *), void *arg)
 {
 	c->gone_cb = gone;
 	c->gone_arg = arg;
@@ -605,14 +605,14 @@ conn_stream_set_gone(struct conn *c, void (*gone) (void *), void *arg)
 }
 
 size_t
-conn_stream_write(void *conn, const char *data, size_t len)
+client_stream_write(void *conn, const char *data, size_t len)
 {
-	struct conn *c = conn;
+	struct client *c = conn;
 	char		size[24];
 	struct iovec iov[3];
 	int			n = 0;
 
-	if (c->dead || c->state != CONN_STREAM)
+	if (c->dead || c->state != CLIENT_STREAM)
 		return 0;
 	if (c->parse.msg.head)
 		return 0;				/* HEAD: the head was the whole reply */
@@ -629,37 +629,37 @@ conn_stream_write(void *conn, const char *data, size_t len)
 		iov[n++].iov_len = 2;
 	}
 	if (len > 0)
-		conn_write(c, iov, n);
+		client_write(c, iov, n);
 	return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 void
-conn_stream_end(void *conn)
+client_stream_end(void *conn)
 {
-	struct conn *c = conn;
+	struct client *c = conn;
 
-	if (c->dead || c->state != CONN_STREAM)
+	if (c->dead || c->state != CLIENT_STREAM)
 		return;
 	c->gone_cb = NULL;
 	if (c->chunked && !c->parse.msg.head)
 	{
 		struct iovec iov = {(void *) "0\r\n\r\n", 5};
 
-		conn_write(c, &iov, 1);
+		client_write(c, &iov, 1);
 	}
-	conn_close_after_write(c);
+	client_close_after_write(c);
 }
 
 void
-conn_stream_abort(void *conn)
+client_stream_abort(void *conn)
 {
-	conn_kill(conn);
+	client_kill(conn);
 }
 
 void
-conn_server_drain(void (*idle_cb) (void *), void *arg)
+client_server_drain(void (*idle_cb) (void *), void *arg)
 {
-	struct conn *next;
+	struct client *next;
 
 	srv.draining = true;
 	srv.idle_cb = idle_cb;
@@ -669,11 +669,11 @@ conn_server_drain(void (*idle_cb) (void *), void *arg)
 		accept_free(srv.lev);
 		srv.lev = NULL;
 	}
-	for (struct conn *c = srv.live; c != NULL; c = next)
+	for (struct client *c = srv.live; c != NULL; c = next)
 	{
 		next = c->next;
-		if (c->state == CONN_READ && !http_parse_mid_request(&c->parse))
-			conn_kill(c);
+		if (c->state == CLIENT_READ && !http_parse_mid_request(&c->parse))
+			client_kill(c);
 	}
 	if (srv.dead == NULL)
 		check_idle();
@@ -681,27 +681,27 @@ conn_server_drain(void (*idle_cb) (void *), void *arg)
 }
 
 int
-conn_count(void)
+client_count(void)
 {
 	return srv.count;
 }
 
 void
-conn_server_free(void)
+client_server_free(void)
 {
 	while (srv.live != NULL)
 	{
-		struct conn *c = srv.live;
+		struct client *c = srv.live;
 
 		list_remove(&srv.live, c);
-		conn_destroy(c);
+		client_destroy(c);
 	}
 	while (srv.dead != NULL)
 	{
-		struct conn *c = srv.dead;
+		struct client *c = srv.dead;
 
 		list_remove(&srv.dead, c);
-		conn_destroy(c);
+		client_destroy(c);
 	}
 	if (srv.reaper != NULL)
 		event_free(srv.reaper);
