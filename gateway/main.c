@@ -206,7 +206,6 @@ raise_fd_limit(void)
 int
 main(int argc, char **argv)
 {
-	const char *statements[ROUTE_COUNT_MAX + 1 + EVENTS_NSTATEMENTS];
 	struct pool_options opts;
 	char		err[512];
 	struct timeval start_tv;
@@ -264,12 +263,6 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/* Statement i is route i's SQL; the key query comes last. */
-	for (int i = 0; i < nroutes; i++)
-		statements[i] = routes[i].sql;
-	statements[nroutes] = AUTH_SQL;
-	for (int i = 0; i < EVENTS_NSTATEMENTS; i++)
-		statements[nroutes + 1 + i] = events_statements[i];
 	memset(&opts, 0, sizeof(opts));
 	opts.conninfo = config.database_url;
 	opts.size = config.pool_size;
@@ -277,8 +270,6 @@ main(int argc, char **argv)
 	opts.prepared = config.prepared;
 	/* PgBouncer in transaction mode: one statement at a time. */
 	opts.pipeline = config.prepared ? config.pipeline : 1;
-	opts.statements = statements;
-	opts.nstatements = nroutes + 1 + EVENTS_NSTATEMENTS;
 	opts.check_sql = EXTENSION_SQL;
 	opts.check = check_extension;
 
@@ -295,8 +286,8 @@ main(int argc, char **argv)
 	app.deadline = evtimer_new(app.base, on_deadline, NULL);
 	if (app.pool == NULL || app.openapi == NULL || app.sigterm == NULL ||
 		app.sigint == NULL || app.deadline == NULL ||
-		!auth_setup(app.base, app.pool, nroutes, config.key_refresh_ms) ||
-		!events_setup(app.base, app.pool, nroutes + 1))
+		!auth_setup(app.base, app.pool, config.key_refresh_ms) ||
+		!events_setup(app.base, app.pool))
 	{
 		fprintf(stderr, "parleyd: out of memory at start-up\n");
 		return 1;
@@ -307,6 +298,8 @@ main(int argc, char **argv)
 		app.exit_code = 1;
 		goto cleanup;
 	}
+	/* Every layer has registered its statements: connect. */
+	pool_start(app.pool);
 	evsignal_add(app.sigterm, NULL);
 	evsignal_add(app.sigint, NULL);
 	start_tv.tv_sec = config.connect_timeout;

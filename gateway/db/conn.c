@@ -73,9 +73,9 @@ conn_flush(struct pool_conn *c)
 }
 
 const char *
-conn_stmt_name(int i, char *buf, size_t len)
+conn_stmt_name(const struct pool_stmt *stmt, char *buf, size_t len)
 {
-	snprintf(buf, len, "parley_%d", i);
+	snprintf(buf, len, "parley_%d", stmt->id);
 	return buf;
 }
 
@@ -108,7 +108,8 @@ conn_become_idle(struct pool_conn *c)
 static void
 conn_setup_next(struct pool_conn *c)
 {
-	const struct pool_options *o = &c->pool->opts;
+	const struct pool *pool = c->pool;
+	const struct pool_options *o = &pool->opts;
 	char		name[32];
 
 	if (c->state == CONN_CONNECTING && o->check_sql != NULL)
@@ -127,16 +128,12 @@ conn_setup_next(struct pool_conn *c)
 		c->state = CONN_PREPARING;
 		c->next_prepare = 0;
 	}
-	/* Routes without SQL have a NULL statement: nothing to prepare. */
-	while (c->state == CONN_PREPARING && c->next_prepare < o->nstatements &&
-		   o->statements[c->next_prepare] == NULL)
-		c->next_prepare++;
-	if (c->state == CONN_PREPARING && c->next_prepare < o->nstatements)
+	if (c->state == CONN_PREPARING && c->next_prepare < pool->nstmts)
 	{
-		int			i = c->next_prepare++;
+		const struct pool_stmt *stmt = pool->stmts[c->next_prepare++];
 
-		if (!PQsendPrepare(c->pg, conn_stmt_name(i, name, sizeof(name)),
-						   o->statements[i], 0, NULL))
+		if (!PQsendPrepare(c->pg, conn_stmt_name(stmt, name, sizeof(name)),
+						   stmt->sql, 0, NULL))
 		{
 			conn_fail(c, PQerrorMessage(c->pg));
 			return;
@@ -179,7 +176,8 @@ conn_command_done(struct pool_conn *c)
 		case CONN_PREPARING:
 			if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			{
-				snprintf(why, sizeof(why), "cannot prepare statement %d: ", c->next_prepare - 1);
+				snprintf(why, sizeof(why), "cannot prepare statement %s: ",
+						 c->pool->stmts[c->next_prepare - 1]->name);
 				pool_first_line(why + strlen(why), sizeof(why) - strlen(why), PQresultErrorMessage(res));
 				PQclear(res);
 				conn_fail(c, why);

@@ -84,7 +84,7 @@ conn_run_job(struct pool_conn *c, struct pool_job *job)
 		ok = PQsendQueryPrepared(c->pg, conn_stmt_name(job->stmt, name, sizeof(name)),
 								 job->nparams, job->values, NULL, NULL, 0);
 	else
-		ok = PQsendQueryParams(c->pg, o->statements[job->stmt], job->nparams,
+		ok = PQsendQueryParams(c->pg, job->stmt->sql, job->nparams,
 							   NULL, job->values, NULL, NULL, 0);
 	/* Its own Sync: its own transaction, whatever else is in flight. */
 	ok = ok && PQpipelineSync(c->pg);

@@ -225,14 +225,45 @@ pool_new(struct event_base *base, const struct pool_options *opts)
 			return NULL;
 		}
 	}
-	for (int i = 0; i < opts->size; i++)
-		conn_start(&pool->conns[i]);
 	return pool;
 }
 
+const struct pool_stmt *
+pool_statement(struct pool *pool, const char *name, const char *sql)
+{
+	struct pool_stmt *stmt;
+	struct pool_stmt **stmts;
+
+	if (pool->started)
+	{
+		log_error("statement %s registered after the pool started", name);
+		return NULL;
+	}
+	stmts = realloc(pool->stmts, sizeof(*stmts) * (size_t) (pool->nstmts + 1));
+	if (stmts == NULL)
+		return NULL;
+	pool->stmts = stmts;
+	stmt = malloc(sizeof(*stmt));
+	if (stmt == NULL)
+		return NULL;
+	stmt->id = pool->nstmts;
+	stmt->name = name;
+	stmt->sql = sql;
+	pool->stmts[pool->nstmts++] = stmt;
+	return stmt;
+}
+
 void
-pool_job_init(struct pool_job *job, int stmt, int nparams, const char *const *values,
-			  bool read_only, pool_done_fn done, void *arg)
+pool_start(struct pool *pool)
+{
+	pool->started = true;
+	for (int i = 0; i < pool->opts.size; i++)
+		conn_start(&pool->conns[i]);
+}
+
+void
+pool_job_init(struct pool_job *job, const struct pool_stmt *stmt, int nparams,
+			  const char *const *values, bool read_only, pool_done_fn done, void *arg)
 {
 	memset(job, 0, sizeof(*job));
 	job->stmt = stmt;
@@ -345,6 +376,9 @@ pool_free(struct pool *pool)
 	for (int i = 0; i < pool->opts.size; i++)
 		conn_close(&pool->conns[i]);
 	pool_fail_queued_jobs(pool, "parleyd is shutting down");
+	for (int i = 0; i < pool->nstmts; i++)
+		free(pool->stmts[i]);
+	free(pool->stmts);
 	free(pool->conns);
 	free(pool);
 }

@@ -23,6 +23,12 @@ struct pool_conn;
 struct pool_job;
 
 /*
+ * A statement registered with pool_statement(): the handle a job names.
+ * Opaque; valid until pool_free().
+ */
+struct pool_stmt;
+
+/*
  * Called exactly once per submitted job: with the statement's result (res;
  * may be an error result, the pool clears it afterwards) or with a problem
  * when there is no result (timeout, lost connection).  The job's memory is
@@ -41,7 +47,7 @@ enum pool_job_state
 struct pool_job
 {
 	/* Set by the caller before pool_submit(). */
-	int			stmt;			/* index into the pool's statements */
+	const struct pool_stmt *stmt;	/* from pool_statement() */
 	int			nparams;
 	const char *const *values;	/* text parameters; must live until done */
 	pool_done_fn done;
@@ -82,8 +88,6 @@ struct pool_options
 	int			queue_size;
 	bool		prepared;		/* named statements, prepared per connection */
 	int			pipeline;		/* statements in flight per connection, 1..CONN_PIPELINE_MAX */
-	const char *const *statements;	/* SQL, index = job->stmt */
-	int			nstatements;
 	const char *check_sql;		/* run once per new connection, or NULL */
 	pool_check_fn check;
 };
@@ -103,13 +107,29 @@ struct pool_stats
 	uint64_t	pipelined;		/* sent behind another in flight */
 };
 
+/*
+ * A pool with no connection yet: register its statements with
+ * pool_statement(), then pool_start() connects.  NULL when out of memory.
+ */
 struct pool *pool_new(struct event_base *base, const struct pool_options *opts);
+
+/*
+ * Register a statement, before pool_start(): with opts.prepared it is
+ * prepared on every connection as it comes up, else sent as an unnamed
+ * statement with each job.  name is for messages (a route's operationId,
+ * "auth_keys"); name and sql must outlive the pool.  Returns the handle
+ * jobs name, or NULL when out of memory (or after pool_start()).
+ */
+const struct pool_stmt *pool_statement(struct pool *pool, const char *name, const char *sql);
+
+/* Start connecting every connection; statements are fixed from now on. */
+void		pool_start(struct pool *pool);
 
 /*
  * Make job a fresh one for statement stmt with nparams text values (none of
  * the pool's bookkeeping left from an earlier use), answered to done(arg).
  */
-void		pool_job_init(struct pool_job *job, int stmt, int nparams,
+void		pool_job_init(struct pool_job *job, const struct pool_stmt *stmt, int nparams,
 						  const char *const *values, bool read_only,
 						  pool_done_fn done, void *arg);
 

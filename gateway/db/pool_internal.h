@@ -47,10 +47,21 @@ struct pool_conn
 	bool		was_up;			/* reached IDLE since the last failure */
 };
 
+/* A registered statement; prepared as "parley_<id>". */
+struct pool_stmt
+{
+	int			id;				/* registration order, from 0 */
+	const char *name;			/* for messages */
+	const char *sql;
+};
+
 struct pool
 {
 	struct event_base *base;
 	struct pool_options opts;
+	struct pool_stmt **stmts;	/* registered statements, by id */
+	int			nstmts;
+	bool		started;		/* pool_start(): no more statements */
 	struct pool_conn *conns;
 	struct pool_job *q_head;	/* wait queue, oldest first */
 	struct pool_job *q_tail;
@@ -72,7 +83,7 @@ void		conn_close(struct pool_conn *c);
 void		conn_fail(struct pool_conn *c, const char *why);
 void		conn_flush(struct pool_conn *c);
 void		conn_become_idle(struct pool_conn *c);
-const char *conn_stmt_name(int i, char *buf, size_t len);
+const char *conn_stmt_name(const struct pool_stmt *stmt, char *buf, size_t len);
 
 /* pipeline.c: its jobs in flight */
 void		conn_run_job(struct pool_conn *c, struct pool_job *job);

@@ -42,7 +42,7 @@ enum
 static struct
 {
 	struct pool *pool;
-	int			stmt;
+	const struct pool_stmt *stmt;
 	struct conv_worklist queue; /* conversations waiting for a change fetch */
 	struct conv *running;		/* the one being fetched */
 	struct pool_job job;
@@ -212,7 +212,7 @@ changes_next(void)
 }
 
 bool
-changes_setup(struct pool *pool, int stmt)
+changes_setup(struct pool *pool, const struct pool_stmt *stmt)
 {
 	cq.pool = pool;
 	cq.stmt = stmt;

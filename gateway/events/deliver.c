@@ -69,7 +69,7 @@ struct batch
 static struct
 {
 	struct pool *pool;
-	int			fetch_stmt;
+	const struct pool_stmt *fetch_stmt;
 	struct conv_worklist pending;	/* conversations waiting for a fetch */
 	struct batch batch;
 	bool		batch_running;
@@ -353,7 +353,8 @@ out:
 /* ---- setup ---------------------------------------------------------------- */
 
 bool
-deliver_setup(struct pool *pool, int fetch_stmt, int changes_stmt)
+deliver_setup(struct pool *pool, const struct pool_stmt *fetch_stmt,
+			  const struct pool_stmt *changes_stmt)
 {
 	dq.pool = pool;
 	dq.fetch_stmt = fetch_stmt;

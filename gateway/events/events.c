@@ -55,7 +55,7 @@ enum
 	STMT_CHANGES
 };
 
-const char *const events_statements[EVENTS_NSTATEMENTS] = {
+static const char *const events_statements[] = {
 	[STMT_FETCH] = "SELECT m::text, (m->>'seq')::bigint, m->>'conversation_id'"
 	" FROM jsonb_array_elements(parley.events_fetch($1::uuid[], $2::bigint[], $3::integer)"
 	"->'messages') AS m",
@@ -498,20 +498,24 @@ events_close_all(void)
 }
 
 bool
-events_setup(struct event_base *base, struct pool *pool, int first_stmt)
+events_setup(struct event_base *base, struct pool *pool)
 {
 	static const struct listen_callbacks cb = {on_notify, on_listen_up, notify_flush_later};
 	struct timeval hb_tv = {config.sse_heartbeat, 0};
+	const struct pool_stmt *fetch = pool_statement(pool, "events_fetch", events_statements[STMT_FETCH]);
+	const struct pool_stmt *heads = pool_statement(pool, "events_heads", events_statements[STMT_HEADS]);
+	const struct pool_stmt *changes = pool_statement(pool, "events_changes", events_statements[STMT_CHANGES]);
 
 	hub.enabled = config.events;
 	hub.scratch = evbuffer_new();
 	hub.heartbeat_timer = event_new(base, -1, EV_PERSIST, on_heartbeat, NULL);
-	if (hub.scratch == NULL || !notify_setup(base) ||
-		hub.heartbeat_timer == NULL || !deliver_setup(pool, first_stmt + STMT_FETCH, first_stmt + STMT_CHANGES))
+	if (fetch == NULL || heads == NULL || changes == NULL ||
+		hub.scratch == NULL || !notify_setup(base) ||
+		hub.heartbeat_timer == NULL || !deliver_setup(pool, fetch, changes))
 		return false;
 	if (!hub.enabled)
 		return true;
-	if (!poll_setup(base, pool, first_stmt + STMT_HEADS))
+	if (!poll_setup(base, pool, heads))
 		return false;
 	evtimer_add(hub.heartbeat_timer, &hb_tv);
 	/* PARLEY_PREPARED=0 means PgBouncer in transaction mode: no session SET. */

@@ -16,12 +16,8 @@
 #include "errors.h"
 #include "db/pool.h"
 
-/* Pool statements of the hub, appended after the routes' and the key query. */
-#define EVENTS_NSTATEMENTS 3
-extern const char *const events_statements[EVENTS_NSTATEMENTS];
-
-/* Start the listener and the timers; statements start at first_stmt. */
-bool		events_setup(struct event_base *base, struct pool *pool, int first_stmt);
+/* Register the hub's statements with the pool; start the listener and the timers. */
+bool		events_setup(struct event_base *base, struct pool *pool);
 
 /*
  * A write relayed by this gateway succeeded: queue its notification (and

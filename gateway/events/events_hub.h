@@ -116,12 +116,13 @@ bool		hub_stream_send(struct events_stream *s, struct evbuffer *buf);
 void		hub_guest_gone(struct conv *c, const char *guest);
 
 /* deliver.c */
-bool		deliver_setup(struct pool *pool, int fetch_stmt, int changes_stmt);
+bool		deliver_setup(struct pool *pool, const struct pool_stmt *fetch_stmt,
+							  const struct pool_stmt *changes_stmt);
 void		deliver_kick(struct conv *c);	/* fetch what is new for c's streams */
 void		deliver_posted(const char *cid, int64_t seq, const char *json, size_t len);
 
 /* changes.c */
-bool		changes_setup(struct pool *pool, int stmt);
+bool		changes_setup(struct pool *pool, const struct pool_stmt *stmt);
 void		changes_shutdown(void);
 unsigned long long changes_fetches(void);
 

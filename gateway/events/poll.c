@@ -17,7 +17,7 @@
 static struct
 {
 	struct pool *pool;
-	int			stmt;
+	const struct pool_stmt *stmt;
 	struct event *timer;
 	struct pool_job job;
 	const char *values[1];
@@ -63,7 +63,7 @@ on_poll_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 bool
-poll_setup(struct event_base *base, struct pool *pool, int stmt)
+poll_setup(struct event_base *base, struct pool *pool, const struct pool_stmt *stmt)
 {
 	struct timeval tv = {config.events_poll_ms / 1000, (config.events_poll_ms % 1000) * 1000};
 

@@ -14,7 +14,7 @@
 
 #include "db/pool.h"
 
-bool		poll_setup(struct event_base *base, struct pool *pool, int stmt);
+bool		poll_setup(struct event_base *base, struct pool *pool, const struct pool_stmt *stmt);
 void		poll_shutdown(void);
 
 #endif							/* PARLEY_POLL_H */

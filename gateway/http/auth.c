@@ -37,7 +37,7 @@ struct key_entry
 static struct
 {
 	struct pool *pool;
-	int			stmt;
+	const struct pool_stmt *stmt;
 	int			refresh_ms;
 	struct event *timer;
 	struct pool_job job;
@@ -155,15 +155,15 @@ refresh_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 bool
-auth_setup(struct event_base *base, struct pool *pool, int stmt, int refresh_ms)
+auth_setup(struct event_base *base, struct pool *pool, int refresh_ms)
 {
 	struct timeval tv = {refresh_ms / 1000, (refresh_ms % 1000) * 1000};
 
 	auth.pool = pool;
-	auth.stmt = stmt;
+	auth.stmt = pool_statement(pool, "auth_keys", AUTH_SQL);
 	auth.refresh_ms = refresh_ms;
 	auth.timer = event_new(base, -1, EV_PERSIST, refresh_tick, NULL);
-	if (auth.timer == NULL || event_add(auth.timer, &tv) != 0)
+	if (auth.stmt == NULL || auth.timer == NULL || event_add(auth.timer, &tv) != 0)
 		return false;
 	return true;
 }

@@ -24,8 +24,8 @@ enum auth_result
 	AUTH_NOT_LOADED				/* keys not loaded, or stale: answer 503 */
 };
 
-/* Start the refresh timer; stmt is AUTH_SQL's index in the pool. */
-bool		auth_setup(struct event_base *base, struct pool *pool, int stmt, int refresh_ms);
+/* Register AUTH_SQL with the pool and start the refresh timer. */
+bool		auth_setup(struct event_base *base, struct pool *pool, int refresh_ms);
 
 /*
  * Check an Authorization header value (NULL when absent).  On AUTH_OK,

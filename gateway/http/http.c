@@ -50,6 +50,7 @@ static struct
 	struct evhttp *http;
 	struct evhttp_bound_socket *listener;
 	struct pool *pool;
+	const struct pool_stmt *stmts[ROUTE_COUNT_MAX];	/* routes[i]'s statement */
 	const char *openapi;
 	int			in_flight;
 	int			closing;		/* draining: replies not yet written out */
@@ -352,7 +353,7 @@ serve_sql(struct req_ctx *ctx, const char *query)
 		finish_problem(ctx, &p, NULL);
 		return;
 	}
-	pool_job_init(&ctx->job, ctx->route, ctx->rp.nvalues, ctx->rp.values,
+	pool_job_init(&ctx->job, srv.stmts[ctx->route], ctx->rp.nvalues, ctx->rp.values,
 				  ctx->rp.route->method == METHOD_GET, on_db_done, ctx);
 	if (!pool_submit(srv.pool, &ctx->job, config.request_timeout_ms, false, &p))
 		finish_problem(ctx, &p, NULL);
@@ -481,6 +482,15 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 
 	srv.pool = pool;
 	srv.openapi = openapi_json;
+	for (int i = 0; i < nroutes; i++)
+	{
+		if (routes[i].sql != NULL &&
+			(srv.stmts[i] = pool_statement(pool, routes[i].name, routes[i].sql)) == NULL)
+		{
+			snprintf(err, errlen, "out of memory");
+			return false;
+		}
+	}
 	if (!accept_parse_listen(config.listen, host, sizeof(host), &port))
 	{
 		snprintf(err, errlen, "PARLEY_LISTEN: expected host:port, got \"%s\"", config.listen);
