@@ -2,12 +2,14 @@
  * evsink.c
  *	  An event stream on an evhttp connection: the sink of events.h.
  *
- * Lifetime: the evsink is created with the response head and freed by
- * exactly one of end() (the last chunk, then evhttp closes), abort() (the
- * connection is freed now) or the connection's close callback (the client
- * went away; the stream is told with events_stream_gone()).  end() and
- * abort() clear the close callback first, so the stream is never told
- * about a connection it gave up.
+ * Lifetime: the evsink is made when http.c hands the request over, and
+ * freed by exactly one of refuse() (http.c answers the problem), end()
+ * (the last chunk, then evhttp closes), abort() (the connection is freed
+ * now) or the connection's close callback (the client went away; the
+ * stream is told with events_stream_gone()).  Those ops clear the close
+ * callback first, so the stream is never told about a connection it gave
+ * up.  answered() tells http.c once how its request ended: started,
+ * refused or gone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,10 @@ struct evsink
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
 	struct events_stream *stream;	/* NULL until attached */
+	evsink_answered_fn answered;
+	void	   *arg;
+	int			write_timeout_s;
+	bool		started;		/* the head is sent */
 	bool		chunked;		/* evhttp chose chunked encoding (HTTP/1.1) */
 	struct evbuffer *frame;		/* one write, with its chunk framing */
 };
@@ -41,8 +47,8 @@ evsink_free(struct evsink *sink)
 
 /*
  * The client went away (or the write timed out).  evhttp detaches an
- * unfinished request from a failed connection without freeing it: it is
- * ours to free.
+ * unfinished reply from a failed connection without freeing the request:
+ * it is ours to free.  A request not answered yet is evhttp's.
  */
 static void
 on_close(struct evhttp_connection *evcon, void *arg)
@@ -50,36 +56,51 @@ on_close(struct evhttp_connection *evcon, void *arg)
 	struct evsink *sink = arg;
 
 	(void) evcon;
-	if (evhttp_request_get_connection(sink->req) == NULL)
-		evhttp_request_free(sink->req);
 	if (sink->stream != NULL)
 		events_stream_gone(sink->stream);
+	if (!sink->started)
+		sink->answered(sink->arg, EVSINK_GONE, NULL);
+	else if (evhttp_request_get_connection(sink->req) == NULL)
+		evhttp_request_free(sink->req);
 	evsink_free(sink);
 }
 
 struct evsink *
-evsink_start(struct evhttp_request *req, int write_timeout_s)
+evsink_new(struct evhttp_request *req, int write_timeout_s,
+		   evsink_answered_fn answered, void *arg)
 {
-	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-	struct timeval wtv = {write_timeout_s, 0};
 	struct evsink *sink = calloc(1, sizeof(*sink));
 
 	if (sink == NULL || (sink->frame = evbuffer_new()) == NULL)
 	{
 		free(sink);
-		evhttp_send_error(req, 500, NULL);
 		return NULL;
 	}
 	sink->req = req;
-	sink->evcon = evcon;
+	sink->evcon = evhttp_request_get_connection(req);
+	sink->answered = answered;
+	sink->arg = arg;
+	sink->write_timeout_s = write_timeout_s;
+	evhttp_connection_set_closecb(sink->evcon, on_close, sink);
+	return sink;
+}
+
+/* The head of a text/event-stream reply, and the timeouts of a stream. */
+static void
+evsink_start(void *conn)
+{
+	struct evsink *sink = conn;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(sink->req);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(sink->evcon);
+	struct timeval wtv = {sink->write_timeout_s, 0};
+
 	evhttp_add_header(out, "Content-Type", "text/event-stream");
 	evhttp_add_header(out, "Cache-Control", "no-cache");
 	evhttp_add_header(out, "X-Accel-Buffering", "no");
 	evhttp_add_header(out, "Connection", "close");
-	evhttp_send_reply_start(req, 200, "OK");
+	evhttp_send_reply_start(sink->req, 200, "OK");
 	sink->chunked = evhttp_find_header(out, "Transfer-Encoding") != NULL;
+	sink->started = true;
 
 	/*
 	 * evhttp keeps reading during a reply to notice a close, and its
@@ -89,8 +110,18 @@ evsink_start(struct evhttp_request *req, int write_timeout_s)
 	 */
 	bufferevent_set_timeouts(bev, NULL, &wtv);
 	bufferevent_setwatermark(bev, EV_READ, 0, READ_HIGH_WATER);
-	evhttp_connection_set_closecb(evcon, on_close, sink);
-	return sink;
+	sink->answered(sink->arg, EVSINK_STARTED, NULL);
+}
+
+/* http.c answers the problem on the request; the connection is its own again. */
+static void
+evsink_refuse(void *conn, const struct problem *p)
+{
+	struct evsink *sink = conn;
+
+	evhttp_connection_set_closecb(sink->evcon, NULL, NULL);
+	sink->answered(sink->arg, EVSINK_REFUSED, p);
+	evsink_free(sink);
 }
 
 void
@@ -137,6 +168,14 @@ evsink_write(void *conn, const char *data, size_t len)
 	return evbuffer_get_length(out);
 }
 
+static size_t
+evsink_queued(void *conn)
+{
+	struct evsink *sink = conn;
+
+	return evbuffer_get_length(bufferevent_get_output(evhttp_connection_get_bufferevent(sink->evcon)));
+}
+
 /* The last chunk; evhttp closes the connection once it is written. */
 static void
 evsink_end(void *conn)
@@ -159,7 +198,10 @@ evsink_abort(void *conn)
 }
 
 const struct events_sink_ops evsink_ops = {
+	.start = evsink_start,
+	.refuse = evsink_refuse,
 	.write = evsink_write,
+	.queued = evsink_queued,
 	.end = evsink_end,
 	.abort = evsink_abort,
 };

@@ -16,13 +16,24 @@ extern const struct events_sink_ops evsink_ops;
 
 struct evsink;
 
+/* How the request that became a stream was answered (http.c finishes it then). */
+enum evsink_outcome
+{
+	EVSINK_STARTED,				/* the 200 head is sent: the connection is the stream's */
+	EVSINK_REFUSED,				/* answer p on the request now (it is still http.c's) */
+	EVSINK_GONE					/* the client left before either */
+};
+
+typedef void (*evsink_answered_fn) (void *arg, enum evsink_outcome outcome,
+									const struct problem *p);
+
 /*
- * Send the head of a text/event-stream reply on req now and give its
- * connection the timeouts of a stream.  The evsink is the conn of
- * evsink_ops; it lives until the stream ends it or the client goes.
- * NULL when out of memory (req is answered 500 then).
+ * A sink for req, whose connection it watches from now on; answered(arg)
+ * is called once, when events starts or refuses the stream or the client
+ * goes first.  NULL when out of memory.
  */
-struct evsink *evsink_start(struct evhttp_request *req, int write_timeout_s);
+struct evsink *evsink_new(struct evhttp_request *req, int write_timeout_s,
+						  evsink_answered_fn answered, void *arg);
 
 /* The stream that writes to sink (events_stream_open()'s answer). */
 void		evsink_attach(struct evsink *sink, struct events_stream *stream);

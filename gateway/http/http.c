@@ -229,29 +229,6 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		finish_problem(ctx, err, NULL);
 		return;
 	}
-	if (r->kind == ROUTE_EVENTS && ctx->req != NULL &&
-		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-	{
-		/* Subscribed: the head goes now, and the stream takes the connection over. */
-		struct evsink *sink = evsink_start(ctx->req, config.http_timeout);
-
-		if (sink != NULL)
-		{
-			struct events_stream *stream =
-				events_stream_open(&evsink_ops, sink, ctx->rp.values[0], ctx->rp.values[1],
-								   ctx->rp.values[2], PQgetvalue(res, 0, 0),
-								   PQgetvalue(res, 0, 1));
-
-			if (stream != NULL)
-				evsink_attach(sink, stream);
-			else
-				evsink_ops.end(sink);
-		}
-		ctx->req = NULL;
-		ctx->streaming = true;
-		finish(ctx, sink != NULL ? 200 : 500, NULL, NULL, 0);
-		return;
-	}
 	switch (PQresultStatus(res))
 	{
 		case PGRES_TUPLES_OK:
@@ -333,6 +310,53 @@ check_rate(struct req_ctx *ctx, struct problem *p)
 	return false;
 }
 
+/* How a request handed over to events was answered (evsink.h). */
+static void
+on_stream_answered(void *arg, enum evsink_outcome outcome, const struct problem *p)
+{
+	struct req_ctx *ctx = arg;
+
+	switch (outcome)
+	{
+		case EVSINK_STARTED:
+			ctx->req = NULL;	/* the stream's now */
+			ctx->streaming = true;
+			finish(ctx, 200, NULL, NULL, 0);
+			return;
+		case EVSINK_REFUSED:
+			finish_problem(ctx, p, NULL);
+			return;
+		case EVSINK_GONE:
+			ctx->req = NULL;	/* evhttp frees it with the connection */
+			finish(ctx, 499, NULL, NULL, 0);
+			return;
+	}
+}
+
+/*
+ * A stream request that passed every check: events runs the subscribe
+ * check and answers through the sink (refused, or the head and the stream).
+ */
+static void
+serve_events(struct req_ctx *ctx)
+{
+	struct evsink *sink = evsink_new(ctx->req, config.http_timeout, on_stream_answered, ctx);
+	struct events_stream *stream;
+	struct problem p;
+
+	if (sink == NULL)
+	{
+		problem_set(&p, 500, CODE_INTERNAL, "out of memory");
+		finish_problem(ctx, &p, NULL);
+		return;
+	}
+	/* NULL: refused already (the sink and ctx are gone). */
+	stream = events_stream_open(&evsink_ops, sink, ctx->rp.values[0], ctx->rp.values[1],
+								ctx->rp.values[2]);
+	if (stream != NULL)
+		evsink_attach(sink, stream);
+}
+
 static void
 serve_sql(struct req_ctx *ctx, const char *query)
 {
@@ -351,6 +375,11 @@ serve_sql(struct req_ctx *ctx, const char *query)
 										   "Last-Event-ID"), &p)))
 	{
 		finish_problem(ctx, &p, NULL);
+		return;
+	}
+	if (ctx->rp.route->kind == ROUTE_EVENTS)
+	{
+		serve_events(ctx);
 		return;
 	}
 	pool_job_init(&ctx->job, srv.stmts[ctx->route], ctx->rp.nvalues, ctx->rp.values,
