@@ -57,6 +57,7 @@ struct client
 	bool		in_process;		/* client_process() is on the stack */
 	bool		dead;			/* on the reap list */
 	bool		chunked;		/* stream body in chunks */
+	bool		lost;			/* the client went away: gone_cb from the reaper */
 	void		(*gone_cb) (void *);
 	void	   *gone_arg;
 	struct event *linger;
@@ -141,6 +142,8 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 		struct client *c = srv.dead;
 
 		list_remove(&srv.dead, c);
+		if (c->lost && c->gone_cb != NULL)
+			c->gone_cb(c->gone_arg);	/* from the loop: never inside a sink op */
 		client_destroy(c);
 	}
 	check_idle();
@@ -156,7 +159,6 @@ client_kill(struct client *c)
 	if (c->dead)
 		return;
 	c->dead = true;
-	c->gone_cb = NULL;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	if (c->linger)
@@ -167,7 +169,12 @@ client_kill(struct client *c)
 	event_active(srv.reaper, EV_TIMEOUT, 0);
 }
 
-/* The client is gone (or its socket failed): tell a stream, then kill. */
+/*
+ * The client is gone (or its socket failed).  A request in flight keeps
+ * the connection until its reply; otherwise it dies, and a stream's
+ * gone_cb is called from the reaper (so never inside a call of the
+ * stream's own).
+ */
 static void
 client_lost(struct client *c)
 {
@@ -177,13 +184,7 @@ client_lost(struct client *c)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 		return;
 	}
-	if (c->state == CLIENT_STREAM && c->gone_cb != NULL)
-	{
-		void		(*cb) (void *) = c->gone_cb;
-
-		c->gone_cb = NULL;
-		cb(c->gone_arg);
-	}
+	c->lost = true;
 	client_kill(c);
 }
 
@@ -571,7 +572,7 @@ client_stream_start(struct client *c, const char *content_type, const char *extr
 	c->chunked = c->parse.msg.http_minor >= 1;
 	iov.iov_base = head;
 	iov.iov_len = format_head(head, sizeof(head), 200, content_type, extra_headers, false, 0,
-							  c->chunked ? NULL : "close\r\n");
+							  "close\r\n");
 	if (c->chunked && iov.iov_len > 0 && iov.iov_len + 32 < sizeof(head))
 	{
 		/* format_head ended the head: put Transfer-Encoding before its end */
@@ -582,10 +583,17 @@ client_stream_start(struct client *c, const char *content_type, const char *extr
 	c->state = CLIENT_STREAM;
 	if (c->gone || c->peer_eof)
 	{
-		client_lost(c);			/* STREAM now: tells gone_cb when set */
+		client_lost(c);			/* gone_cb (if set by then) from the reaper */
 		return;
 	}
 	client_write(c, &iov, 1);
+	if (c->parse.msg.head)
+	{
+		/* HEAD: the head is the whole reply; the stream is told it is gone */
+		c->lost = true;
+		client_close_after_write(c);
+		return;
+	}
 	/* No read timeout: a quiet stream is fine; a client that stops reading is not. */
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, STREAM_READ_HIGH);
@@ -596,12 +604,14 @@ client_stream_set_gone(struct client *c, void (*gone) (void *), void *arg)
 {
 	c->gone_cb = gone;
 	c->gone_arg = arg;
-	if (c->dead && gone != NULL)
-	{
-		/* it went away while the stream was being set up */
-		c->gone_cb = NULL;
-		gone(arg);
-	}
+}
+
+size_t
+client_stream_queued(void *conn)
+{
+	struct client *c = conn;
+
+	return c->dead ? 0 : evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 size_t
@@ -614,8 +624,6 @@ client_stream_write(void *conn, const char *data, size_t len)
 
 	if (c->dead || c->state != CLIENT_STREAM)
 		return 0;
-	if (c->parse.msg.head)
-		return 0;				/* HEAD: the head was the whole reply */
 	if (c->chunked)
 	{
 		iov[n].iov_base = size;
@@ -638,10 +646,10 @@ client_stream_end(void *conn)
 {
 	struct client *c = conn;
 
+	c->gone_cb = NULL;			/* never tell a stream that ended itself */
 	if (c->dead || c->state != CLIENT_STREAM)
 		return;
-	c->gone_cb = NULL;
-	if (c->chunked && !c->parse.msg.head)
+	if (c->chunked)
 	{
 		struct iovec iov = {(void *) "0\r\n\r\n", 5};
 
@@ -653,7 +661,10 @@ client_stream_end(void *conn)
 void
 client_stream_abort(void *conn)
 {
-	client_kill(conn);
+	struct client *c = conn;
+
+	c->gone_cb = NULL;
+	client_kill(c);
 }
 
 void

@@ -68,22 +68,31 @@ void		client_reply_problem(struct client *c, const struct problem *p,
 
 /*
  * Answer the request in flight with a stream: the head of a 200 reply
- * with these headers now, the body later by client_stream_write(); chunked
- * for HTTP/1.1, delimited by the close for HTTP/1.0.  Nothing more is read
- * from the client; gone(arg) is called if it goes away first (or its
- * socket fails), after which the connection must not be used.
+ * with these headers now (and "Connection: close"), the body later by
+ * client_stream_write(); chunked for HTTP/1.1, delimited by the close for
+ * HTTP/1.0.  Nothing more is read from the client.  For HEAD the head is
+ * the whole reply: the connection closes and the stream is told it is
+ * gone.
  */
 void		client_stream_start(struct client *c, const char *content_type,
-							  const char *extra_headers);
+								const char *extra_headers);
+
+/*
+ * gone(arg) is called once the client has gone away (or its socket
+ * failed, or a HEAD's head is out), from the event loop: never from
+ * within a call into this module.  client_stream_end() and _abort() cancel
+ * it.
+ */
 void		client_stream_set_gone(struct client *c, void (*gone) (void *), void *arg);
 
 /*
  * The stream's side (these take void * to fit a table of callbacks):
  * write queues body bytes and returns the bytes not yet written to the
- * client; end finishes the body and closes once it is out; abort closes
- * now.  After end or abort, gone is never called.
+ * client; queued says how many those are; end finishes the body and
+ * closes once it is out; abort closes now.
  */
 size_t		client_stream_write(void *conn, const char *data, size_t len);
+size_t		client_stream_queued(void *conn);
 void		client_stream_end(void *conn);
 void		client_stream_abort(void *conn);
 

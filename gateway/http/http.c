@@ -128,47 +128,6 @@ finish_problem(struct req_ctx *ctx, const struct problem *p, const char *allow)
 	free(body);
 }
 
-/* The events layer writes a stream through the connection (client.c). */
-static const struct events_sink_ops client_sink_ops = {
-	.write = client_stream_write,
-	.end = client_stream_end,
-	.abort = client_stream_abort,
-};
-
-static void
-on_stream_gone(void *stream)
-{
-	events_stream_gone(stream);
-}
-
-/*
- * Subscribed: the head goes now, and the stream takes the connection
- * over.  HEAD gets the same head and nothing more.
- */
-static void
-serve_stream(struct req_ctx *ctx, PGresult *res)
-{
-	struct client *c = ctx->client;
-	struct events_stream *stream = NULL;
-
-	client_stream_start(c, "text/event-stream",
-					  "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
-	ctx->streaming = true;
-	if (ctx->req->msg.head)
-		client_stream_end(c);
-	else
-	{
-		stream = events_stream_open(&client_sink_ops, c, ctx->rp.values[0], ctx->rp.values[1],
-									ctx->rp.values[2], PQgetvalue(res, 0, 0),
-									PQgetvalue(res, 0, 1));
-		if (stream != NULL)
-			client_stream_set_gone(c, on_stream_gone, stream);
-		else
-			client_stream_end(c);
-	}
-	finish(ctx, 200, NULL, NULL, NULL, 0);
-}
-
 /* The statement's answer (or a problem from the pool) becomes the reply. */
 static void
 on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
@@ -182,12 +141,6 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	{
 		metrics_db_error(err->code);
 		finish_problem(ctx, err, NULL);
-		return;
-	}
-	if (r->kind == ROUTE_EVENTS &&
-		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-	{
-		serve_stream(ctx, res);
 		return;
 	}
 	switch (PQresultStatus(res))
@@ -270,6 +223,120 @@ check_rate(struct req_ctx *ctx, struct problem *p)
 	return false;
 }
 
+/*
+ * The events sink (events/sink.h) on a client connection.  A stream_sink
+ * is made when a request is handed over to events and freed by exactly
+ * one of refuse (the request gets the problem), end, abort, or the
+ * client's going away (client.c calls on_sink_gone from the loop, and it
+ * tells events).  Until start or refuse, the request (ctx) is unanswered.
+ */
+struct stream_sink
+{
+	struct client *client;
+	struct req_ctx *ctx;		/* NULL once answered */
+	struct events_stream *stream;	/* NULL until events_stream_open returns */
+};
+
+static void
+on_sink_gone(void *arg)
+{
+	struct stream_sink *sink = arg;
+
+	if (sink->stream != NULL)
+		events_stream_gone(sink->stream);
+	free(sink);
+}
+
+static void
+sink_start(void *conn)
+{
+	struct stream_sink *sink = conn;
+	struct req_ctx *ctx = sink->ctx;
+
+	sink->ctx = NULL;
+	client_stream_start(sink->client, "text/event-stream",
+						"Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+	ctx->streaming = true;
+	finish(ctx, 200, NULL, NULL, NULL, 0);
+}
+
+static void
+sink_refuse(void *conn, const struct problem *p)
+{
+	struct stream_sink *sink = conn;
+
+	client_stream_set_gone(sink->client, NULL, NULL);
+	finish_problem(sink->ctx, p, NULL);
+	free(sink);
+}
+
+static size_t
+sink_write(void *conn, const char *data, size_t len)
+{
+	return client_stream_write(((struct stream_sink *) conn)->client, data, len);
+}
+
+static size_t
+sink_queued(void *conn)
+{
+	return client_stream_queued(((struct stream_sink *) conn)->client);
+}
+
+static void
+sink_end(void *conn)
+{
+	struct stream_sink *sink = conn;
+
+	client_stream_end(sink->client);
+	free(sink);
+}
+
+static void
+sink_abort(void *conn)
+{
+	struct stream_sink *sink = conn;
+
+	client_stream_abort(sink->client);
+	free(sink);
+}
+
+static const struct events_sink_ops stream_sink_ops = {
+	.start = sink_start,
+	.refuse = sink_refuse,
+	.write = sink_write,
+	.queued = sink_queued,
+	.end = sink_end,
+	.abort = sink_abort,
+};
+
+/*
+ * A stream request that passed every check: events runs the subscribe
+ * check and answers through the sink (refused, or the head and the
+ * stream).  HEAD gets the head the GET would get, and no stream.
+ */
+static void
+serve_events(struct req_ctx *ctx)
+{
+	struct stream_sink *sink = calloc(1, sizeof(*sink));
+	struct events_stream *stream;
+	struct problem p;
+
+	if (sink == NULL)
+	{
+		problem_set(&p, 500, CODE_INTERNAL, "out of memory");
+		finish_problem(ctx, &p, NULL);
+		return;
+	}
+	sink->client = ctx->client;
+	sink->ctx = ctx;
+	client_stream_set_gone(ctx->client, on_sink_gone, sink);
+	/* NULL: refused already (the sink and ctx are gone) */
+	stream = events_stream_open(&stream_sink_ops, sink, ctx->rp.values[0], ctx->rp.values[1],
+								ctx->rp.values[2]);
+	if (stream != NULL)
+		sink->stream = stream;
+}
+
 static void
 serve_sql(struct req_ctx *ctx, const char *query)
 {
@@ -283,6 +350,11 @@ serve_sql(struct req_ctx *ctx, const char *query)
 		 !events_cursor(&ctx->rp.values[2], http_msg_field(ctx->req, "Last-Event-ID"), &p)))
 	{
 		finish_problem(ctx, &p, NULL);
+		return;
+	}
+	if (ctx->rp.route->kind == ROUTE_EVENTS)
+	{
+		serve_events(ctx);
 		return;
 	}
 	pool_job_init(&ctx->job, srv.stmts[ctx->route], ctx->rp.nvalues, ctx->rp.values,

@@ -99,11 +99,13 @@ for my $s (0, 1, 7, 19, 20, 25)
 		$c->close;
 	}
 }
-# ?after wins over Last-Event-ID; a cursor past the end waits for the next message
+# Last-Event-ID wins over ?after (an EventSource reconnects to its original
+# URL with the header added); a cursor past the end waits for the next message
 {
-	my $c = stream($gw, "$events?as=carol&after=18", headers => { 'Last-Event-ID' => 2 });
+	my $c = stream($gw, "$events?as=carol&after=2", headers => { 'Last-Event-ID' => 18 });
 	$c->wait_until(sub { $c->ids >= 2 }, 10);
-	is_deeply([ $c->ids ], [ 19, 20 ], '?after is used before Last-Event-ID');
+	is_deeply([ $c->ids ], [ 19, 20 ], 'Last-Event-ID is used before ?after');
+	is($c->retry, 3000, 'the stream sends a retry: field (3000 ms)');
 	my $past = stream($gw, "$events?as=carol&after=25");
 	is($past->status, 200, 'a cursor past last_seq: 200');
 	post($gw, 'alice', 'm21');
