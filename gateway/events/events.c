@@ -52,6 +52,7 @@
 
 #include "changes.h"
 #include "config.h"
+#include "decimal.h"
 #include "deliver.h"
 #include "events.h"
 #include "hub.h"
@@ -233,7 +234,7 @@ on_heartbeat(evutil_socket_t fd, short what, void *arg)
 bool
 events_cursor(const char **after, const char *last_event_id, struct problem *p)
 {
-	size_t		n;
+	char		clamped[DECIMAL_BUFLEN];
 
 	if (!ev.enabled)
 	{
@@ -242,21 +243,13 @@ events_cursor(const char **after, const char *last_event_id, struct problem *p)
 	}
 	if (last_event_id == NULL)
 		return true;
-	n = strspn(last_event_id, "0123456789");
-	if (n == 0 || last_event_id[n] != '\0')
+	if (!decimal_clamp(last_event_id, strlen(last_event_id), false, 0, INT64_MAX, clamped))
 	{
 		problem_set(p, 400, CODE_VALIDATION, "Last-Event-ID must be a message seq (a non-negative integer)");
 		return false;
 	}
-	while (n > 1 && *last_event_id == '0')
-	{
-		last_event_id++;
-		n--;
-	}
-	/* Too large for bigint: past the end of any conversation. */
-	if (n > 19 || (n == 19 && strcmp(last_event_id, CURSOR_PAST_END) > 0))
-		last_event_id = CURSOR_PAST_END;
-	*after = last_event_id;
+	/* Beyond bigint is past the end, as for ?after= (decimal.h). */
+	*after = strcmp(clamped, DECIMAL_INT64_MAX_TEXT) == 0 ? DECIMAL_INT64_MAX_TEXT : last_event_id;
 	return true;
 }
 

@@ -61,8 +61,8 @@ ms_since(const struct timespec *t0)
 }
 
 /*
- * The route table's method.  HEAD is routed as GET (RFC 9110 9.3.2: same
- * status and headers); client_reply() leaves the body out.
+ * The route table's method.  request_route() routes HEAD as GET (RFC 9110
+ * 9.3.2: same status and headers); client_reply() leaves the body out.
  */
 static enum http_method
 method_of(llhttp_method_t m)
@@ -70,8 +70,9 @@ method_of(llhttp_method_t m)
 	switch (m)
 	{
 		case HTTP_GET:
-		case HTTP_HEAD:
 			return METHOD_GET;
+		case HTTP_HEAD:
+			return METHOD_HEAD;
 		case HTTP_POST:
 			return METHOD_POST;
 		case HTTP_PUT:

@@ -1,11 +1,31 @@
 /*
  * json_check.c
- *	  Request body checks: a raw byte scan before cJSON (cJSON passes invalid
- *	  UTF-8 through and truncates strings at \u0000), the cJSON parse, a
- *	  duplicate-key walk (cJSON keeps the first, jsonb the last), and the
- *	  per-route field types.
+ *	  Request body checks, in this order:
+ *
+ *	  1. scan_json(): the whole RFC 8259 grammar over the raw bytes, with
+ *	     UTF-8, the two strings PostgreSQL cannot store (\u0000 and lone
+ *	     surrogates) and the nesting limit.
+ *	  2. cJSON builds the tree of the document scan_json() accepted.
+ *	  3. A duplicate-key walk (cJSON keeps the first, jsonb the last).
+ *	  4. The per-route field types; JF_INTEGER on the number's own text.
+ *
+ *	  Why a scanner of our own in front of cJSON.  Whatever the gateway
+ *	  passes reaches PostgreSQL's json parser, which is exactly RFC 8259,
+ *	  while cJSON is lenient: it takes 01, 1., 1.e5, a byte order mark,
+ *	  form feeds and other control characters as white space, invalid
+ *	  UTF-8 inside strings, and it truncates strings at \u0000.  Each of
+ *	  those came back as validation_failed with PostgreSQL's parser text
+ *	  instead of invalid_json.  Another library would not remove the need
+ *	  for a pass of our own: json-c, jansson and yajl are each lenient or
+ *	  strict in other places, none answers \u0000 and lone surrogates as
+ *	  PostgreSQL does, and none keeps a number's text (needed for integers
+ *	  that are digits, not doubles).  The grammar is small, so the scanner
+ *	  is one iterative loop: no allocation, no recursion, one bit of state
+ *	  per open container (the depth is bounded by JSON_MAX_DEPTH, so the
+ *	  stack is one uint64_t), O(n), and the first error names its byte.
+ *	  cJSON is kept for the tree, and only ever sees valid documents at
+ *	  most JSON_MAX_DEPTH deep, far inside its own recursion limit.
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +33,8 @@
 #include <cjson/cJSON.h>
 
 #include "json_check.h"
+
+_Static_assert(JSON_MAX_DEPTH <= 64, "the container stack is one uint64_t");
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
 static size_t
@@ -42,6 +64,7 @@ utf8_sequence(const unsigned char *s, size_t n)
 	return 0;
 }
 
+/* The value of 4 hex digits at s (n bytes available), or -1. */
 static int
 hex4(const unsigned char *s, size_t n)
 {
@@ -66,86 +89,368 @@ hex4(const unsigned char *s, size_t n)
 	return v;
 }
 
+/* RFC 8259 white space: exactly these four. */
+static bool
+is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static size_t
+skip_ws(const unsigned char *s, size_t len, size_t i)
+{
+	while (i < len && is_ws(s[i]))
+		i++;
+	return i;
+}
+
+static bool
+bad_json(struct problem *p, const char *what, size_t at)
+{
+	problem_set(p, 400, CODE_INVALID_JSON, "body is not valid JSON: %s (at byte %zu)", what, at);
+	return false;
+}
+
 /*
- * The byte scan.  Malformed escapes are left for cJSON to reject; this
- * only looks for what cJSON would let through.
+ * The string starting at s[*i] == '"'; on success *i is just past its
+ * closing quote.  Raw control characters, invalid UTF-8 and malformed
+ * escapes are invalid_json; \u0000 and lone surrogates, which are valid
+ * JSON that PostgreSQL cannot store, are validation_failed.
  */
 static bool
-scan_raw(const unsigned char *s, size_t len, struct problem *p)
+scan_string(const unsigned char *s, size_t len, size_t *ip, struct problem *p)
 {
-	bool		in_string = false;
-	size_t		i = 0;
+	size_t		i = *ip + 1;
 
-	/* cJSON skips a byte order mark, PostgreSQL's json parser does not. */
-	if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+	for (;;)
 	{
-		problem_set(p, 400, CODE_INVALID_JSON, "a byte order mark is not JSON");
-		return false;
-	}
-	while (i < len)
-	{
-		unsigned char c = s[i];
-		size_t		n = utf8_sequence(s + i, len - i);
+		unsigned char c;
 
-		if (n == 0 || c == '\0')
+		if (i >= len)
+			return bad_json(p, "unterminated string", *ip);
+		c = s[i];
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return bad_json(p, "unescaped control character in a string", i);
+		if (c >= 0x80)
 		{
-			problem_set(p, 400, CODE_INVALID_JSON, "body is not valid UTF-8 JSON (at byte %zu)", i);
-			return false;
-		}
-		if (!in_string)
-		{
-			if (c == '"')
-				in_string = true;
+			size_t		n = utf8_sequence(s + i, len - i);
+
+			if (n == 0)
+				return bad_json(p, "invalid UTF-8", i);
 			i += n;
 			continue;
 		}
-		if (c == '"')
-			in_string = false;
-		else if (c < 0x20)
+		if (c != '\\')
 		{
-			problem_set(p, 400, CODE_INVALID_JSON,
-						"unescaped control character in a string (at byte %zu)", i);
-			return false;
+			i++;
+			continue;
 		}
-		else if (c == '\\' && i + 1 < len)
+		if (i + 1 >= len)
+			return bad_json(p, "unterminated string", *ip);
+		if (strchr("\"\\/bfnrt", s[i + 1]) != NULL && s[i + 1] != '\0')
 		{
-			if (s[i + 1] == 'u')
+			i += 2;
+			continue;
+		}
+		if (s[i + 1] != 'u')
+			return bad_json(p, "invalid escape in a string", i);
+		{
+			int			u = hex4(s + i + 2, len - i - 2);
+
+			if (u < 0)
+				return bad_json(p, "malformed \\u escape", i);
+			if (u == 0)
 			{
-				int			u = hex4(s + i + 2, len - i - 2);
+				problem_set(p, 400, CODE_VALIDATION, "\\u0000 is not allowed in strings");
+				return false;
+			}
+			if (u >= 0xD800 && u <= 0xDBFF)
+			{
+				int			lo = -1;
 
-				if (u == 0)
-				{
-					problem_set(p, 400, CODE_VALIDATION, "\\u0000 is not allowed in strings");
-					return false;
-				}
-				if (u >= 0xD800 && u <= 0xDBFF)
-				{
-					int			lo = -1;
-
-					if (i + 12 <= len && s[i + 6] == '\\' && s[i + 7] == 'u')
-						lo = hex4(s + i + 8, len - i - 8);
-					if (lo < 0xDC00 || lo > 0xDFFF)
-					{
-						problem_set(p, 400, CODE_VALIDATION, "lone surrogate \\u%04X in a string", u);
-						return false;
-					}
-					i += 12;
-					continue;
-				}
-				if (u >= 0xDC00 && u <= 0xDFFF)
+				if (i + 12 <= len && s[i + 6] == '\\' && s[i + 7] == 'u')
+					lo = hex4(s + i + 8, len - i - 8);
+				if (lo < 0xDC00 || lo > 0xDFFF)
 				{
 					problem_set(p, 400, CODE_VALIDATION, "lone surrogate \\u%04X in a string", u);
 					return false;
 				}
-				i += (u < 0) ? 2 : 6;
+				i += 12;
 				continue;
 			}
-			i += 2;				/* skip the escaped character, e.g. \" */
-			continue;
+			if (u >= 0xDC00 && u <= 0xDFFF)
+			{
+				problem_set(p, 400, CODE_VALIDATION, "lone surrogate \\u%04X in a string", u);
+				return false;
+			}
+			i += 6;
 		}
-		i += n;
 	}
+	*ip = i + 1;
 	return true;
+}
+
+/*
+ * The number starting at s[*i]:
+ *   [ "-" ] ( "0" / digit1-9 *digit ) [ "." 1*digit ] [ ( "e" / "E" ) [ "+" / "-" ] 1*digit ]
+ * On success *i is just past it.  What follows is the caller's to judge.
+ */
+static bool
+scan_number(const unsigned char *s, size_t len, size_t *ip, struct problem *p)
+{
+	size_t		i = *ip;
+
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && is_digit(s[i]))
+		while (i < len && is_digit(s[i]))
+			i++;
+	else
+		return bad_json(p, "malformed number", *ip);
+	if (i < len && is_digit(s[i]))
+		return bad_json(p, "a number with a leading zero", *ip);
+	if (i < len && s[i] == '.')
+	{
+		if (++i >= len || !is_digit(s[i]))
+			return bad_json(p, "a number with no digit after the decimal point", *ip);
+		while (i < len && is_digit(s[i]))
+			i++;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E'))
+	{
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= len || !is_digit(s[i]))
+			return bad_json(p, "a number with no digit in its exponent", *ip);
+		while (i < len && is_digit(s[i]))
+			i++;
+	}
+	*ip = i;
+	return true;
+}
+
+/* What scan_json() expects next. */
+enum scan_state
+{
+	WANT_VALUE,					/* at the start, after ':' or after ',' in an array */
+	WANT_VALUE_OR_CLOSE,		/* after '[' */
+	WANT_KEY,					/* after ',' in an object */
+	WANT_KEY_OR_CLOSE,			/* after '{' */
+	WANT_COMMA_OR_CLOSE			/* after a value inside a container */
+};
+
+/*
+ * The whole document s[0..len) against RFC 8259, iteratively.  stack has
+ * bit d set when the container at depth d + 1 is an object.  Nesting
+ * deeper than JSON_MAX_DEPTH is validation_failed (valid JSON, a rule of
+ * the API), found at the first container too deep, so a 2,000-deep
+ * document costs no more than a 34-deep one.
+ */
+static bool
+scan_json(const unsigned char *s, size_t len, struct problem *p)
+{
+	enum scan_state state = WANT_VALUE;
+	uint64_t	stack = 0;
+	int			depth = 0;
+	size_t		i = 0;
+
+	/* cJSON skips a byte order mark, PostgreSQL's json parser does not. */
+	if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+		return bad_json(p, "a byte order mark is not JSON", 0);
+	for (;;)
+	{
+		bool		value_done = false;
+		bool		in_object = depth > 0 && (stack >> (depth - 1) & 1);
+		unsigned char c;
+
+		i = skip_ws(s, len, i);
+		if (i >= len)
+			return bad_json(p, len == 0 ? "the body is empty" : "unexpected end of the body", i);
+		c = s[i];
+		switch (state)
+		{
+			case WANT_KEY_OR_CLOSE:
+				if (c == '}')
+				{
+					i++;
+					depth--;
+					value_done = true;
+					break;
+				}
+				/* FALLTHROUGH */
+			case WANT_KEY:
+				if (c != '"')
+					return bad_json(p, "expected a member name in double quotes", i);
+				if (!scan_string(s, len, &i, p))
+					return false;
+				i = skip_ws(s, len, i);
+				if (i >= len || s[i] != ':')
+					return bad_json(p, "expected ':' after a member name", i);
+				i++;
+				state = WANT_VALUE;
+				break;
+			case WANT_COMMA_OR_CLOSE:
+				if (c == ',')
+				{
+					i++;
+					state = in_object ? WANT_KEY : WANT_VALUE;
+					break;
+				}
+				if (c != (in_object ? '}' : ']'))
+					return bad_json(p, in_object ? "expected ',' or '}'" : "expected ',' or ']'", i);
+				i++;
+				depth--;
+				value_done = true;
+				break;
+			case WANT_VALUE_OR_CLOSE:
+				if (c == ']')
+				{
+					i++;
+					depth--;
+					value_done = true;
+					break;
+				}
+				/* FALLTHROUGH */
+			case WANT_VALUE:
+				if (c == '{' || c == '[')
+				{
+					if (depth == JSON_MAX_DEPTH)
+					{
+						problem_set(p, 400, CODE_VALIDATION,
+									"objects and arrays nest more than %d levels deep below the body (at byte %zu)",
+									JSON_MAX_DEPTH - 1, i);
+						return false;
+					}
+					if (c == '{')
+						stack |= (uint64_t) 1 << depth;
+					else
+						stack &= ~((uint64_t) 1 << depth);
+					depth++;
+					i++;
+					state = (c == '{') ? WANT_KEY_OR_CLOSE : WANT_VALUE_OR_CLOSE;
+					break;
+				}
+				if (c == '"')
+				{
+					if (!scan_string(s, len, &i, p))
+						return false;
+				}
+				else if (c == '-' || is_digit(c))
+				{
+					if (!scan_number(s, len, &i, p))
+						return false;
+				}
+				else if (len - i >= 4 && memcmp(s + i, "true", 4) == 0)
+					i += 4;
+				else if (len - i >= 4 && memcmp(s + i, "null", 4) == 0)
+					i += 4;
+				else if (len - i >= 5 && memcmp(s + i, "false", 5) == 0)
+					i += 5;
+				else
+					return bad_json(p, c < 0x20 ? "a control character that is not white space" :
+									"unexpected character", i);
+				value_done = true;
+				break;
+		}
+		if (!value_done)
+			continue;
+		if (depth == 0)
+		{
+			i = skip_ws(s, len, i);
+			if (i < len)
+				return bad_json(p, "data after the JSON value", i);
+			return true;
+		}
+		state = WANT_COMMA_OR_CLOSE;
+	}
+}
+
+/*
+ * Offsets in a document scan_json() accepted: past the string at s[i],
+ * and past the value at s[i] (a scalar ends at the next delimiter).
+ */
+static size_t
+skip_string(const char *s, size_t i)
+{
+	for (i++; s[i] != '"'; i++)
+		if (s[i] == '\\')
+			i++;
+	return i + 1;
+}
+
+static size_t
+skip_value(const char *s, size_t len, size_t i)
+{
+	int			depth = 0;
+
+	do
+	{
+		switch (s[i])
+		{
+			case '"':
+				i = skip_string(s, i);
+				break;
+			case '{':
+			case '[':
+				depth++;
+				i++;
+				break;
+			case '}':
+			case ']':
+				depth--;
+				i++;
+				break;
+			default:
+				if (depth > 0)
+					i++;
+				else
+					while (i < len && !is_ws((unsigned char) s[i]) &&
+						   s[i] != ',' && s[i] != '}' && s[i] != ']')
+						i++;
+				break;
+		}
+	} while (depth > 0 && i < len);
+	return i;
+}
+
+/*
+ * The text of the value of member number k (from 0, in document order,
+ * as cJSON keeps them) of the top-level object of a valid document.
+ */
+static struct json_span
+member_span(const char *s, size_t len, int k)
+{
+	struct json_span span = {0, 0};
+	size_t		i = skip_ws((const unsigned char *) s, len, 0) + 1;		/* past '{' */
+
+	for (int m = 0;; m++)
+	{
+		size_t		end;
+
+		i = skip_ws((const unsigned char *) s, len, i);
+		i = skip_string(s, i);
+		i = skip_ws((const unsigned char *) s, len, i) + 1;		/* past ':' */
+		i = skip_ws((const unsigned char *) s, len, i);
+		end = skip_value(s, len, i);
+		if (m == k)
+		{
+			span.off = i;
+			span.len = end - i;
+			return span;
+		}
+		i = skip_ws((const unsigned char *) s, len, end) + 1;	/* past ',' */
+	}
 }
 
 static int
@@ -191,8 +496,23 @@ has_duplicate_keys(const cJSON *node)
 	return false;
 }
 
+/*
+ * An integer is a JSON number written as digits: no fraction, no exponent.
+ * 3.0, 1e2, 1.0000000000000001 and 1e-400 are numbers a double would call
+ * integral, and PostgreSQL's cast would round: refused.  The size is not
+ * limited here; the binding clamps it (decimal.h).
+ */
 static bool
-field_has_type(const cJSON *v, enum json_field_type type)
+is_integer_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit((unsigned char) s[i]) && !(i == 0 && s[i] == '-'))
+			return false;
+	return n > 0;
+}
+
+static bool
+field_has_type(const cJSON *v, enum json_field_type type, const char *text, size_t textlen)
 {
 	const cJSON *e;
 
@@ -210,9 +530,7 @@ field_has_type(const cJSON *v, enum json_field_type type)
 				return false;
 			return true;
 		case JF_INTEGER:
-			/* The value itself reaches PostgreSQL as text, exactly. */
-			return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
-				floor(v->valuedouble) == v->valuedouble;
+			return cJSON_IsNumber(v) && is_integer_text(text, textlen);
 		case JF_ANY:
 			return true;
 	}
@@ -256,19 +574,32 @@ field_type_name(enum json_field_type type)
 	return "?";
 }
 
+/* The index of the member v among root's children, in document order. */
+static int
+member_index(const cJSON *root, const cJSON *v)
+{
+	int			k = 0;
+
+	for (const cJSON *c = root->child; c != v; c = c->next)
+		k++;
+	return k;
+}
+
 bool
 json_check_body(const char *body, size_t len, const struct json_field *fields,
-				struct problem *p)
+				struct json_span *spans, struct problem *p)
 {
 	cJSON	   *root;
 	bool		ok = false;
+	int			nf = 0;
 
-	if (!scan_raw((const unsigned char *) body, len, p))
+	if (!scan_json((const unsigned char *) body, len, p))
 		return false;
 
 	/*
 	 * body[len] is '\0', and the length passed includes it: with
 	 * require_null_terminated cJSON then fails on anything after the value.
+	 * scan_json() accepted the document, so only memory can fail here.
 	 */
 	root = cJSON_ParseWithLengthOpts(body, len + 1, NULL, 1);
 	if (root == NULL)
@@ -286,9 +617,10 @@ json_check_body(const char *body, size_t len, const struct json_field *fields,
 		problem_set(p, 400, CODE_WRONG_SHAPE, "body must be a JSON object");
 		goto done;
 	}
-	for (const struct json_field *f = fields; f && f->name; f++)
+	for (const struct json_field *f = fields; f && f->name; f++, nf++)
 	{
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, f->name);
+		struct json_span span = {0, 0};
 
 		if (v == NULL)
 		{
@@ -297,14 +629,20 @@ json_check_body(const char *body, size_t len, const struct json_field *fields,
 				problem_set(p, 400, CODE_WRONG_SHAPE, "field \"%s\" is required", f->name);
 				goto done;
 			}
-			continue;
 		}
-		if (!field_has_type(v, f->type))
+		else
 		{
-			problem_set(p, 400, CODE_WRONG_SHAPE, "field \"%s\" must be %s",
-						f->name, field_type_name(f->type));
-			goto done;
+			if (spans != NULL || f->type == JF_INTEGER)
+				span = member_span(body, len, member_index(root, v));
+			if (!field_has_type(v, f->type, body + span.off, span.len))
+			{
+				problem_set(p, 400, CODE_WRONG_SHAPE, "field \"%s\" must be %s",
+							f->name, field_type_name(f->type));
+				goto done;
+			}
 		}
+		if (spans != NULL)
+			spans[nf] = span;
 	}
 	ok = true;
 done:

@@ -38,16 +38,27 @@ parameter(const struct route_param *p)
 	cJSON_AddBoolToObject(o, "required", in_path || p->source == PARAM_QUERY_REQUIRED);
 	if (p->description)
 		cJSON_AddStringToObject(o, "description", p->description);
-	if (p->source == PARAM_PATH_SEQ || p->source == PARAM_QUERY_INT)
+	if (p->source == PARAM_PATH_SEQ || p->source == PARAM_QUERY_INT ||
+		p->source == PARAM_QUERY_SEQ)
 	{
 		cJSON_AddStringToObject(schema, "type", "integer");
-		cJSON_AddStringToObject(schema, "format", "int64");
+		cJSON_AddStringToObject(schema, "format",
+								p->source == PARAM_QUERY_INT ? "int32" : "int64");
 	}
 	else
 	{
 		cJSON_AddStringToObject(schema, "type", "string");
 		if (p->source == PARAM_PATH_UUID)
 			cJSON_AddStringToObject(schema, "format", "uuid");
+		if (p->source == PARAM_QUERY_ENUM && p->choices != NULL)
+		{
+			cJSON	   *values = cJSON_AddArrayToObject(schema, "enum");
+			char		buf[128];
+
+			snprintf(buf, sizeof(buf), "%s", p->choices);
+			for (char *save = NULL, *v = strtok_r(buf, "|", &save); v; v = strtok_r(NULL, "|", &save))
+				cJSON_AddItemToArray(values, cJSON_CreateString(v));
+		}
 	}
 	cJSON_AddItemToObject(o, "schema", schema);
 	return o;
@@ -116,7 +127,7 @@ operation(const struct route *r)
 	cJSON_AddStringToObject(op, "operationId", r->name);
 	cJSON_AddStringToObject(op, "summary", r->summary);
 	for (int i = 0; i < r->nparams; i++)
-		if (r->params[i].source != PARAM_BODY)
+		if (r->params[i].source != PARAM_BODY && r->params[i].source != PARAM_BODY_SEQ)
 			cJSON_AddItemToArray(params, parameter(&r->params[i]));
 	cJSON_AddItemToObject(op, "parameters", params);
 	if (r->body)

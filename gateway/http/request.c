@@ -2,7 +2,7 @@
  * request.c
  *	  Routing and parameter binding, as pure functions over strings.
  */
-#include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -129,10 +129,17 @@ pattern_matches(const char *pattern, const struct request_parse *rp)
 	return false;
 }
 
+/* The order of methods in an Allow header. */
+static const enum http_method allow_order[] = {
+	METHOD_GET, METHOD_HEAD, METHOD_POST, METHOD_PUT, METHOD_PATCH, METHOD_DELETE
+};
+
 bool
 request_route(struct request_parse *rp, enum http_method method, const char *path,
 			  struct problem *p, char *allow, size_t allowlen)
 {
+	/* RFC 9110 section 9.3.2: HEAD is GET without the body. */
+	enum http_method want = (method == METHOD_HEAD) ? METHOD_GET : method;
 	unsigned	allowed = 0;
 
 	if (allowlen > 0)
@@ -143,12 +150,14 @@ request_route(struct request_parse *rp, enum http_method method, const char *pat
 		{
 			if (!pattern_matches(routes[i].pattern, rp))
 				continue;
-			if (routes[i].method == method)
+			if (routes[i].method == want)
 			{
 				rp->route = &routes[i];
 				return true;
 			}
 			allowed |= routes[i].method;
+			if (routes[i].method == METHOD_GET)
+				allowed |= METHOD_HEAD;
 		}
 	}
 	if (allowed == 0)
@@ -156,13 +165,13 @@ request_route(struct request_parse *rp, enum http_method method, const char *pat
 		problem_set(p, 404, CODE_NOT_FOUND, "no such route");
 		return false;
 	}
-	for (unsigned m = 1; m < METHOD_OTHER; m <<= 1)
+	for (size_t i = 0; i < sizeof(allow_order) / sizeof(allow_order[0]) && allowlen > 0; i++)
 	{
-		if (!(allowed & m))
+		if (!(allowed & allow_order[i]))
 			continue;
 		if (allow[0] != '\0')
 			strncat(allow, ", ", allowlen - strlen(allow) - 1);
-		strncat(allow, http_method_name((enum http_method) m), allowlen - strlen(allow) - 1);
+		strncat(allow, http_method_name(allow_order[i]), allowlen - strlen(allow) - 1);
 	}
 	problem_set(p, 405, CODE_METHOD, "method not allowed on this route");
 	return false;
@@ -219,8 +228,8 @@ split_query(struct request_parse *rp, const char *query, struct problem *p)
 }
 
 /*
- * The value of a query parameter; NULL when absent or empty.  A parameter
- * given twice is an error: which one would win is not obvious.
+ * The value of a query parameter: NULL when absent, "" when given empty.
+ * A parameter given twice is an error: which one would win is not obvious.
  */
 static bool
 query_get(const struct request_parse *rp, const char *name, const char **value,
@@ -238,33 +247,50 @@ query_get(const struct request_parse *rp, const char *name, const char **value,
 		}
 		*value = rp->query[i].value;
 	}
-	if (*value != NULL && (*value)[0] == '\0')
-		*value = NULL;
 	return true;
 }
 
-/* 1 to 18 ASCII digits (fits a bigint), optionally a leading minus. */
+/* Is value one of choices ("a|b|c")?  The empty string never is. */
 static bool
-is_integer(const char *s, bool allow_minus)
+is_choice(const char *value, const char *choices)
 {
-	size_t		n = 0;
+	size_t		n = strlen(value);
 
-	if (allow_minus && *s == '-')
-		s++;
-	for (; s[n] != '\0'; n++)
-		if (!isdigit((unsigned char) s[n]))
-			return false;
-	return n >= 1 && n <= 18;
+	while (n > 0 && choices != NULL)
+	{
+		const char *bar = strchr(choices, '|');
+		size_t		len = bar ? (size_t) (bar - choices) : strlen(choices);
+
+		if (len == n && memcmp(value, choices, n) == 0)
+			return true;
+		choices = bar ? bar + 1 : NULL;
+	}
+	return false;
 }
 
-static bool
-is_positive_integer(const char *s)
+/* choices "a|b|c" as "a, b or c", for a message. */
+static void
+choices_text(const char *choices, char *out, size_t outlen)
 {
-	if (!is_integer(s, false))
-		return false;
-	while (*s == '0')
-		s++;
-	return *s != '\0';
+	const char *last = strrchr(choices, '|');
+	size_t		o = 0;
+
+	for (const char *c = choices; *c != '\0' && o + 5 < outlen; c++)
+	{
+		if (*c != '|')
+			out[o++] = *c;
+		else if (c == last)
+		{
+			memcpy(out + o, " or ", 4);
+			o += 4;
+		}
+		else
+		{
+			memcpy(out + o, ", ", 2);
+			o += 2;
+		}
+	}
+	out[o] = '\0';
 }
 
 /* Is the media type application/json?  Parameters such as charset are fine. */
@@ -308,9 +334,10 @@ path_param(const struct request_parse *rp, const char *name, bool *bad)
 	return NULL;
 }
 
+/* 413 and 415: what is said of any body before its contents. */
 static bool
-bind_body(struct request_parse *rp, const char *content_type, const char *body,
-		  size_t body_len, size_t max_body, struct problem *p)
+body_acceptable(const char *content_type, size_t body_len, size_t max_body,
+				struct problem *p)
 {
 	if (body_len > max_body)
 	{
@@ -322,6 +349,15 @@ bind_body(struct request_parse *rp, const char *content_type, const char *body,
 		problem_set(p, 415, CODE_MEDIA_TYPE, "the body must be sent as Content-Type: application/json");
 		return false;
 	}
+	return true;
+}
+
+static bool
+bind_body(struct request_parse *rp, const char *content_type, const char *body,
+		  size_t body_len, size_t max_body, struct problem *p)
+{
+	if (!body_acceptable(content_type, body_len, max_body, p))
+		return false;
 	rp->body = malloc(body_len + 1);
 	if (rp->body == NULL)
 	{
@@ -335,69 +371,205 @@ bind_body(struct request_parse *rp, const char *content_type, const char *body,
 	return true;
 }
 
+/*
+ * A route that takes no body refuses one as any unexpected body is
+ * refused (API.md section 6): 413 over the limit, 415 when it is not
+ * JSON, and a JSON body is a 400.  An empty body is no body.
+ */
+static bool
+refuse_body(const char *content_type, size_t body_len, size_t max_body, struct problem *p)
+{
+	if (body_len == 0)
+		return true;
+	if (!body_acceptable(content_type, body_len, max_body, p))
+		return false;
+	problem_set(p, 400, CODE_VALIDATION, "this route takes no request body");
+	return false;
+}
+
+/* Bind one integer, clamped (decimal.h), as rp->values[i]. */
+static bool
+bind_integer(struct request_parse *rp, int i, const char *s, size_t len, bool allow_minus,
+			 int64_t min, int64_t max)
+{
+	if (!decimal_clamp(s, len, allow_minus, min, max, rp->numbuf[i]))
+		return false;
+	rp->values[i] = rp->numbuf[i];
+	return true;
+}
+
+/* A path parameter as rp->values[i]. */
+static bool
+bind_path(struct request_parse *rp, int i, const struct route_param *param, struct problem *p)
+{
+	bool		bad = false;
+	const char *v = path_param(rp, param->name, &bad);
+
+	if (bad)
+	{
+		problem_set(p, 400, CODE_VALIDATION,
+					"path segment {%s} has a malformed percent-escape or a NUL byte",
+					param->name);
+		return false;
+	}
+	rp->values[i] = v;
+	if (param->source != PARAM_PATH_SEQ)
+		return true;
+	/* Positive, any number of digits: beyond bigint it is past the end. */
+	if (!bind_integer(rp, i, v, strlen(v), false, 0, INT64_MAX) ||
+		strcmp(rp->numbuf[i], "0") == 0)
+	{
+		problem_set(p, 400, CODE_VALIDATION, "seq in the path must be a positive integer");
+		return false;
+	}
+	return true;
+}
+
+/* A query parameter as rp->values[i]. */
+static bool
+bind_query(struct request_parse *rp, int i, const struct route_param *param, struct problem *p)
+{
+	const char *v;
+	char		text[128];
+
+	if (!query_get(rp, param->name, &v, p))
+		return false;
+	if (param->source == PARAM_QUERY_ENUM)
+	{
+		if (v != NULL && !is_choice(v, param->choices))
+		{
+			choices_text(param->choices, text, sizeof(text));
+			problem_set(p, 400, CODE_VALIDATION, "query parameter \"%s\" must be %s",
+						param->name, text);
+			return false;
+		}
+		rp->values[i] = v;
+		return true;
+	}
+	if (v != NULL && v[0] == '\0')
+		v = NULL;				/* as=, limit=: as if absent */
+	rp->values[i] = v;
+	switch (param->source)
+	{
+		case PARAM_QUERY_REQUIRED:
+			if (v != NULL)
+				return true;
+			problem_set(p, 400, CODE_VALIDATION, "query parameter \"%s\" is required", param->name);
+			return false;
+		case PARAM_QUERY_INT:
+			if (v == NULL || bind_integer(rp, i, v, strlen(v), true, INT32_MIN, INT32_MAX))
+				return true;
+			break;
+		case PARAM_QUERY_SEQ:
+			if (v == NULL || bind_integer(rp, i, v, strlen(v), true, INT64_MIN, INT64_MAX))
+				return true;
+			break;
+		default:
+			return true;
+	}
+	problem_set(p, 400, CODE_VALIDATION, "query parameter \"%s\" must be an integer", param->name);
+	return false;
+}
+
+/* The index of field name in fields (below JSON_MAX_FIELDS), or -1. */
+static int
+field_index(const struct json_field *fields, const char *name)
+{
+	for (int i = 0; fields != NULL && fields[i].name != NULL && i < JSON_MAX_FIELDS; i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* A parameter taken from the body, which json_check_body() accepted. */
+static bool
+bind_from_body(struct request_parse *rp, int i, const struct route_param *param,
+			   struct problem *p)
+{
+	int			f;
+	const struct json_span *span;
+
+	if (param->source == PARAM_BODY)
+	{
+		rp->values[i] = rp->body;
+		return true;
+	}
+	/* PARAM_BODY_SEQ: json_check_body() made it -?[0-9]+ (JF_INTEGER). */
+	f = field_index(rp->route->body, param->name);
+	if (f < 0 || rp->route->body[f].type != JF_INTEGER)
+	{
+		problem_set(p, 500, CODE_INTERNAL, "route %s: \"%s\" is not an integer field of its body",
+					rp->route->name, param->name);
+		return false;
+	}
+	span = &rp->body_spans[f];
+	if (span->len == 0)
+		rp->values[i] = NULL;	/* an optional field, absent */
+	else if (!bind_integer(rp, i, rp->body + span->off, span->len, true, INT64_MIN, INT64_MAX))
+	{
+		problem_set(p, 400, CODE_WRONG_SHAPE, "field \"%s\" must be an integer", param->name);
+		return false;
+	}
+	return true;
+}
+
 bool
 request_bind(struct request_parse *rp, const char *query, const char *content_type,
 			 const char *body, size_t body_len, size_t max_body, struct problem *p)
 {
 	const struct route *r = rp->route;
+	int			nfields = 0;
 
-	/* 413 and 415 come before anything is said about the contents. */
-	if (r->body != NULL && !bind_body(rp, content_type, body, body_len, max_body, p))
+	/* 413, 415 and an unexpected body come before anything else is said. */
+	if (r->body != NULL ? !bind_body(rp, content_type, body, body_len, max_body, p) :
+		!refuse_body(content_type, body_len, max_body, p))
 		return false;
 	if (!split_query(rp, query, p))
 		return false;
 
+	/* Path and query first, then the body: a bad id is named before a bad body. */
 	rp->nvalues = r->nparams;
 	for (int i = 0; i < r->nparams; i++)
 	{
 		const struct route_param *param = &r->params[i];
-		const char *v = NULL;
-		bool		bad = false;
 
+		rp->values[i] = NULL;
 		switch (param->source)
 		{
 			case PARAM_PATH_TEXT:
 			case PARAM_PATH_UUID:
 			case PARAM_PATH_SEQ:
-				v = path_param(rp, param->name, &bad);
-				if (bad)
-				{
-					problem_set(p, 400, CODE_VALIDATION,
-								"path segment {%s} has a malformed percent-escape or a NUL byte",
-								param->name);
+				if (!bind_path(rp, i, param, p))
 					return false;
-				}
-				if (param->source == PARAM_PATH_SEQ && !is_positive_integer(v))
-				{
-					problem_set(p, 400, CODE_VALIDATION, "seq in the path must be a positive integer");
-					return false;
-				}
 				break;
 			case PARAM_QUERY:
 			case PARAM_QUERY_REQUIRED:
 			case PARAM_QUERY_INT:
-				if (!query_get(rp, param->name, &v, p))
+			case PARAM_QUERY_SEQ:
+			case PARAM_QUERY_ENUM:
+				if (!bind_query(rp, i, param, p))
 					return false;
-				if (v == NULL && param->source == PARAM_QUERY_REQUIRED)
-				{
-					problem_set(p, 400, CODE_VALIDATION,
-								"query parameter \"%s\" is required", param->name);
-					return false;
-				}
-				if (v != NULL && param->source == PARAM_QUERY_INT && !is_integer(v, true))
-				{
-					problem_set(p, 400, CODE_VALIDATION,
-								"query parameter \"%s\" must be an integer", param->name);
-					return false;
-				}
 				break;
 			case PARAM_BODY:
-				if (!json_check_body(rp->body, rp->body_len, r->body, p))
-					return false;
-				v = rp->body;
+			case PARAM_BODY_SEQ:
 				break;
 		}
-		rp->values[i] = v;
 	}
+	if (r->body == NULL)
+		return true;
+	while (r->body[nfields].name != NULL)
+		nfields++;
+	if (nfields > JSON_MAX_FIELDS)
+	{
+		problem_set(p, 500, CODE_INTERNAL, "route %s: more than %d body fields", r->name,
+					JSON_MAX_FIELDS);
+		return false;
+	}
+	if (!json_check_body(rp->body, rp->body_len, r->body, rp->body_spans, p))
+		return false;
+	for (int i = 0; i < r->nparams; i++)
+		if ((r->params[i].source == PARAM_BODY || r->params[i].source == PARAM_BODY_SEQ) &&
+			!bind_from_body(rp, i, &r->params[i], p))
+			return false;
 	return true;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "decimal.h"
 #include "errors.h"
 #include "routes.h"
 
@@ -39,8 +40,11 @@ struct request_parse
 	char	   *body;			/* NUL-terminated copy of the body */
 	size_t		body_len;
 
+	struct json_span body_spans[JSON_MAX_FIELDS];	/* of route->body's fields */
+
 	int			nvalues;		/* statement parameters, $1.. */
 	const char *values[ROUTE_MAX_PARAMS];
+	char		numbuf[ROUTE_MAX_PARAMS][DECIMAL_BUFLEN];	/* integers, clamped */
 };
 
 void		request_parse_init(struct request_parse *rp);
@@ -48,8 +52,10 @@ void		request_parse_free(struct request_parse *rp);
 
 /*
  * Find the route for method + raw path (not yet percent-decoded, no query).
- * On failure fills p (404, or 405 with the allowed methods written to allow
- * as "GET, PUT") and returns false.
+ * HEAD finds the GET route of the path (rp->route->method is then GET; the
+ * HTTP layer sends the reply without its body).  On failure fills p (404,
+ * or 405 with the allowed methods written to allow as "GET, HEAD, PUT")
+ * and returns false.
  */
 bool		request_route(struct request_parse *rp, enum http_method method,
 						  const char *path, struct problem *p,
@@ -57,8 +63,16 @@ bool		request_route(struct request_parse *rp, enum http_method method,
 
 /*
  * Check the rest of a routed request and fill rp->values: body size (413),
- * content type (415), path and query parameters and the JSON body (400).
- * query is the raw query string or NULL; content_type NULL when absent.
+ * content type (415), a body on a route that takes none (400), path and
+ * query parameters, then the JSON body (400).  query is the raw query
+ * string or NULL; content_type NULL when absent.
+ *
+ * Integers are bound in canonical form and clamped to their PostgreSQL
+ * type (decimal.h): a seq or cursor beyond bigint is INT64_MAX, which the
+ * extension reads as past the end (404 for a message, the last message
+ * for a read mark, nothing after it for after=, the newest page for
+ * before=).  An empty query value is an absent parameter, except for a
+ * parameter with a fixed set of values, which refuses it.
  */
 bool		request_bind(struct request_parse *rp, const char *query,
 						 const char *content_type, const char *body,

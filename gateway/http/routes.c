@@ -6,7 +6,9 @@
  *	  created from existing, parley.last_status() (column 2).
  *
  *	  The body is passed as ONE text parameter and fields are taken out in
- *	  SQL, so numbers keep their precision and nothing is re-serialised.
+ *	  SQL, so numbers keep their precision and nothing is re-serialised;
+ *	  the one exception is a seq in a body (PARAM_BODY_SEQ), bound on its
+ *	  own so that the gateway clamps one too large for bigint.
  *	  Path ids go in as text and are cast in SQL: a malformed UUID is
  *	  PostgreSQL's 22P02, a 400.  An absent optional parameter is NULL; the
  *	  functions apply their own defaults (limit 50), so no default lives
@@ -51,12 +53,12 @@ static const struct json_field read_body[] = {
 	{NULL, 0, false}
 };
 
-#define P_GUEST		{PARAM_PATH_TEXT, "guest_id", "guest id"}
-#define P_CID		{PARAM_PATH_UUID, "cid", "conversation id (UUID)"}
-#define P_SEQ		{PARAM_PATH_SEQ, "seq", "message seq, a positive integer"}
-#define P_AS		{PARAM_QUERY_REQUIRED, "as", "acting guest"}
-#define P_BODY		{PARAM_BODY, NULL, NULL}
-#define P_OTHER		{PARAM_PATH_TEXT, "other_id", "the other guest's id"}
+#define P_GUEST		{PARAM_PATH_TEXT, "guest_id", "guest id", NULL}
+#define P_CID		{PARAM_PATH_UUID, "cid", "conversation id (UUID)", NULL}
+#define P_SEQ		{PARAM_PATH_SEQ, "seq", "message seq, a positive integer", NULL}
+#define P_AS		{PARAM_QUERY_REQUIRED, "as", "acting guest", NULL}
+#define P_BODY		{PARAM_BODY, NULL, NULL, NULL}
+#define P_OTHER		{PARAM_PATH_TEXT, "other_id", "the other guest's id", NULL}
 
 const struct route routes[] = {
 	{ROUTE_SQL, METHOD_PUT, "/v1/guests/{guest_id}", "guest_upsert",
@@ -88,9 +90,9 @@ const struct route routes[] = {
 		"A guest's conversations, latest activity first, with unread counts",
 		"SELECT parley.conversation_list($1, $2, $3::integer, $4)::text",
 		4, {P_GUEST,
-			{PARAM_QUERY, "before", "opaque cursor: next_before of the previous page"},
-			{PARAM_QUERY_INT, "limit", "page size, 1-200, default 50"},
-		{PARAM_QUERY, "as", "acting guest; when given it must be guest_id"}},
+			{PARAM_QUERY, "before", "opaque cursor: next_before of the previous page", NULL},
+			{PARAM_QUERY_INT, "limit", "page size, 1-200, default 50", NULL},
+		{PARAM_QUERY, "as", "acting guest; when given it must be guest_id", NULL}},
 		NULL, 200, false},
 
 	{ROUTE_SQL, METHOD_POST, "/v1/conversations/{cid}/participants", "participant_add",
@@ -117,9 +119,9 @@ const struct route routes[] = {
 		"SELECT parley.message_list($1::uuid, $2, $3::bigint, $4::bigint,"
 		" $5::integer)::text",
 		5, {P_CID, P_AS,
-			{PARAM_QUERY_INT, "before", "newest messages with seq below this"},
-			{PARAM_QUERY_INT, "after", "oldest messages with seq above this"},
-		{PARAM_QUERY_INT, "limit", "page size, 1-200, default 50"}},
+			{PARAM_QUERY_SEQ, "before", "newest messages with seq below this", NULL},
+			{PARAM_QUERY_SEQ, "after", "oldest messages with seq above this", NULL},
+		{PARAM_QUERY_INT, "limit", "page size, 1-200, default 50", NULL}},
 		NULL, 200, false},
 
 	{ROUTE_SQL, METHOD_PATCH, "/v1/conversations/{cid}/messages/{seq}", "message_edit",
@@ -134,8 +136,8 @@ const struct route routes[] = {
 
 	{ROUTE_SQL, METHOD_POST, "/v1/conversations/{cid}/read", "read_mark",
 		"Move the acting guest's read marker forward",
-		"SELECT parley.read_mark($1::uuid, $2, (($3::jsonb)->'seq')::bigint)::text",
-		3, {P_CID, P_AS, P_BODY}, read_body, 200, false},
+		"SELECT parley.read_mark($1::uuid, $2, $3::bigint)::text",
+		3, {P_CID, P_AS, {PARAM_BODY_SEQ, "seq", NULL, NULL}}, read_body, 200, false},
 
 	{ROUTE_SQL, METHOD_PUT, "/v1/guests/{guest_id}/friends/{other_id}", "friend_request",
 		"Ask other_id to be friends (201 outgoing), or accept its request (200 accepted)",
@@ -151,9 +153,10 @@ const struct route routes[] = {
 		"A guest's friends or requests, newest first",
 		"SELECT parley.friend_list($1, $2, $3, $4::integer)::text",
 		4, {P_GUEST,
-			{PARAM_QUERY, "status", "accepted (default), incoming or outgoing"},
-			{PARAM_QUERY, "before", "opaque cursor: next_before of the previous page"},
-		{PARAM_QUERY_INT, "limit", "page size, 1-200, default 50"}},
+			{PARAM_QUERY_ENUM, "status", "accepted (default), incoming or outgoing",
+			"accepted|incoming|outgoing"},
+			{PARAM_QUERY, "before", "opaque cursor: next_before of the previous page", NULL},
+		{PARAM_QUERY_INT, "limit", "page size, 1-200, default 50", NULL}},
 		NULL, 200, false},
 
 	{ROUTE_SQL, METHOD_PUT, "/v1/guests/{guest_id}/blocks/{other_id}", "guest_block",
@@ -170,7 +173,7 @@ const struct route routes[] = {
 		"Live events (Server-Sent Events); resume with Last-Event-ID or after",
 		NULL,					/* events runs the subscribe check (events/subscribe.c) */
 		3, {P_CID, P_AS,
-		{PARAM_QUERY_INT, "after", "replay messages with seq above this first (as Last-Event-ID)"}},
+		{PARAM_QUERY_SEQ, "after", "replay messages with seq above this first (as Last-Event-ID)", NULL}},
 		NULL, 200, false},
 
 	{ROUTE_HEALTHZ, METHOD_GET, "/healthz", "healthz",
@@ -203,6 +206,8 @@ http_method_name(enum http_method m)
 			return "PATCH";
 		case METHOD_DELETE:
 			return "DELETE";
+		case METHOD_HEAD:
+			return "HEAD";
 		case METHOD_OTHER:
 			break;
 	}

@@ -19,7 +19,8 @@ enum http_method
 	METHOD_PUT = 1 << 2,
 	METHOD_PATCH = 1 << 3,
 	METHOD_DELETE = 1 << 4,
-	METHOD_OTHER = 1 << 5		/* HEAD, OPTIONS, ...: never routed */
+	METHOD_HEAD = 1 << 5,		/* no row of its own: routed as GET */
+	METHOD_OTHER = 1 << 6		/* OPTIONS, TRACE, ...: never routed */
 };
 
 enum route_kind
@@ -32,15 +33,23 @@ enum route_kind
 	ROUTE_OPENAPI
 };
 
+/*
+ * Integers (path seqs, *_INT, *_SEQ) are digits, checked as digits and
+ * never as doubles; a value too large for its PostgreSQL type is clamped
+ * to the type's bound (decimal.h), so a huge seq is "past the end".
+ */
 enum param_source
 {
 	PARAM_PATH_TEXT,			/* a path segment, passed as text */
 	PARAM_PATH_UUID,			/* a path segment cast to uuid in SQL */
-	PARAM_PATH_SEQ,				/* a path segment: 1-18 digits, positive */
+	PARAM_PATH_SEQ,				/* a path segment: positive, any number of digits; bigint */
 	PARAM_QUERY,				/* optional query parameter, text */
 	PARAM_QUERY_REQUIRED,		/* required query parameter, text */
-	PARAM_QUERY_INT,			/* optional query parameter, an integer */
-	PARAM_BODY					/* the raw request body, one text parameter */
+	PARAM_QUERY_INT,			/* optional query parameter, an integer (int4) */
+	PARAM_QUERY_SEQ,			/* optional query parameter, a seq cursor (bigint) */
+	PARAM_QUERY_ENUM,			/* optional query parameter, one of choices */
+	PARAM_BODY,					/* the raw request body, one text parameter */
+	PARAM_BODY_SEQ				/* body field name, a JF_INTEGER seq (bigint) */
 };
 
 #define ROUTE_MAX_PARAMS 6
@@ -51,6 +60,7 @@ struct route_param
 	enum param_source source;
 	const char *name;			/* path {name} or query name; NULL for body */
 	const char *description;	/* for OpenAPI */
+	const char *choices;		/* PARAM_QUERY_ENUM: "a|b|c"; else NULL */
 };
 
 struct route

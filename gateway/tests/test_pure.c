@@ -5,12 +5,14 @@
  *	  bodies.  No network, no database.  `make -C gateway check` runs it;
  *	  test/tap/006_units.pl runs that.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "decimal.h"
 #include "errors.h"
 #include "http/json_check.h"
 #include "http/request.h"
@@ -75,8 +77,15 @@ test_routing(void)
 	}			cases[] = {
 		{METHOD_PUT, "/v1/guests/alice", "guest_upsert"},
 		{METHOD_GET, "/v1/guests/alice", "guest_get"},
-		{METHOD_POST, "/v1/guests/alice", "405:GET, PUT"},
-		{METHOD_OTHER, "/v1/guests/alice", "405:GET, PUT"},
+		{METHOD_POST, "/v1/guests/alice", "405:GET, HEAD, PUT"},
+		{METHOD_OTHER, "/v1/guests/alice", "405:GET, HEAD, PUT"},
+		{METHOD_HEAD, "/v1/guests/alice", "guest_get"},
+		{METHOD_HEAD, "/healthz", "healthz"},
+		{METHOD_HEAD, "/openapi.json", "openapi"},
+		{METHOD_HEAD, "/v1/conversations", "405:POST"},
+		{METHOD_HEAD, "/v1/conversations/c1/messages/7", "405:PATCH, DELETE"},
+		{METHOD_HEAD, "/nowhere", "404"},
+		{METHOD_PUT, "/healthz", "405:GET, HEAD"},
 		{METHOD_GET, "/v1/guests/", "404"},
 		{METHOD_GET, "/v1/guests/alice/", "404"},
 		{METHOD_GET, "/v1/guests", "404"},
@@ -96,7 +105,7 @@ test_routing(void)
 		{METHOD_GET, "/v1/conversations/c1/messages/7", "405:PATCH, DELETE"},
 		{METHOD_POST, "/v1/conversations/c1/read", "read_mark"},
 		{METHOD_GET, "/v1/conversations/c1/events", "events"},
-		{METHOD_POST, "/v1/conversations/c1/events", "405:GET"},
+		{METHOD_POST, "/v1/conversations/c1/events", "405:GET, HEAD"},
 		{METHOD_GET, "/v1/%76%31/guests/x", "404"},
 		{METHOD_GET, "/healthz", "healthz"},
 		{METHOD_GET, "/readyz", "readyz"},
@@ -177,7 +186,7 @@ test_binding(void)
 	request_parse_free(&rp);
 
 	for (const char *const *seq = (const char *const[]) {"0", "000", "-1", "1.0", "1e3", "x",
-		"1234567890123456789", NULL}; *seq; seq++)
+		"+1", " 1", "1 ", "0x10", "1_0", "%2D1", NULL}; *seq; seq++)
 	{
 		snprintf(path, sizeof(path), "%s/messages/%s", cid, *seq);
 		r = bind(METHOD_DELETE, path, "as=bob", NULL, NULL, &rp);
@@ -239,12 +248,363 @@ body_check(const char *body, size_t len)
 
 	memcpy(copy, body, len);
 	copy[len] = '\0';
-	ok = json_check_body(copy, len, fields, &p);
+	ok = json_check_body(copy, len, fields, NULL, &p);
 	free(copy);
 	return ok ? "ok" : p.code;
 }
 
 #define BODY(s) body_check(s, sizeof(s) - 1)
+
+/* A guest body whose metadata nests levels objects/arrays (metadata = 1). */
+static const char *
+nested_metadata(int levels, bool arrays)
+{
+	static char buf[16384];
+	size_t		n = (size_t) sprintf(buf, "{\"display_name\":\"A\",\"metadata\":");
+
+	for (int i = 0; i < levels; i++)
+		n += (size_t) sprintf(buf + n, "%s", (i == 0 || !arrays) ? "{\"k\":" : "[");
+	buf[n++] = '1';
+	for (int i = levels - 1; i >= 0; i--)
+		buf[n++] = (i == 0 || !arrays) ? '}' : ']';
+	buf[n++] = '}';
+	buf[n] = '\0';
+	return body_check(buf, n);
+}
+
+/*
+ * API.md section 6: the metadata object is level 1; more than 32 levels
+ * is validation_failed, however deep (2,000 was invalid_json).
+ */
+static void
+test_json_depth(void)
+{
+	CHECK(strcmp(nested_metadata(32, false), "ok") == 0, "32 levels of objects");
+	CHECK(strcmp(nested_metadata(32, true), "ok") == 0, "32 levels of arrays");
+	CHECK(strcmp(nested_metadata(33, false), "validation_failed") == 0, "33 levels of objects");
+	CHECK(strcmp(nested_metadata(33, true), "validation_failed") == 0, "33 levels of arrays");
+	CHECK(strcmp(nested_metadata(900, true), "validation_failed") == 0, "900 levels");
+	CHECK(strcmp(nested_metadata(999, false), "validation_failed") == 0, "999 levels");
+}
+
+/* decimal_clamp(): digits, clamped to a type's bounds. */
+static void
+test_decimal(void)
+{
+	static const struct
+	{
+		const char *in;
+		bool		minus;
+		int			bits;		/* 32 or 64 */
+		const char *want;		/* NULL: refused */
+	}			cases[] = {
+		{"0", false, 64, "0"},
+		{"007", false, 64, "7"},
+		{"9223372036854775806", false, 64, "9223372036854775806"},
+		{"9223372036854775807", false, 64, "9223372036854775807"},
+		{"9223372036854775808", false, 64, "9223372036854775807"},
+		{"18446744073709551615", false, 64, "9223372036854775807"},
+		{"18446744073709551616", false, 64, "9223372036854775807"},
+		{"99999999999999999999999999999999999999999", false, 64, "9223372036854775807"},
+		{"-1", false, 64, NULL},
+		{"-1", true, 64, "-1"},
+		{"-0", true, 64, "0"},
+		{"-9223372036854775808", true, 64, "-9223372036854775808"},
+		{"-9223372036854775809", true, 64, "-9223372036854775808"},
+		{"-99999999999999999999999", true, 64, "-9223372036854775808"},
+		{"2147483647", true, 32, "2147483647"},
+		{"2147483648", true, 32, "2147483647"},
+		{"-2147483649", true, 32, "-2147483648"},
+		{"99999999999999999999", true, 32, "2147483647"},
+		{"", true, 64, NULL},
+		{"-", true, 64, NULL},
+		{"+1", true, 64, NULL},
+		{"1.0", true, 64, NULL},
+		{"1e3", true, 64, NULL},
+		{" 1", true, 64, NULL},
+		{"1 ", true, 64, NULL},
+		{"--1", true, 64, NULL},
+		{"99999999999999999999999x", true, 64, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		char		out[DECIMAL_BUFLEN] = "untouched";
+		int64_t		min = cases[i].bits == 32 ? INT32_MIN : INT64_MIN;
+		int64_t		max = cases[i].bits == 32 ? INT32_MAX : INT64_MAX;
+		bool		ok = decimal_clamp(cases[i].in, strlen(cases[i].in), cases[i].minus,
+									   min, max, out);
+
+		if (cases[i].want == NULL)
+			CHECK(!ok && strcmp(out, "untouched") == 0, "decimal \"%s\": refused, got %s",
+				  cases[i].in, out);
+		else
+			CHECK(ok && strcmp(out, cases[i].want) == 0, "decimal \"%s\": got %s, want %s",
+				  cases[i].in, ok ? out : "(refused)", cases[i].want);
+	}
+}
+
+/*
+ * Integers are digits, and beyond their type they are clamped (API.md
+ * section 6: a seq too large for bigint is past the end, never 400).
+ */
+static void
+test_integers(void)
+{
+	static const char *const huge[] = {
+		"9223372036854775807", "9223372036854775808", "18446744073709551616",
+		"123456789012345678901234567890", NULL
+	};
+	const char *cid = "/v1/conversations/0190d6a4-0000-7000-8000-000000000000";
+	struct request_parse rp;
+	const char *r;
+	char		path[512];
+	char		query[512];
+	char		body[512];
+
+	for (const char *const *h = huge; *h; h++)
+	{
+		snprintf(path, sizeof(path), "%s/messages/%s", cid, *h);
+		r = bind(METHOD_DELETE, path, "as=bob", NULL, NULL, &rp);
+		CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[1], "9223372036854775807") == 0,
+			  "path seq %s: %s", *h, r);
+		request_parse_free(&rp);
+
+		r = bind(METHOD_PATCH, path, "as=bob", "application/json", "{\"body\":\"x\"}", &rp);
+		CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[1], "9223372036854775807") == 0,
+			  "path seq %s (edit): %s", *h, r);
+		request_parse_free(&rp);
+
+		snprintf(path, sizeof(path), "%s/read", cid);
+		snprintf(body, sizeof(body), "{\"seq\": %s }", *h);
+		r = bind(METHOD_POST, path, "as=bob", "application/json", body, &rp);
+		CHECK(strcmp(r, "ok") == 0 && rp.nvalues == 3 &&
+			  strcmp(rp.values[2], "9223372036854775807") == 0, "read mark %s: %s", *h, r);
+		request_parse_free(&rp);
+
+		snprintf(path, sizeof(path), "%s/messages", cid);
+		snprintf(query, sizeof(query), "as=bob&after=%s&limit=%s", *h, *h);
+		r = bind(METHOD_GET, path, query, NULL, NULL, &rp);
+		CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[3], "9223372036854775807") == 0 &&
+			  strcmp(rp.values[4], "2147483647") == 0, "after and limit %s: %s", *h, r);
+		request_parse_free(&rp);
+		snprintf(query, sizeof(query), "as=bob&before=%s&limit=-%s", *h, *h);
+		r = bind(METHOD_GET, path, query, NULL, NULL, &rp);
+		CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[2], "9223372036854775807") == 0 &&
+			  strcmp(rp.values[4], "-2147483648") == 0, "before and limit -%s: %s", *h, r);
+		request_parse_free(&rp);
+
+		snprintf(path, sizeof(path), "%s/events", cid);
+		snprintf(query, sizeof(query), "as=bob&after=%s", *h);
+		r = bind(METHOD_GET, path, query, NULL, NULL, &rp);
+		CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[2], "9223372036854775807") == 0,
+			  "events after=%s: %s", *h, r);
+		request_parse_free(&rp);
+	}
+
+	/* The read mark binds the seq alone, canonical: $3 is no longer the body. */
+	snprintf(path, sizeof(path), "%s/read", cid);
+	r = bind(METHOD_POST, path, "as=bob", "application/json", "{\"seq\":-0}", &rp);
+	CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[2], "0") == 0, "read mark -0: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_POST, path, "as=bob", "application/json", "{\"s\\u0065q\" : 12 , \"x\":[1]}", &rp);
+	CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[2], "12") == 0, "read mark, escaped key: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_POST, path, "as=bob", "application/json",
+			 "{\"x\":{\"seq\":1,\"y\":\"}\\\"\"},\"seq\":5}", &rp);
+	CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[2], "5") == 0, "read mark after a nested seq: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_POST, path, "as=bob", "application/json", "{\"seq\":-99999999999999999999}", &rp);
+	CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[2], "-9223372036854775808") == 0,
+		  "read mark, huge negative (the extension refuses a negative seq): %s", r);
+	request_parse_free(&rp);
+	for (const char *const *b = (const char *const[]) {"{\"seq\":1.0000000000000001}", "{\"seq\":1e-400}",
+		"{\"seq\":1.0}", "{\"seq\":1e2}", "{\"seq\":1E+2}", "{\"seq\":\"1\"}", "{\"seq\":null}",
+		"{\"seq\":true}", "{\"seq\":[1]}", "{}", NULL}; *b; b++)
+	{
+		r = bind(METHOD_POST, path, "as=bob", "application/json", *b, &rp);
+		CHECK(strcmp(r, "400:validation_failed") == 0, "read mark %s: %s", *b, r);
+		request_parse_free(&rp);
+	}
+	r = bind(METHOD_POST, path, "as=bob", "application/json", "{\"seq\":01}", &rp);
+	CHECK(strcmp(r, "400:invalid_json") == 0, "read mark 01: %s", r);
+	request_parse_free(&rp);
+
+	snprintf(path, sizeof(path), "%s/messages", cid);
+	for (const char *const *q = (const char *const[]) {"as=b&limit=1.0", "as=b&limit=1e2", "as=b&limit=+5",
+		"as=b&after=1.0000000000000001", "as=b&before=1e-400", "as=b&before=0x1", "as=b&after=%201", NULL}; *q; q++)
+	{
+		r = bind(METHOD_GET, path, *q, NULL, NULL, &rp);
+		CHECK(strcmp(r, "400:validation_failed") == 0, "%s: %s", *q, r);
+		request_parse_free(&rp);
+	}
+	r = bind(METHOD_GET, path, "as=b&after=007&limit=", NULL, NULL, &rp);
+	CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[3], "7") == 0 && rp.values[4] == NULL,
+		  "after=007, limit= (absent): %s", r);
+	request_parse_free(&rp);
+}
+
+/* Query parameters with a fixed set of values refuse anything else. */
+static void
+test_enums(void)
+{
+	struct request_parse rp;
+	const char *r;
+
+	for (const char *const *ok = (const char *const[]) {"accepted", "incoming", "outgoing", NULL}; *ok; ok++)
+	{
+		char		query[64];
+
+		snprintf(query, sizeof(query), "status=%s", *ok);
+		r = bind(METHOD_GET, "/v1/guests/g/friends", query, NULL, NULL, &rp);
+		CHECK(strcmp(r, "ok") == 0 && strcmp(rp.values[1], *ok) == 0, "status=%s: %s", *ok, r);
+		request_parse_free(&rp);
+	}
+	r = bind(METHOD_GET, "/v1/guests/g/friends", NULL, NULL, NULL, &rp);
+	CHECK(strcmp(r, "ok") == 0 && rp.values[1] == NULL, "no status: the default: %s", r);
+	request_parse_free(&rp);
+	for (const char *const *bad = (const char *const[]) {"status=", "status", "status=Accepted",
+		"status=accepted%20", "status=accept", "status=acceptedx", "status=accepted|incoming",
+		"status=blocked", "status=accepted&status=incoming", "limit=5&status=", NULL}; *bad; bad++)
+	{
+		r = bind(METHOD_GET, "/v1/guests/g/friends", *bad, NULL, NULL, &rp);
+		CHECK(strcmp(r, "400:validation_failed") == 0, "%s: %s", *bad, r);
+		request_parse_free(&rp);
+	}
+	/* Every enum parameter of the table has its choices. */
+	for (int i = 0; i < nroutes; i++)
+		for (int j = 0; j < routes[i].nparams; j++)
+			CHECK((routes[i].params[j].source == PARAM_QUERY_ENUM) ==
+				  (routes[i].params[j].choices != NULL), "%s: choices of %s",
+				  routes[i].name, routes[i].params[j].name ? routes[i].params[j].name : "body");
+}
+
+/* A body on a route that takes none is refused like any unexpected body. */
+static void
+test_bodiless(void)
+{
+	struct request_parse rp;
+	const char *r;
+	char	   *big = malloc(70001);
+
+	memset(big, 'x', 70000);
+	big[70000] = '\0';
+	r = bind(METHOD_PUT, "/v1/guests/g/friends/f", NULL, "text/plain", big, &rp);
+	CHECK(strcmp(r, "413:payload_too_large") == 0, "70 KB text/plain on friend_request: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_PUT, "/v1/guests/g/friends/f", NULL, "text/plain", "hello", &rp);
+	CHECK(strcmp(r, "415:unsupported_media_type") == 0, "text/plain on friend_request: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_PUT, "/v1/guests/g/friends/f", NULL, NULL, "hello", &rp);
+	CHECK(strcmp(r, "415:unsupported_media_type") == 0, "no content type: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_PUT, "/v1/guests/g/friends/f", NULL, "application/json", "{}", &rp);
+	CHECK(strcmp(r, "400:validation_failed") == 0, "JSON on friend_request: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_GET, "/v1/guests/g", NULL, "application/json", "{\"x\":1}", &rp);
+	CHECK(strcmp(r, "400:validation_failed") == 0, "JSON on a GET: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_DELETE, "/v1/guests/g/blocks/f", NULL, "text/plain", "", &rp);
+	CHECK(strcmp(r, "ok") == 0, "an empty body is no body: %s", r);
+	request_parse_free(&rp);
+	r = bind(METHOD_PUT, "/v1/guests/g/friends/f", NULL, NULL, NULL, &rp);
+	CHECK(strcmp(r, "ok") == 0, "no body: %s", r);
+	request_parse_free(&rp);
+	free(big);
+}
+
+/* RFC 8259 exactly: what cJSON takes and PostgreSQL refuses is invalid_json. */
+static void
+test_json_strict(void)
+{
+	static const struct
+	{
+		const char *body;
+		size_t		len;
+		const char *want;
+	}			cases[] = {
+#define C(s, w) {s, sizeof(s) - 1, w}
+		C("{\"display_name\":\"A\",\"x\":01}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":-01}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":1.}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":1.e5}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":.5}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":+1}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":1e}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":1e+}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":-}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":0x10}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":NaN}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":Infinity}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":-0.0e-0}", "ok"),
+		C("{\"display_name\":\"A\",\"x\":1E400}", "ok"),
+		C("{\"display_name\":\"A\",\"x\":[1,2,]}", "invalid_json"),
+		C("{\"display_name\":\"A\",}", "invalid_json"),
+		C("{\"display_name\":\"A\" \"x\":1}", "invalid_json"),
+		C("{\"display_name\" \"A\"}", "invalid_json"),
+		C("{display_name:\"A\"}", "invalid_json"),
+		C("{\"display_name\":'A'}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":tru}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":True}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":nul}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":[true,false,null]}", "ok"),
+		C("{\"display_name\":\"A\",\"x\":[}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":[1}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":{\"a\":1]}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"x\":[]}", "ok"),
+		C("{\"display_name\":\"A\",\"x\":{}}", "ok"),
+		C("{\"display_name\":\"A\",\"x\":[[],[{}]]}", "ok"),
+		C("\f{\"display_name\":\"A\"}", "invalid_json"),
+		C("{\"display_name\":\f\"A\"}", "invalid_json"),
+		C("{\"display_name\":\"A\"}\f", "invalid_json"),
+		C("{\"display_name\":\"A\"}\v", "invalid_json"),
+		C("{\x01\"display_name\":\"A\"}", "invalid_json"),
+		C("{\"display_name\":\"A\"}\x00", "invalid_json"),
+		C("{\"display_name\":\"A\"\x1f}", "invalid_json"),
+		C("{\"display_name\":\"A\"}\xC2\xA0", "invalid_json"),
+		C("\t\r\n {\"display_name\" \t:\r\n\"A\"\n}\r\n", "ok"),
+		C("{\"display_name\":\"A\x7f\"}", "ok"),
+		C("{\"display_name\":\"A\\x41\"}", "invalid_json"),
+		C("{\"display_name\":\"A\\u12\"}", "invalid_json"),
+		C("{\"display_name\":\"A\\u12G4\"}", "invalid_json"),
+		C("{\"display_name\":\"A\\\"}", "invalid_json"),
+		C("{\"display_name\":\"A\\/\\b\\f\\n\\r\\t\\\\\\\"\"}", "ok"),
+		C("{\"display_name\":\"A\\u00e9\\u00E9\"}", "ok"),
+		C("{\"display_name\":\"A\\ud83d\"}", "validation_failed"),
+		C("{\"display_name\":\"A\\ud83d\\\"}", "validation_failed"),
+		C("{\"display_name\":\"A\\ud83d\\u12\"}", "validation_failed"),
+		C("{\"display_name\":\"\xED\xA0\x80\"}", "invalid_json"),
+		C("{\"display_name\":\"\xF0\x9F\x98\x80\"}", "ok"),
+		C("{\"display_name\":\"\xC0\xAF\"}", "invalid_json"),
+		C("{\"display_name\":\"\xFF\"}", "invalid_json"),
+		C("{\"display_name\":\"A\"}  ", "ok"),
+		C("{\"display_name\":\"A\"", "invalid_json"),
+		C("{\"display_name\":\"A", "invalid_json"),
+		C("{\"display_name\":", "invalid_json"),
+		C("{\"display_name\"", "invalid_json"),
+		C("{", "invalid_json"),
+		C("   ", "invalid_json"),
+		C("\"x\"", "validation_failed"),
+		C("1", "validation_failed"),
+		C("01", "invalid_json"),
+		C("[1,{\"a\":[]}]", "validation_failed"),
+		C("{\"display_name\":\"A\"}]", "invalid_json"),
+		C("{\"display_name\":\"A\"}}", "invalid_json"),
+		C("{\"display_name\":\"A\",\"seq\":-0}", "ok"),
+		C("{\"display_name\":\"A\",\"seq\":99999999999999999999999}", "ok"),
+		C("{\"display_name\":\"A\",\"seq\":1.0000000000000001}", "validation_failed"),
+		C("{\"display_name\":\"A\",\"seq\":1e-400}", "validation_failed"),
+		C("{\"display_name\":\"A\",\"seq\":5e0}", "validation_failed"),
+#undef C
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		const char *got = body_check(cases[i].body, cases[i].len);
+
+		CHECK(strcmp(got, cases[i].want) == 0, "strict body #%zu: got %s, want %s", i, got, cases[i].want);
+	}
+}
 
 static void
 test_json(void)
@@ -283,7 +643,7 @@ test_json(void)
 		C("{\"display_name\":1}", "validation_failed"),
 		C("{\"Display_name\":\"A\"}", "validation_failed"),
 		C("{\"display_name\":\"A\",\"seq\":3}", "ok"),
-		C("{\"display_name\":\"A\",\"seq\":3.0}", "ok"),
+		C("{\"display_name\":\"A\",\"seq\":3.0}", "validation_failed"),
 		C("{\"display_name\":\"A\",\"seq\":3.5}", "validation_failed"),
 		C("{\"display_name\":\"A\",\"seq\":\"3\"}", "validation_failed"),
 		C("{\"display_name\":\"A\",\"seq\":1e999}", "validation_failed"),
@@ -317,9 +677,10 @@ test_json(void)
 		memset(deep + n, ']', depth);
 		n += depth;
 		deep[n++] = '}';
-		CHECK(strcmp(body_check(deep, n), "invalid_json") == 0, "deep nesting");
+		CHECK(strcmp(body_check(deep, n), "validation_failed") == 0, "deep nesting");
 		free(deep);
 	}
+	test_json_depth();
 }
 
 static void
@@ -390,6 +751,11 @@ main(void)
 	test_routing();
 	test_binding();
 	test_json();
+	test_json_strict();
+	test_decimal();
+	test_integers();
+	test_enums();
+	test_bodiless();
 	test_errors();
 	printf("%d checks, %d failures\n", checks, failures);
 	return failures == 0 ? 0 : 1;

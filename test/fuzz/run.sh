@@ -36,7 +36,7 @@ else
 fi
 mkdir -p "$out"
 
-pure="gateway/http/request.c gateway/http/routes.c gateway/http/json_check.c gateway/errors.c"
+pure="gateway/http/request.c gateway/http/routes.c gateway/http/json_check.c gateway/errors.c gateway/decimal.c"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
        -Igateway -Itest/fuzz -I$($PG_CONFIG --includedir)"

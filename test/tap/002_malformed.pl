@@ -47,9 +47,11 @@ my @json_cases = (
 	[ 'lone low surrogate',    '{"display_name": "Mall\udc00ory"}',            'validation_failed' ],
 	[ 'reversed pair',         '{"display_name": "\udc00\ud800"}',             'validation_failed' ],
 	[ 'bad escape',            '{"display_name": "\x"}',                       'invalid_json' ],
-	[ 'deep nesting',          '{"display_name": "M", "metadata": ' . ('[' x 5000) . (']' x 5000) . '}', 'invalid_json' ],
+	[ 'deep nesting',          '{"display_name": "M", "metadata": ' . ('[' x 5000) . (']' x 5000) . '}', 'validation_failed' ],
 	[ 'metadata 40 levels',    '{"display_name": "M", "metadata": ' . ('{"a":' x 40) . '1' . ('}' x 40) . '}', 'validation_failed' ],
-	[ 'unclosed nesting',      '{"display_name": "M", "metadata": ' . ('[' x 900), 'invalid_json' ],
+	# Too deep is found at level 33, before the end shows the document unclosed.
+	[ 'unclosed nesting',      '{"display_name": "M", "metadata": ' . ('[' x 900), 'validation_failed' ],
+	[ 'unclosed, shallow',     '{"display_name": "M", "metadata": ' . ('[' x 20), 'invalid_json' ],
 	[ 'NaN',                   '{"display_name": "M", "metadata": {"x": NaN}}', 'invalid_json' ],
 	[ 'single quotes',         "{'display_name': 'Mallory'}",                  'invalid_json' ],
 	[ 'wrong type',            '{"display_name": ["Mallory"]}',                'validation_failed' ],
@@ -145,6 +147,9 @@ $out = $gw->raw("HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 like($out, qr{^HTTP/1\.1 200}, 'HEAD: 200, as GET');
 like($out, qr{\r\nContent-Length: 15\r\n}, "HEAD: the GET's Content-Length");
 unlike($out, qr/\r\n\r\n./s, 'HEAD: no body');
+$out = $gw->raw("HEAD /v1/guests/alice HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5, 1);
+like($out, qr{^HTTP/1\.1 401}, 'HEAD without a key: 401, as GET');
+unlike($out, qr/\r\n\r\n./s, 'HEAD 401: no body');
 
 # --- slow and many clients -----------------------------------------------------------
 # Half-sent requests hold a connection but not the server; PARLEY_HTTP_TIMEOUT

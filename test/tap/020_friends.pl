@@ -74,6 +74,10 @@ ParleyTest::problem($gw->req(PUT => '/v1/guests/ann/friends/b%20n'), 400, 'valid
 ParleyTest::problem($gw->req(DELETE => '/v1/guests/ann/friends/cat'), 404, 'friendship_not_found', 'DELETE of no friendship: 404');
 ParleyTest::problem($gw->req(DELETE => '/v1/guests/ann/blocks/cat'), 404, 'block_not_found', 'DELETE of no block: 404');
 ParleyTest::problem($gw->req(GET => '/v1/guests/ann/friends?status=blocked'), 400, 'validation_failed', 'unknown status: 400');
+ParleyTest::problem($gw->req(GET => '/v1/guests/ann/friends?status='), 400, 'validation_failed', 'empty status: 400, not the default');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/ann/friends/cat', 'x' x 70000, content_type => 'text/plain'),
+	413, 'payload_too_large', 'PUT with a 70 KB text/plain body: 413, not served');
+ParleyTest::problem($gw->req(PUT => '/v1/guests/ann/friends/cat', {}), 400, 'validation_failed', 'PUT with a JSON body: 400');
 ParleyTest::problem($gw->req(GET => '/v1/guests/ann/friends?limit=0'), 400, 'validation_failed', 'limit 0: 400');
 ParleyTest::problem($gw->req(GET => '/v1/guests/ann/friends?limit=x'), 400, 'validation_failed', 'limit not a number: 400');
 ParleyTest::problem($gw->req(GET => '/v1/guests/ann/friends?before=nonsense'), 400, 'validation_failed', 'bad cursor: 400');
