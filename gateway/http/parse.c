@@ -64,6 +64,10 @@ buf_add(struct http_buf *b, const char *data, size_t len, size_t limit)
 	{
 		size_t		cap = b->cap ? b->cap : 512;
 		char	   *d;
+		/* data may lie in b itself (split_target copies from the url) */
+		bool		inside = b->data != NULL && (uintptr_t) data >= (uintptr_t) b->data &&
+			(uintptr_t) data < (uintptr_t) b->data + b->len;
+		size_t		off = inside ? (size_t) (data - b->data) : 0;
 
 		while (cap < b->len + len)
 			cap *= 2;
@@ -74,6 +78,8 @@ buf_add(struct http_buf *b, const char *data, size_t len, size_t limit)
 			return false;
 		b->data = d;
 		b->cap = cap;
+		if (inside)
+			data = d + off;
 	}
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
