@@ -351,6 +351,50 @@ for my $path ('/healthz', '/readyz', '/openapi.json', '/metrics', '/v1/guests/al
 	is_deeply(statuses($all // ''), [ 200, 200 ], 'half-closed client: both replies, then close');
 }
 
+# --- streams: chunked on HTTP/1.1, delimited by the close on HTTP/1.0; HEAD gets the head --
+{
+	is($gw->req(PUT => '/v1/guests/bob', { display_name => 'Bob' })->{status}, 201, 'bob');
+	my $r = $gw->req(POST => '/v1/conversations?as=alice', { kind => 'direct', participants => ['bob'] });
+	my $cid = $r->{json}{id} // '';
+	for my $v ('1.1', '1.0')
+	{
+		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $gw->{port}) or die "connect: $!";
+		print $s "GET /v1/conversations/$cid/events?as=alice HTTP/$v\r\nHost: x\r\n$auth\r\n";
+		my $got = '';
+		my $deadline = time() + 30;
+		$s->blocking(0);
+		while (time() < $deadline && $got !~ /retry: \d+/)
+		{
+			my $n = sysread($s, my $buf, 4096);
+			last if defined $n && $n == 0;
+			if (defined $n) { $got .= $buf; } else { usleep(20_000); }
+		}
+		close $s;
+		my ($head, $body) = split /\r\n\r\n/, $got, 2;
+		like($head, qr{^HTTP/1\.1 200 }, "HTTP/$v stream: 200");
+		like($head, qr{\r\nContent-Type: text/event-stream\r\n}, "HTTP/$v stream: text/event-stream");
+		like($head, qr{\r\nCache-Control: no-cache\r\n}, "HTTP/$v stream: no-cache");
+		like($head, qr{\r\nX-Accel-Buffering: no\r\n}, "HTTP/$v stream: X-Accel-Buffering");
+		unlike($head, qr{\r\nContent-Length:}i, "HTTP/$v stream: no Content-Length");
+		if ($v eq '1.1')
+		{
+			like($head, qr{\r\nTransfer-Encoding: chunked(?:\r\n|$)}, 'HTTP/1.1 stream: chunked');
+			like($body // '', qr{^[0-9a-f]+\r\n}, 'HTTP/1.1 stream: the body is in chunks');
+		}
+		else
+		{
+			unlike($head, qr{Transfer-Encoding}, 'HTTP/1.0 stream: not chunked');
+			like($body // '', qr{^(?::|retry:|id:|event:)}, 'HTTP/1.0 stream: event text as it is');
+		}
+	}
+	my $out = $gw->raw("HEAD /v1/conversations/$cid/events?as=alice HTTP/1.1\r\nHost: x\r\n$auth\r\n", 10, 1);
+	my ($hh, $hb) = last_reply($out);
+	like($hh, qr{^HTTP/1\.1 200 .*\r\nContent-Type: text/event-stream\r\n}s, 'HEAD on a stream: the head');
+	is($hb, '', 'HEAD on a stream: no body, and the connection closes');
+	$out = $gw->raw("HEAD /v1/conversations/$cid/events?as=nobody HTTP/1.1\r\nHost: x\r\n$auth\r\n", 10, 1);
+	like($out, qr{^HTTP/1\.1 403 }, 'HEAD on a stream of a non-participant: 403, as GET');
+}
+
 ok($gw->alive, 'parleyd still runs');
 is($gw->req(GET => '/v1/guests/alice')->{json}{display_name}, 'Alice', 'alice unchanged');
 $gw->stop;
