@@ -58,6 +58,7 @@ struct client
 	bool		dead;			/* on the reap list */
 	bool		chunked;		/* stream body in chunks */
 	bool		lost;			/* the client went away: gone_cb from the reaper */
+	time_t		req_start;		/* when the request being read began (s) */
 	void		(*gone_cb) (void *);
 	void	   *gone_arg;
 	struct event *linger;
@@ -375,6 +376,27 @@ client_refuse(struct client *c, const struct http_parse_error *e)
 	client_reply_problem(c, &p, NULL);
 }
 
+static time_t
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+/* 408: the request was not complete within PARLEY_HTTP_TIMEOUT. */
+static void
+request_timeout(struct client *c)
+{
+	struct http_parse_error e;
+
+	e.status = 408;
+	e.code = CODE_TIMEOUT;
+	snprintf(e.detail, sizeof(e.detail), "the request was not complete after %d s", srv.timeout_s);
+	client_refuse(c, &e);
+}
+
 /*
  * Parse what is read, one request at a time, while the connection is in
  * READ.  Requests answered at once keep the loop going; others leave the
@@ -394,6 +416,8 @@ client_process(struct client *c)
 
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
+		if (!http_parse_mid_request(&c->parse))
+			c->req_start = now_s();
 		r = http_parse_feed(&c->parse, v.iov_base, v.iov_len, &used);
 		if (r == HTTP_PARSE_ERROR)
 		{
@@ -413,6 +437,15 @@ client_process(struct client *c)
 		{
 			c->state = CLIENT_BUSY;
 			srv.cb->request(c, &c->parse, srv.arg);
+		}
+		else if (http_parse_mid_request(&c->parse) && now_s() - c->req_start > srv.timeout_s)
+		{
+			/*
+			 * The read timeout only sees silence: a client that trickles a
+			 * byte now and then is held to a deadline for the whole request.
+			 */
+			request_timeout(c);
+			break;
 		}
 	}
 	c->in_process = false;
@@ -455,8 +488,6 @@ on_write(struct bufferevent *bev, void *arg)
 static void
 on_read_timeout(struct client *c)
 {
-	struct http_parse_error e;
-
 	switch (c->state)
 	{
 		case CLIENT_READ:
@@ -465,11 +496,7 @@ on_read_timeout(struct client *c)
 				client_kill(c);
 				return;
 			}
-			e.status = 408;
-			e.code = CODE_TIMEOUT;
-			snprintf(e.detail, sizeof(e.detail),
-					 "the request was not complete after %d s", srv.timeout_s);
-			client_refuse(c, &e);
+			request_timeout(c);
 			return;
 		case CLIENT_BUSY:
 		case CLIENT_STREAM:

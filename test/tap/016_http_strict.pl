@@ -304,6 +304,34 @@ for my $path ('/healthz', '/readyz', '/openapi.json', '/metrics', '/v1/guests/al
 	check_problem('a half-sent request', $got, 408, 'request_timeout');
 }
 
+# A client that trickles its head a byte at a time is held to the same
+# deadline for the whole request (the read timeout alone sees no silence).
+{
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $gw->{port}) or die "connect: $!";
+	$s->autoflush(1);
+	local $SIG{PIPE} = 'IGNORE';
+	my $head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " . ('s' x 200) . "\r\n\r\n";
+	my $got = '';
+	my $deadline = time() + 60;
+	$s->blocking(0);
+	for (my $i = 0; time() < $deadline && $i < length $head; $i++)
+	{
+		syswrite($s, substr($head, $i, 1)) or last;
+		usleep(300_000);
+		my $r = sysread($s, my $buf, 4096);
+		$got .= $buf if defined $r && $r > 0;
+		last if $got =~ /\r\n\r\n/ || (defined $r && $r == 0);
+	}
+	while (time() < $deadline && $got !~ /\r\n\r\n\{.*\}/s)
+	{
+		my $r = sysread($s, my $buf, 4096);
+		last if defined $r && $r == 0;
+		if (defined $r) { $got .= $buf; } else { usleep(50_000); }
+	}
+	close $s;
+	check_problem('a trickled request', $got, 408, 'request_timeout');
+}
+
 # --- keep-alive, pipelining, HTTP/1.0, Expect ------------------------------------------
 {
 	my $out = $gw->raw("GET /v1/guests/alice HTTP/1.1\r\nHost: x\r\n$auth\r\n"
