@@ -302,7 +302,7 @@ format_head(char *buf, size_t size, int status, const char *content_type,
 
 void
 client_reply(struct client *c, int status, const char *content_type,
-		   const char *extra_headers, const char *body, size_t len)
+			 const char *extra_headers, const char *body, size_t len)
 {
 	const struct http_msg *m = &c->parse.msg;
 	bool		keep = m->keep_alive && !srv.draining;
@@ -577,7 +577,7 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 
 void
 client_server_start(struct event_base *base, struct evconnlistener *lev, size_t max_body_read,
-				  int timeout_s, const struct client_callbacks *cb, void *arg)
+					int timeout_s, const struct client_callbacks *cb, void *arg)
 {
 	srv.base = base;
 	srv.lev = lev;

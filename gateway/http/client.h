@@ -50,8 +50,8 @@ struct client_callbacks
  * at all; timeout_s: idle keep-alive, slow head or body, slow reader.
  */
 void		client_server_start(struct event_base *base, struct evconnlistener *lev,
-							  size_t max_body_read, int timeout_s,
-							  const struct client_callbacks *cb, void *arg);
+								size_t max_body_read, int timeout_s,
+								const struct client_callbacks *cb, void *arg);
 
 /*
  * Answer the request in flight: status, Content-Type (NULL for none),
@@ -60,11 +60,11 @@ void		client_server_start(struct event_base *base, struct evconnlistener *lev,
  * request or a drain says otherwise.
  */
 void		client_reply(struct client *c, int status, const char *content_type,
-					   const char *extra_headers, const char *body, size_t len);
+						 const char *extra_headers, const char *body, size_t len);
 
 /* The same with a problem+json body. */
 void		client_reply_problem(struct client *c, const struct problem *p,
-							   const char *extra_headers);
+								 const char *extra_headers);
 
 /*
  * Answer the request in flight with a stream: the head of a 200 reply

@@ -525,7 +525,7 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	 * from client.c, which then closes the connection.
 	 */
 	client_server_start(base, lev, (size_t) config.max_body * 2, config.http_timeout,
-					  &callbacks, NULL);
+						&callbacks, NULL);
 	log_info("listening on http://%s", config.listen);
 	return true;
 }
