@@ -213,6 +213,14 @@ for my $c (
 	$out = attack('CONNECT', "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n$auth\r\n", [404],
 		code => 'not_found');
 
+	# An Upgrade request is answered as HTTP and ends the connection: the
+	# bytes after it (a tunnel's, to the client) are never a request.
+	$out = $gw->raw("GET /healthz HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+		  . "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n" . (hidden())[1], 10, 1);
+	is_deeply(statuses($out), [200], 'Upgrade: answered as HTTP/1.1, nothing after it');
+	like($out, qr{\r\nConnection: close\r\n}, 'Upgrade: Connection: close');
+	ok(!guest_exists(sprintf('smuggled%03d', $n)), 'Upgrade: the hidden request did not run');
+
 	attack('an unknown method', "BREW /v1/guests/alice HTTP/1.1\r\nHost: x\r\n$auth\r\n", [501],
 		code => 'not_implemented');
 	$out = $gw->raw("OPTIONS /v1/guests/alice HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n", 10, 1);
