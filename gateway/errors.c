@@ -89,11 +89,11 @@ static const struct title_entry titles[] = {
 	{"conflict_retry", "Conflict, retry"},
 	{CODE_INTERNAL, "Internal error"},
 	{CODE_BAD_REQUEST, "Bad request"},
-	{CODE_TIMEOUT, "Request timeout"},
+	{CODE_REQUEST_TIMEOUT, "Request timeout"},
 	{CODE_URI_TOO_LONG, "URI too long"},
 	{CODE_HEADER_TOO_LARGE, "Header too large"},
 	{CODE_NOT_IMPLEMENTED, "Not implemented"},
-	{CODE_VERSION, "HTTP version not supported"},
+	{CODE_HTTP_VERSION_NOT_SUPPORTED, "HTTP version not supported"},
 };
 
 static const char *

@@ -21,13 +21,13 @@
 #define CODE_DB_TIMEOUT			"database_timeout"
 #define CODE_INTERNAL			"internal_error"
 
-/* Codes of the HTTP layer itself (http/parse.c, http/conn.c). */
+/* Codes of the HTTP layer itself (http/parse.c, http/client.c). */
 #define CODE_BAD_REQUEST		"bad_request"
-#define CODE_TIMEOUT			"request_timeout"
+#define CODE_REQUEST_TIMEOUT	"request_timeout"
 #define CODE_URI_TOO_LONG		"uri_too_long"
 #define CODE_HEADER_TOO_LARGE	"header_too_large"
 #define CODE_NOT_IMPLEMENTED	"not_implemented"
-#define CODE_VERSION			"http_version_not_supported"
+#define CODE_HTTP_VERSION_NOT_SUPPORTED "http_version_not_supported"
 
 /*
  * A body that is JSON but has a field of the wrong JSON type or misses a

@@ -392,7 +392,7 @@ request_timeout(struct client *c)
 	struct http_parse_error e;
 
 	e.status = 408;
-	e.code = CODE_TIMEOUT;
+	e.code = CODE_REQUEST_TIMEOUT;
 	snprintf(e.detail, sizeof(e.detail), "the request was not complete after %d s", srv.timeout_s);
 	client_refuse(c, &e);
 }

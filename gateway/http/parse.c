@@ -359,7 +359,7 @@ on_headers_complete(llhttp_t *llh)
 	p->msg.head = llh->method == HTTP_HEAD;
 
 	if (llh->http_major != 1)
-		return refuse(p, 505, CODE_VERSION, "only HTTP/1.0 and HTTP/1.1 are served");
+		return refuse(p, 505, CODE_HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served");
 	hosts = count_field(p, "Host", NULL);
 	if (hosts == 0 && llh->http_minor == 1)
 		return refuse(p, 400, CODE_BAD_REQUEST, "an HTTP/1.1 request needs a Host field");
@@ -473,7 +473,7 @@ refuse_llhttp(struct http_parse *p, llhttp_errno_t e)
 			 * on_headers_complete refuses).  RFC 9110 6.2 lets a server
 			 * refuse a version with 505 "for any reason".
 			 */
-			refuse(p, 505, CODE_VERSION, "only HTTP/1.0 and HTTP/1.1 are served");
+			refuse(p, 505, CODE_HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.0 and HTTP/1.1 are served");
 			break;
 		default:
 			refuse(p, 400, CODE_BAD_REQUEST, "malformed request: %s", why ? why : "?");
