@@ -358,7 +358,7 @@ hub_stream_queued(const struct events_stream *s)
 void
 hub_stream_pause(struct events_stream *s)
 {
-	static const struct timeval tv = {0, RESUME_MS * 1000};
+	struct timeval tv = util_timeval_ms(RESUME_MS);
 
 	if (s->paused)
 		return;
@@ -376,7 +376,7 @@ hub_stream_pause(struct events_stream *s)
 static void
 on_resume(evutil_socket_t fd, short what, void *arg)
 {
-	static const struct timeval tv = {0, RESUME_MS * 1000};
+	struct timeval tv = util_timeval_ms(RESUME_MS);
 
 	(void) fd;
 	(void) what;
