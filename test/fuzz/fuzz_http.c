@@ -8,9 +8,9 @@
  *	  Input: byte 0 picks the size of the pieces the rest arrives in (1 to
  *	  64 bytes, or all at once); the rest is what the client sends.
  *	  Invariants:
- *	  - the same bytes give the same requests and the same refusal whether
- *	    they arrive at once or in pieces (framing cannot depend on how TCP
- *	    splits them: a difference is a smuggling vector);
+ *	  - the same bytes give the same requests, and a refusal or none,
+ *	    whether they arrive at once or in pieces (framing cannot depend on
+ *	    how TCP splits them: a difference is a smuggling vector);
  *	  - a request is HTTP/1.x, with a path, a body within the limit, one
  *	    Host in HTTP/1.1, and no repeated Host or Authorization;
  *	  - a refusal is a valid problem with a 4xx/5xx status and stops the
@@ -136,6 +136,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(whole.nrequests == pieces.nrequests, "same number of requests in pieces");
 	FUZZ_ASSERT(memcmp(whole.digest, pieces.digest, sizeof(whole.digest[0]) * (size_t) whole.nrequests) == 0,
 				"same requests in pieces");
-	FUZZ_ASSERT(whole.error_status == pieces.error_status, "same refusal in pieces");
+	/*
+	 * Both refuse, or neither.  The status may differ: llhttp reports a
+	 * field name's bytes at the end of each piece, so a limit (431) can
+	 * come before the bad byte that the whole input meets first (400).
+	 */
+	FUZZ_ASSERT((whole.error_status != 0) == (pieces.error_status != 0), "a refusal in pieces too");
 	return 0;
 }
