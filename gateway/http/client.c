@@ -35,6 +35,7 @@
 #include "accept.h"
 #include "client.h"
 #include "log.h"
+#include "util.h"
 
 #define LINGER_MS		2000
 #define STREAM_READ_HIGH 4096	/* a stream's client has nothing to send */
@@ -237,7 +238,7 @@ on_linger_end(evutil_socket_t fd, short what, void *arg)
 static void
 client_linger(struct client *c)
 {
-	struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
+	struct timeval tv = util_timeval_ms(LINGER_MS);
 
 	if (c->peer_eof)
 	{

@@ -1,7 +1,7 @@
 /*
  * http.c
- *	  The request handler: client.c hands over each complete request (already
- *	  refused by parse.c if its framing or size is wrong).  A request
+ *	  The request handler: client.c hands over each complete request
+ *	  (parse.c has refused it already if its framing or size is wrong).  A request
  *	  becomes a req_ctx that lives until its one reply: every path out of
  *	  the handler ends in finish(), which sends, logs, counts and frees.
  *
@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "util.h"
 
 struct req_ctx
 {
@@ -50,15 +51,6 @@ static struct
 	const char *openapi;
 	int			in_flight;
 }			srv;
-
-static double
-ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
-}
 
 /*
  * The route table's method.  request_route() routes HEAD as GET (RFC 9110
@@ -94,7 +86,7 @@ static void
 finish(struct req_ctx *ctx, int status, const char *content_type, const char *extra,
 	   const char *body, size_t len)
 {
-	double		ms = ms_since(&ctx->t0);
+	double		ms = util_ms_since(&ctx->t0);
 
 	log_info("%s %s %d %.1fms db=%.1fms%s%s%s",
 			 ctx->req->msg.method_name, ctx->path, status, ms, ctx->job.db_ms,
