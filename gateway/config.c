@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "db/pool.h"
 #include "log.h"
 
 struct config config;
@@ -55,7 +54,7 @@ static const struct setting settings[] = {
 	"seconds to keep retrying the database at start before exiting 1"},
 	{"PARLEY_MIGRATE", SET_BOOL, "0", CF(migrate), 0, 0,
 	"1 = at start, CREATE EXTENSION parley or ALTER EXTENSION parley UPDATE to the version parleyd needs (needs a superuser or the extension's owner; gateways serialise on an advisory lock)"},
-	{"PARLEY_PIPELINE", SET_INT, "4", CF(pipeline), 1, CONN_PIPELINE_MAX,
+	{"PARLEY_PIPELINE", SET_INT, "4", CF(pipeline), 1, CONFIG_PIPELINE_MAX,
 	"statements in flight per database connection under load (libpq pipeline mode; each still its own transaction; only reads are followed by more); 1 = one at a time; always 1 with PARLEY_PREPARED=0"},
 	{"PARLEY_PREPARED", SET_BOOL, "1", CF(prepared), 0, 0,
 	"1 = named prepared statements per connection; 0 = unnamed statements (PgBouncer transaction mode)"},

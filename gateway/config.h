@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* Bound of PARLEY_PIPELINE; db/conn.h sizes a connection's pipeline by it. */
+#define CONFIG_PIPELINE_MAX 16
+
 struct config
 {
 	char	   *database_url;		/* libpq conninfo or URI; "" = PG* env */

@@ -1,168 +1,42 @@
 /*
  * listen.c
- *	  The dedicated LISTEN connection: a small state machine on the event
- *	  loop, like a pool connection but with its own session (LISTEN lives
- *	  in a session, so it cannot be a pooled connection).
+ *	  The dedicated LISTEN connection: a conn.h connection of its own (LISTEN
+ *	  lives in a session, so it cannot be a pooled connection).  Its setup
+ *	  command is the LISTEN; then it runs one pg_notify at a time.
  *
- *	    DOWN -> CONNECTING -> LISTENING (LISTEN sent) -> IDLE <-> NOTIFYING
- *	      ^______________ any failure (retry after 1 s) ______|
+ *	    conn:    DOWN -> CONNECTING -> SETUP -> IDLE <-> BUSY
+ *	    here:                     LISTEN sent    ready   pg_notify running
  *
- *	  Notifications are read in every state once connected: the socket
- *	  keeps a read watch, and PQnotifies() is drained after each
- *	  PQconsumeInput().  On every (re)connect the up callback runs, because
- *	  notifications sent while the connection was down are lost: the
- *	  caller then fetches what is new from the database.
+ *	  Notifications are handed over in every state once connected (conn.c
+ *	  drains them after each read).  Every time LISTEN succeeds on a new
+ *	  session the up callback runs, because notifications sent while the
+ *	  connection was down are lost: the caller then fetches what is new from
+ *	  the database.  A failure retries every RETRY_MS (plus up to a quarter).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
+#include "conn.h"
 #include "listen.h"
 #include "log.h"
-#include "resolve.h"
 
 #define RETRY_MS 1000
 
-enum listen_state
-{
-	LS_DOWN,
-	LS_CONNECTING,
-	LS_LISTENING,
-	LS_IDLE,
-	LS_NOTIFYING
-};
-
 static struct
 {
-	struct event_base *base;
-	char	   *conninfo;
+	struct conn *conn;
 	struct listen_callbacks cb;
-	PGconn	   *pg;
-	enum listen_state state;
-	struct event *io;
-	short		io_what;
-	int			io_fd;
-	struct event *retry;
-	bool		failing;		/* log a lost connection once */
 	bool		async_commit;	/* SET synchronous_commit = off */
+	bool		listening;		/* LISTEN succeeded on this session */
+	bool		failing;		/* log a lost connection once */
 }			ls;
 
-static void listen_io_cb(evutil_socket_t fd, short what, void *arg);
-
-/* Watch the socket for what; the event is reused, never freed mid-callback. */
 static void
-listen_watch(short what)
+on_connected(void *arg)
 {
-	int			fd = PQsocket(ls.pg);
-
-	if (ls.io_fd == fd && ls.io_what == what && event_pending(ls.io, EV_READ | EV_WRITE, NULL))
-		return;
-	event_del(ls.io);
-	event_assign(ls.io, ls.base, fd, what | EV_PERSIST, listen_io_cb, NULL);
-	ls.io_fd = fd;
-	ls.io_what = what;
-	event_add(ls.io, NULL);
-}
-
-static void
-listen_fail(const char *why)
-{
-	bool		was_up = ls.state != LS_DOWN && ls.state != LS_CONNECTING;
-
-	if (!ls.failing)
-		log_warn("event listener: %s; retrying every %d ms", why, RETRY_MS);
-	ls.failing = true;
-	event_del(ls.io);
-	ls.io_fd = -1;
-	resolve_failed(ls.pg, was_up);
-	if (ls.pg != NULL)
-		PQfinish(ls.pg);
-	ls.pg = NULL;
-	ls.state = LS_DOWN;
-	{
-		struct timeval tv = {RETRY_MS / 1000, (RETRY_MS % 1000) * 1000};
-
-		evtimer_add(ls.retry, &tv);
-	}
-}
-
-static void
-listen_start(void)
-{
-	bool		wait;
-
-	ls.pg = resolve_connect_start(ls.conninfo, "parleyd-events", &wait);
-	if (ls.pg == NULL && wait)
-	{
-		/* The database host's first lookup has not answered yet. */
-		struct timeval tv = {0, 50 * 1000};
-
-		evtimer_add(ls.retry, &tv);
-		return;
-	}
-	if (ls.pg == NULL || PQstatus(ls.pg) == CONNECTION_BAD)
-	{
-		listen_fail(ls.pg ? PQerrorMessage(ls.pg) : "out of memory");
-		return;
-	}
-	ls.state = LS_CONNECTING;
-	listen_watch(EV_WRITE);
-}
-
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void) fd;
-	(void) what;
 	(void) arg;
-	listen_start();
-}
 
-/* Hand every notification that arrived to the callback. */
-static void
-drain_notifies(void)
-{
-	PGnotify   *n;
-
-	while ((n = PQnotifies(ls.pg)) != NULL)
-	{
-		if (strcmp(n->relname, LISTEN_CHANNEL) == 0)
-			ls.cb.notify(n->extra);
-		PQfreemem(n);
-	}
-}
-
-/* Read every result of the running statement; false on failure. */
-static bool
-collect_results(bool *done)
-{
-	PGresult   *res;
-	bool		ok = true;
-
-	*done = false;
-	while (!PQisBusy(ls.pg))
-	{
-		res = PQgetResult(ls.pg);
-		if (res == NULL)
-		{
-			*done = true;
-			return ok;
-		}
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-		{
-			log_warn("event listener: %s", PQresultErrorMessage(res));
-			ok = false;
-		}
-		PQclear(res);
-	}
-	return ok;
-}
-
-static void
-on_connected(void)
-{
 	/*
 	 * A transaction that notifies gets a transaction id and so a commit
 	 * record; with synchronous_commit on, each batch would wait for a WAL
@@ -171,106 +45,120 @@ on_connected(void)
 	 * Not through PgBouncer in transaction mode (unnamed statements): a
 	 * SET there would stay on a server connection that others then use.
 	 */
-	if (PQsetnonblocking(ls.pg, 1) != 0 ||
-		!PQsendQuery(ls.pg, ls.async_commit ? "SET synchronous_commit = off; LISTEN " LISTEN_CHANNEL
-					 : "LISTEN " LISTEN_CHANNEL))
-	{
-		listen_fail(PQerrorMessage(ls.pg));
-		return;
-	}
-	ls.state = LS_LISTENING;
-	listen_watch(PQflush(ls.pg) == 1 ? EV_READ | EV_WRITE : EV_READ);
+	conn_setup_query(ls.conn, ls.async_commit ? "SET synchronous_commit = off; LISTEN " LISTEN_CHANNEL
+					 : "LISTEN " LISTEN_CHANNEL);
+}
+
+static bool
+result_ok(const PGresult *res)
+{
+	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)
+		return true;
+	log_warn("event listener: %s", PQresultErrorMessage(res));
+	return false;
 }
 
 static void
-listen_io_cb(evutil_socket_t fd, short what, void *arg)
+on_setup_done(void *arg, const PGresult *res)
 {
-	bool		done;
-
-	(void) fd;
 	(void) arg;
-	if (ls.state == LS_CONNECTING)
+	if (!result_ok(res))
 	{
-		switch (PQconnectPoll(ls.pg))
-		{
-			case PGRES_POLLING_READING:
-				listen_watch(EV_READ);
-				return;
-			case PGRES_POLLING_WRITING:
-				listen_watch(EV_WRITE);
-				return;
-			case PGRES_POLLING_OK:
-				on_connected();
-				return;
-			default:
-				listen_fail(PQerrorMessage(ls.pg));
-				return;
-		}
-	}
-	if ((what & EV_WRITE) && PQflush(ls.pg) == 0)
-		listen_watch(EV_READ);
-	if (!(what & EV_READ))
-		return;
-	if (!PQconsumeInput(ls.pg))
-	{
-		listen_fail(PQerrorMessage(ls.pg));
+		conn_fail(ls.conn, "LISTEN failed (a hot standby refuses it: connect to the primary)");
 		return;
 	}
-	drain_notifies();
-	if (ls.state == LS_LISTENING || ls.state == LS_NOTIFYING)
-	{
-		bool		ok = collect_results(&done);
-
-		if (!ok && ls.state == LS_LISTENING)
-		{
-			listen_fail("LISTEN failed (a hot standby refuses it: connect to the primary)");
-			return;
-		}
-		if (!done)
-			return;
-		if (ls.state == LS_LISTENING)
-		{
-			if (ls.failing)
-				log_info("event listener: connected again");
-			ls.failing = false;
-			ls.state = LS_IDLE;
-			ls.cb.up();
-		}
-		else
-			ls.state = LS_IDLE;
-		drain_notifies();
-		if (ls.state == LS_IDLE)
-			ls.cb.idle();
-	}
+	conn_ready(ls.conn);
 }
+
+/* IDLE (one pg_notify at a time): first after LISTEN, then after each. */
+static void
+on_ready(void *arg)
+{
+	(void) arg;
+	if (!ls.listening)
+	{
+		if (ls.failing)
+			log_info("event listener: connected again");
+		ls.failing = false;
+		ls.listening = true;
+		ls.cb.up();
+	}
+	if (listen_ready())
+		ls.cb.idle();
+}
+
+static void
+on_done(void *arg, void *req, PGresult *res)
+{
+	(void) arg;
+	(void) req;
+	(void) result_ok(res);
+}
+
+static void
+on_down(void *arg, const char *why, bool was_up)
+{
+	(void) arg;
+	(void) was_up;
+	if (!ls.failing)
+		log_warn("event listener: %s; retrying every %d ms", why, RETRY_MS);
+	ls.failing = true;
+	ls.listening = false;
+}
+
+/* A pg_notify on a lost connection: only delayed (the safety poll). */
+static void
+on_lost(void *arg, void *req, bool not_run)
+{
+	(void) arg;
+	(void) req;
+	(void) not_run;
+}
+
+static void
+on_notify(void *arg, const PGnotify *n)
+{
+	(void) arg;
+	if (strcmp(n->relname, LISTEN_CHANNEL) == 0)
+		ls.cb.notify(n->extra);
+}
+
+static const struct conn_ops listen_conn_ops = {
+	.connected = on_connected,
+	.setup_done = on_setup_done,
+	.ready = on_ready,
+	.done = on_done,
+	.down = on_down,
+	.lost = on_lost,
+	.notify = on_notify,
+};
 
 bool
 listen_setup(struct event_base *base, const char *conninfo, bool async_commit,
 			 const struct listen_callbacks *cb)
 {
-	ls.base = base;
+	struct conn_options co = {
+		.conninfo = conninfo,
+		.application_name = "parleyd-events",
+		.name = "event listener",
+		.pipeline = 1,
+		.backoff_min_ms = RETRY_MS,
+		.backoff_max_ms = RETRY_MS,
+	};
+
 	ls.cb = *cb;
 	ls.async_commit = async_commit;
-	ls.conninfo = strdup(conninfo);
-	ls.retry = evtimer_new(base, retry_cb, NULL);
-	ls.io = event_new(base, -1, 0, listen_io_cb, NULL);
-	ls.io_fd = -1;
-	if (ls.conninfo == NULL || ls.retry == NULL || ls.io == NULL)
+	ls.conn = conn_new(base, &co, &listen_conn_ops, NULL);
+	if (ls.conn == NULL)
 		return false;
-	listen_start();
+	conn_start(ls.conn);
 	return true;
 }
 
 bool
 listen_ready(void)
 {
-	return ls.state == LS_IDLE;
-}
-
-bool
-listen_is_up(void)
-{
-	return ls.state == LS_IDLE || ls.state == LS_NOTIFYING;
+	return ls.conn != NULL && ls.listening && conn_get_state(ls.conn) == CONN_IDLE;
 }
 
 bool
@@ -278,28 +166,16 @@ listen_send(const char *payload)
 {
 	const char *values[1] = {payload};
 
-	if (ls.state != LS_IDLE)
+	if (!listen_ready())
 		return false;
-	if (!PQsendQueryParams(ls.pg, "SELECT pg_catalog.pg_notify('" LISTEN_CHANNEL "', $1)",
-						   1, NULL, values, NULL, NULL, 0))
-	{
-		listen_fail(PQerrorMessage(ls.pg));
-		return false;
-	}
-	ls.state = LS_NOTIFYING;
-	listen_watch(PQflush(ls.pg) == 1 ? EV_READ | EV_WRITE : EV_READ);
-	return true;
+	conn_send(ls.conn, &ls, NULL, "SELECT pg_catalog.pg_notify('" LISTEN_CHANNEL "', $1)",
+			  1, values, false);
+	return conn_get_state(ls.conn) == CONN_BUSY;
 }
 
 void
 listen_free(void)
 {
-	if (ls.io != NULL)
-		event_free(ls.io);
-	if (ls.retry != NULL)
-		event_free(ls.retry);
-	if (ls.pg != NULL)
-		PQfinish(ls.pg);
-	free(ls.conninfo);
+	conn_free(ls.conn);
 	memset(&ls, 0, sizeof(ls));
 }

@@ -21,7 +21,10 @@ struct listen_callbacks
 	void		(*idle) (void); /* a pg_notify finished: send the next */
 };
 
-/* async_commit: the session's pg_notify commits do not wait for WAL. */
+/*
+ * Connect (in the background) and LISTEN; async_commit: the session's
+ * pg_notify commits do not wait for WAL.  False when out of memory.
+ */
 bool		listen_setup(struct event_base *base, const char *conninfo,
 						 bool async_commit, const struct listen_callbacks *cb);
 
@@ -30,8 +33,6 @@ bool		listen_ready(void);
 
 /* Send one pg_notify(parley_events, payload); only when listen_ready(). */
 bool		listen_send(const char *payload);
-
-bool		listen_is_up(void);
 
 void		listen_free(void);
 

@@ -17,6 +17,7 @@
 
 #include <libpq-fe.h>
 
+#include "conn.h"				/* conn_error_line */
 #include "log.h"
 #include "migrate.h"
 
@@ -40,12 +41,6 @@ version_number(const char *v)
 }
 
 static void
-first_line(char *dst, size_t dstlen, const char *msg)
-{
-	snprintf(dst, dstlen, "%.*s", (int) strcspn(msg, "\n"), msg);
-}
-
-static void
 sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -66,7 +61,7 @@ connect_with_retry(const char *conninfo, int timeout_s, char *err, size_t errlen
 
 		if (PQstatus(pg) == CONNECTION_OK)
 			return pg;
-		first_line(err, errlen, PQerrorMessage(pg));
+		conn_error_line(err, errlen, PQerrorMessage(pg));
 		PQfinish(pg);
 		if (time(NULL) >= deadline)
 			return NULL;
@@ -97,7 +92,7 @@ run(PGconn *pg, const char *sql, PGresult **out, const char *remedy, char *err, 
 		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
 		/* The primary message has no "ERROR:  " prefix; a lost connection has none. */
-		first_line(msg, sizeof(msg), primary ? primary : PQerrorMessage(pg));
+		conn_error_line(msg, sizeof(msg), primary ? primary : PQerrorMessage(pg));
 		if (sqlstate && strcmp(sqlstate, "42501") == 0 && remedy)
 			snprintf(err, errlen, "PARLEY_MIGRATE: role \"%s\" may not change the extension (%s); a DBA must run: %s",
 					 PQuser(pg), msg, remedy);

@@ -1,7 +1,8 @@
 /*
  * pool.h
- *	  A fixed-size pool of non-blocking libpq connections driven by the
- *	  event loop, with a bounded wait queue and per-job timeouts.
+ *	  A fixed-size pool of database connections (conn.h) driven by the
+ *	  event loop: statements registered by handle, jobs, a bounded wait
+ *	  queue and per-job timeouts.
  */
 #ifndef PARLEY_POOL_H
 #define PARLEY_POOL_H
@@ -14,9 +15,6 @@
 #include <libpq-fe.h>
 
 #include "errors.h"
-
-/* Most statements one connection may have in flight (pipeline mode). */
-#define CONN_PIPELINE_MAX 16
 
 struct pool;
 struct pool_conn;
@@ -39,9 +37,9 @@ typedef void (*pool_done_fn) (struct pool_job *job, PGresult *res,
 
 enum pool_job_state
 {
-	JOB_NEW,
-	JOB_QUEUED,
-	JOB_RUNNING
+	POOL_JOB_NEW,
+	POOL_JOB_QUEUED,
+	POOL_JOB_RUNNING
 };
 
 struct pool_job
@@ -71,7 +69,6 @@ struct pool_job
 	bool		priority;		/* queued at the head, outside the bound */
 	double		db_ms;			/* time on a connection, for the log */
 	int			retries;		/* runs again after a lost connection */
-	bool		sent;			/* libpq accepted its statement */
 	struct timespec started;
 };
 
@@ -87,7 +84,7 @@ struct pool_options
 	int			size;
 	int			queue_size;
 	bool		prepared;		/* named statements, prepared per connection */
-	int			pipeline;		/* statements in flight per connection, 1..CONN_PIPELINE_MAX */
+	int			pipeline;		/* statements in flight per connection, 1..CONFIG_PIPELINE_MAX */
 	const char *check_sql;		/* run once per new connection, or NULL */
 	pool_check_fn check;
 };
@@ -103,7 +100,7 @@ struct pool_stats
 	uint64_t	connect_failures;
 	uint64_t	connections_lost;
 	uint64_t	timeouts;
-	uint64_t	retries;		/* statements run again (see conn.c) */
+	uint64_t	retries;		/* statements run again (see conn.h, lost()) */
 	uint64_t	pipelined;		/* sent behind another in flight */
 };
 

@@ -1,5 +1,5 @@
 
-# libpq pipeline mode in the pool (gateway/conn.c, docs/gateway.md
+# libpq pipeline mode in the pool (gateway/db/conn.c, docs/gateway.md
 # "Pipelining"), with one database connection so that what is in flight is
 # known: reads are pipelined behind reads up to PARLEY_PIPELINE and each
 # answer reaches its own request; nothing is pipelined behind a write; a
@@ -7,11 +7,19 @@
 # and the connection serves again; PARLEY_PIPELINE=1 never pipelines.
 # A lock on parley.guests held by a psql session makes the statements wait
 # where the test wants them.
+#
+# On a busy machine: every wait is for a condition with a generous deadline,
+# and the request timeout is far longer than any of them (a request held by
+# the lock must not time out while the test is still checking where it
+# waits), except in the part about timeouts, where the timeout is the point.
 use strict;
 use warnings;
 
 use ParleyTest;
 use Test::More;
+
+my $wait_s     = 60;        # deadline of each poll_until
+my $timeout_ms = 300_000;   # PARLEY_REQUEST_TIMEOUT_MS where no timeout is wanted
 
 my $node = ParleyTest::new_node('pipeline');
 my $key  = ParleyTest::create_key($node, 'pipeline-test');
@@ -34,7 +42,8 @@ sub lock_guests
 sub unlock_guests { $bg->query_safe('COMMIT'); $bg->quit; }
 
 my $gw = ParleyTest->start(node => $node, key => $key,
-	env => { PARLEY_POOL_SIZE => 1, PARLEY_PIPELINE => 4, PARLEY_QUEUE_SIZE => 100 });
+	env => { PARLEY_POOL_SIZE => 1, PARLEY_PIPELINE => 4, PARLEY_QUEUE_SIZE => 100,
+		PARLEY_REQUEST_TIMEOUT_MS => $timeout_ms });
 for my $i (1 .. 30)
 {
 	is($gw->req(PUT => "/v1/guests/g$i", { display_name => "Guest $i" })->{status}, 201, "guest g$i")
@@ -44,9 +53,9 @@ for my $i (1 .. 30)
 # --- reads: four in flight on the one connection, the fifth waits ------------
 lock_guests();
 my @socks = map { $gw->send_async('GET', "/v1/guests/g$_") } 1 .. 5;
-ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, 10),
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, $wait_s),
 	'5 reads, 1 connection, PARLEY_PIPELINE=4: one waits in the queue, four are on the connection');
-ok(ParleyTest::poll_until(sub { lock_waiters() == 1 }, 10), 'the first one waits on the lock in the database');
+ok(ParleyTest::poll_until(sub { lock_waiters() == 1 }, $wait_s), 'the first one waits on the lock in the database');
 cmp_ok($gw->metric('parley_pool_pipelined_total'), '>=', 3, 'three were sent behind it');
 unlock_guests();
 for my $i (1 .. 5)
@@ -80,9 +89,9 @@ for my $i (1 .. 5)
 # --- nothing is pipelined behind a write ------------------------------------
 lock_guests();
 my $w = $gw->send_async('PUT', '/v1/guests/g1', '{"display_name": "Written"}');
-ok(ParleyTest::poll_until(sub { lock_waiters() == 1 }, 10), 'a write waits on the lock');
+ok(ParleyTest::poll_until(sub { lock_waiters() == 1 }, $wait_s), 'a write waits on the lock');
 my $r1 = $gw->send_async('GET', '/v1/guests/g2');
-ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, 10),
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, $wait_s),
 	'a read after it waits in the queue, not behind the write');
 unlock_guests();
 like(ParleyTest::read_response($w),  qr{^HTTP/1\.1 200}, 'the write completes');
@@ -103,20 +112,20 @@ for my $i (1 .. 3)
 	like($resp, qr{^HTTP/1\.1 503}, "blocked read $i: 503 after the timeout");
 	like($resp, qr{"code":"database_timeout"}, "blocked read $i: database_timeout");
 }
-ok(ParleyTest::poll_until(sub { lock_waiters() == 0 }, 10),
+ok(ParleyTest::poll_until(sub { lock_waiters() == 0 }, $wait_s),
 	'all three statements were cancelled in the database, not only the first');
 unlock_guests();
-ok(ParleyTest::poll_until(sub { ($gw->req(GET => '/v1/guests/g7')->{json}{guest_id} // '') eq 'g7' }, 10),
+ok(ParleyTest::poll_until(sub { ($gw->req(GET => '/v1/guests/g7')->{json}{guest_id} // '') eq 'g7' }, $wait_s),
 	'the connection serves again, with the right answers');
 is($gw->metric('parley_pool_connections_lost_total'), 0, 'without being dropped');
 $gw->stop;
 
 # --- PARLEY_PIPELINE=1: one at a time --------------------------------------------
 $gw = ParleyTest->start(node => $node, key => $key, name => 'pipeline-off',
-	env => { PARLEY_POOL_SIZE => 1, PARLEY_PIPELINE => 1 });
+	env => { PARLEY_POOL_SIZE => 1, PARLEY_PIPELINE => 1, PARLEY_REQUEST_TIMEOUT_MS => $timeout_ms });
 lock_guests();
 @socks = map { $gw->send_async('GET', "/v1/guests/g$_") } 1 .. 3;
-ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 2 }, 10),
+ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 2 }, $wait_s),
 	'PARLEY_PIPELINE=1: with one read running, the other two wait in the queue');
 unlock_guests();
 like(ParleyTest::read_response($_), qr{^HTTP/1\.1 200}, 'and complete') for @socks;
