@@ -6,12 +6,13 @@
  *	  one LISTEN connection per process tells which conversations changed.
  *
  * Inside events/ calls go one way:
- *	  events.c  ->  subscribe.c, deliver.c, changes.c, poll.c, notify.c
- *	  deliver.c, changes.c  ->  hub.c  ->  (the streams' sinks)
- *	  everything  ->  sse.c (the wire format)
- * The hub calls the fetchers back through struct hub_fetcher, poll.c and
- * subscribe.c call events.c back through their callback structs, and
- * db/listen.c calls events.c back through struct listen_callbacks.
+ *	  events.c  ->  subscribe.c, poll.c, notify.c (-> db/)
+ *	  events.c  ->  deliver.c, changes.c  ->  hub.c  ->  the streams' sinks
+ *	  events.c, deliver.c, changes.c  ->  sse.c (the wire format)
+ * Calls back up go through callback structs: hub.c -> the fetchers
+ * (struct hub_fetcher), poll.c and subscribe.c -> events.c (struct
+ * poll_callbacks, struct subscribe_callbacks), db/listen.c -> events.c
+ * (struct listen_callbacks).  The sink is sink.h.
  */
 #ifndef PARLEY_EVENTS_H
 #define PARLEY_EVENTS_H
