@@ -271,6 +271,7 @@ WITH api_args AS (
 SELECT a.fn, a.arg, a.type,
        'add a row to templates: every text value as ' ||
        CASE WHEN a.type LIKE '%[]' THEN 'its element, arg ''' || a.arg || '[1]'''
+            WHEN a.type = 'text' THEN 'the argument'
             ELSE 'the argument, cast to ' || a.type END AS missing
   FROM api_args a
  WHERE NOT EXISTS (SELECT 1 FROM matrix m WHERE m.tab = 'templates' AND (m.fn, m.arg) = (a.fn, a.arg))
