@@ -264,9 +264,9 @@ WITH api_args AS (
                         AS a(type, name, mode)
      WHERE n.nspname = 'parley' AND a.mode IN ('i', 'b', 'v')
 ), matrix AS (
-    SELECT 'templates' AS tab, fn, substring(arg FROM '^[a-z_]+') AS arg, q FROM templates
+    SELECT 'templates' AS tab, fn, split_part(split_part(arg, '[', 1), ' ', 1) AS arg, q FROM templates
     UNION ALL
-    SELECT 'typed', fn, substring(arg FROM '^[a-z_]+'), q FROM typed
+    SELECT 'typed', fn, split_part(split_part(arg, '[', 1), ' ', 1), q FROM typed
 )
 SELECT a.fn, a.arg, a.type,
        'add a row to templates: every text value as ' ||
