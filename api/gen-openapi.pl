@@ -17,7 +17,7 @@
 #   info.version                               --version (PARLEY_VERSION)
 #
 # Every operation of a /v1 route answers, besides its own codes, those of
-# @every_route below; the statuses are grouped from the codes, and each
+# @every_route below, and every operation those of the HTTP layer; the statuses are grouped from the codes, and each
 # error response's schema pins "status" and the "code"s it can carry, so
 # a client (and test/openapi-check.sh) knows exactly what to expect.
 use strict;
@@ -49,12 +49,15 @@ die "gen-api.pl --dump failed\n" if $?;
 my $shapes = $JSON->decode(read_file("$dir/shapes.json"));
 my $schemas = $shapes->{schemas};
 
-# errcodes.txt: code -> status and title, in the file's order
-my (@codes, %status_of, %title_of);
+# errcodes.txt: code -> status and title, in the file's order; the HTTP
+# layer's own codes (SQLSTATE column "-http": framing, timeouts, sizes,
+# versions) can answer any request, so every operation lists them.
+my (@codes, %status_of, %title_of, @http_layer);
 for my $line (split(/\n/, read_file("$dir/errcodes.txt")))
 {
 	next if $line =~ /^\s*(#|$)/;
-	my ($code, $status, undef, $title) = map { s/^\s+|\s+$//gr } split(/\|/, $line);
+	my ($code, $status, $sqlstate, $title) = map { s/^\s+|\s+$//gr } split(/\|/, $line);
+	push @http_layer, $code if $sqlstate eq '-http' && !grep { $_ eq $code } @http_layer;
 	die "errcodes.txt: $code: two statuses\n" if $status_of{$code} && $status_of{$code} != $status;
 	push @codes, $code unless $status_of{$code};
 	$status_of{$code} = $status;
@@ -72,7 +75,9 @@ my %status_text = (
 	400 => 'Bad request', 401 => 'No valid service key', 403 => 'The acting guest may not do this',
 	404 => 'Not found', 409 => 'Conflict', 413 => 'Body over the size limit',
 	415 => 'Body is not application/json', 429 => 'Rate limited', 500 => 'Internal error',
-	503 => 'Unavailable: retry later');
+	503 => 'Unavailable: retry later', 408 => 'Request not complete in time',
+	414 => 'Request target too long', 431 => 'Header section too large',
+	501 => 'Not implemented', 505 => 'HTTP version not supported');
 
 sub ref_to { return {'$ref' => "#/components/schemas/$_[0]"} }
 
@@ -244,7 +249,7 @@ sub function_operation
 			$responses->{$st} = success_response($success_text{$st}, $st eq '204' ? undef : $o->{shape}, $where);
 		}
 	}
-	error_responses($where, [ @every_route, @{ $o->{codes} } ], $responses);
+	error_responses($where, [ @every_route, @{ $o->{codes} }, @http_layer ], $responses);
 	$op->{responses} = $responses;
 	return $op;
 }
@@ -262,7 +267,7 @@ sub endpoint_operation
 		security => $e->{kind} eq 'metrics' ? [ {}, {serviceKey => []} ] : [],
 		responses => {200 => success_response('OK', $o->{shape}, "endpoint $e->{pattern}")}
 	};
-	error_responses("endpoint $e->{pattern}", $o->{codes}, $op->{responses});
+	error_responses("endpoint $e->{pattern}", [ @{ $o->{codes} }, @http_layer ], $op->{responses});
 	return $op;
 }
 
