@@ -197,7 +197,8 @@ sub function_operation
 		description => "One call of `parley.$f->{name}("
 		  . join(', ', map { $_->{name} } @{ $f->{args} })
 		  . ')` (extension ' . $f->{since} . '); '
-		  . ($r->{status} eq '204' ? 'no answer body.' : 'the answer is the JSON it returns.'),
+		  . ($r->{status} =~ /^stream/ ? 'when it allows the subscription, the answer is a stream of events.'
+			  : $r->{status} eq '204' ? 'no answer body.' : 'the answer is the JSON it returns.'),
 	};
 
 	my (@params, %props, @required);
@@ -224,6 +225,15 @@ sub function_operation
 		$props{ $b->{name} } = field_schema($f->{name}, $b);
 		push @required, $b->{name} if $b->{required};
 	}
+	# The live stream resumes from the header a browser's EventSource sends
+	# (it wins over ?after=).
+	push @params, {
+		name => 'Last-Event-ID',
+		in => 'header',
+		required => JSON::PP::false,
+		description => 'resume after this message seq (the id: of the last message event seen); wins over after',
+		schema => $shapes->{parameters}{after}
+	} if $r->{status} =~ /^stream/;
 	$op->{parameters} = \@params if @params;
 	if (%props)
 	{
