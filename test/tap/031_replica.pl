@@ -155,6 +155,33 @@ is(bodies($cid, 'g1'), 'one,two', '... and sees its post there');
 
 is($failures, 0, 'every read answered 200');
 $gw->stop('parleyd');
+
+# --- a read database with no replay position (a proxy, here the primary) ---------
+# pg_last_wal_replay_lsn() is NULL there: a writer reads from the primary
+# for its whole window, then from the read pool; others read it at once.
+$gw = ParleyTest->start(
+	node => $primary,
+	key  => $key,
+	name => 'noreplay',
+	env  => {
+		PARLEY_READ_URL       => ParleyTest::gateway_conninfo($primary),
+		PARLEY_READ_WINDOW_MS => 1000,
+		PARLEY_READ_POLL_MS   => 50,
+	});
+ok(ParleyTest::poll_until(sub { $gw->req(GET => '/metrics')->{body} =~ /^parley_replica_up 1$/m }, $wait_s),
+	'no replay position: the read pool connects');
+is($gw->req(POST => "/v1/conversations/$cid/messages?as=g3", { body => 'three' })->{status}, 201, 'g3 posts three');
+$recent0 = recent();
+is(bodies($cid, 'g3'), 'one,two,three', 'the writer sees its post');
+cmp_ok(recent(), '>', $recent0, '... from the primary, inside its window');
+$before = on_replica();
+bodies($cid, 'g2');
+cmp_ok(on_replica(), '>', $before, 'another guest reads the read pool');
+ok(ParleyTest::poll_until(sub { my $n = on_replica(); bodies($cid, 'g3'); on_replica() > $n }, $wait_s),
+	'after its window the writer reads the read pool too');
+unlike($gw->req(GET => '/metrics')->{body}, qr/^parley_replica_lag_bytes/m, 'no lag without a replay position');
+is($failures, 0, 'every read answered 200');
+$gw->stop('noreplay');
 $replica->stop;
 $primary->stop;
 done_testing();
