@@ -9,6 +9,11 @@
  *	  body size (413), content type (415), parameters and body shape (400),
  *	  then the pool
  *	  (503 when no connection is up or the queue is full).
+ *
+ *	  With PARLEY_READ_URL a GET runs on the read pool when db/replica.h
+ *	  says so (the acting guest has no write the replica lacks); a read
+ *	  that fails there for the replica's reasons runs again on the
+ *	  primary.  Every write tells db/replica.h its acting guest.
  */
 #include <stdio.h>
 #include <stdlib.h>
