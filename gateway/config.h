@@ -39,6 +39,10 @@ struct config
 	int			sse_buffer;			/* bytes unsent before a stream is dropped */
 	int			events_batch_ms;	/* notification batching period */
 	int			events_poll_ms;		/* safety poll period */
+	char	   *read_url;			/* a streaming replica for GETs; "" = none */
+	int			read_pool_size;		/* its connections */
+	int			read_window_ms;		/* read-your-writes window after a write */
+	int			read_poll_ms;		/* replay position poll period */
 };
 
 extern struct config config;

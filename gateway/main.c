@@ -30,6 +30,7 @@
 #include "db/migrate.h"
 #include "http/openapi.h"
 #include "db/pool.h"
+#include "db/replica.h"
 #include "db/resolve.h"
 #include "http/routes.h"
 #include "sdnotify.h"
@@ -178,9 +179,9 @@ is_ready(void)
 	return app.mode == SHUTDOWN_NONE && pool_is_up(app.pool) && auth_loaded();
 }
 
-/* A malformed DATABASE_URL never connects: say so now, not in 30 s. */
+/* A malformed DATABASE_URL (or PARLEY_READ_URL) never connects: say so now, not in 30 s. */
 static bool
-check_database_url(const char *url, char *err, size_t errlen)
+check_database_url(const char *name, const char *url, char *err, size_t errlen)
 {
 	char	   *msg = NULL;
 	PQconninfoOption *opts;
@@ -190,7 +191,7 @@ check_database_url(const char *url, char *err, size_t errlen)
 	opts = PQconninfoParse(url, &msg);
 	if (opts == NULL)
 	{
-		snprintf(err, errlen, "DATABASE_URL: %.*s", msg ? (int) strcspn(msg, "\n") : 13,
+		snprintf(err, errlen, "%s: %.*s", name, msg ? (int) strcspn(msg, "\n") : 13,
 				 msg ? msg : "out of memory");
 		PQfreemem(msg);
 		return false;
@@ -217,6 +218,7 @@ int
 main(int argc, char **argv)
 {
 	struct pool_options opts;
+	struct replica_options read_opts;
 	char		err[512];
 	struct timeval start_tv;
 
@@ -237,7 +239,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (!config_load(err, sizeof(err)) || !http_check_listen(config.listen, err, sizeof(err)) ||
-		!check_database_url(config.database_url, err, sizeof(err)))
+		!check_database_url("DATABASE_URL", config.database_url, err, sizeof(err)) ||
+		!check_database_url("PARLEY_READ_URL", config.read_url, err, sizeof(err)))
 	{
 		fprintf(stderr, "parleyd: %s\n", err);
 		config_free();
@@ -282,6 +285,17 @@ main(int argc, char **argv)
 	opts.pipeline = config.prepared ? config.pipeline : 1;
 	opts.check_sql = EXTENSION_SQL;
 	opts.check = check_extension;
+	memset(&read_opts, 0, sizeof(read_opts));
+	read_opts.conninfo = config.read_url;
+	read_opts.size = config.read_pool_size;
+	read_opts.queue_size = config.queue_size;
+	read_opts.prepared = config.prepared;
+	read_opts.pipeline = opts.pipeline;
+	read_opts.check_sql = EXTENSION_SQL;
+	read_opts.check = check_extension;
+	read_opts.window_ms = config.read_window_ms;
+	read_opts.poll_ms = config.read_poll_ms;
+	read_opts.timeout_ms = config.request_timeout_ms;
 
 	log_info("parleyd %s starting: pool %d, %s statements, pipeline %d, queue %d, timeout %d ms",
 			 PARLEYD_VERSION, config.pool_size, config.prepared ? "prepared" : "unnamed",
@@ -303,6 +317,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "parleyd: out of memory at start-up\n");
 		return 1;
 	}
+	if (!replica_setup(app.base, app.pool, &read_opts))
+	{
+		fprintf(stderr, "parleyd: out of memory at start-up\n");
+		app.exit_code = 1;
+		goto cleanup;
+	}
 	if (!http_setup(app.base, app.pool, app.openapi, err, sizeof(err)))
 	{
 		fprintf(stderr, "parleyd: %s\n", err);
@@ -311,6 +331,7 @@ main(int argc, char **argv)
 	}
 	/* Every layer has registered its statements: connect. */
 	pool_start(app.pool);
+	replica_start();
 	evsignal_add(app.sigterm, NULL);
 	evsignal_add(app.sigint, NULL);
 	start_tv.tv_sec = config.connect_timeout;
@@ -321,6 +342,7 @@ main(int argc, char **argv)
 
 cleanup:
 	/* Jobs still running get their 503 while their clients are connected. */
+	replica_shutdown();
 	pool_free(app.pool);
 	events_shutdown();
 	auth_shutdown();

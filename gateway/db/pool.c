@@ -118,6 +118,12 @@ queue_insert(struct pool *pool, struct pool_job *job, bool at_head)
 	pool->npriority += job->priority;
 }
 
+static const char *
+pool_label(const struct pool *pool)
+{
+	return pool->opts.label != NULL ? pool->opts.label : "database";
+}
+
 /* DOWN once pool_free() has closed it. */
 static enum conn_state
 pc_state(const struct pool_conn *pc)
@@ -327,7 +333,7 @@ on_ready(void *arg)
 
 	if (!pool->ever_up && conn_get_state(pc->conn) == CONN_IDLE)
 	{
-		log_info("database connection ready");
+		log_info("%s connection ready", pool_label(pool));
 		pool->ever_up = true;
 	}
 	while (conn_can_take(pc->conn) && (job = pool->q_head) != NULL)
@@ -354,15 +360,15 @@ on_down(void *arg, const char *why, bool was_up)
 	if (was_up)
 	{
 		pool->connections_lost++;
-		log_warn("database connection %d lost: %s", pc->id, why);
+		log_warn("%s connection %d lost: %s", pool_label(pool), pc->id, why);
 	}
 	else
 	{
 		pool->connect_failures++;
 		if (conn_failures(pc->conn) == 1)
-			log_warn("database connection %d failed: %s", pc->id, why);
+			log_warn("%s connection %d failed: %s", pool_label(pool), pc->id, why);
 		else
-			log_debug("database connection %d failed: %s", pc->id, why);
+			log_debug("%s connection %d failed: %s", pool_label(pool), pc->id, why);
 	}
 	/* Its jobs in flight follow (on_lost): with none up, they fail too. */
 	if (!pool_is_up(pool))
@@ -379,7 +385,8 @@ on_lost(void *arg, void *req, bool not_run)
 		job_fail(job, "parleyd is shutting down");
 	else if (not_run && job->retries < MAX_JOB_RETRIES)
 	{
-		log_debug("database connection %d: the statement did not run; running it again", pc->id);
+		log_debug("%s connection %d: the statement did not run; running it again",
+				  pool_label(pc->pool), pc->id);
 		job_retry(job);
 	}
 	else
@@ -424,7 +431,7 @@ pool_new(struct event_base *base, const struct pool_options *opts)
 			.backoff_max_ms = BACKOFF_MAX_MS,
 		};
 
-		snprintf(name, sizeof(name), "database connection %d", i);
+		snprintf(name, sizeof(name), "%s connection %d", pool_label(pool), i);
 		pc->pool = pool;
 		pc->id = i;
 		pc->conn = conn_new(base, &co, &pool_conn_ops, pc);

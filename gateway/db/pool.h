@@ -87,6 +87,7 @@ struct pool_options
 	int			pipeline;		/* statements in flight per connection, 1..CONFIG_PIPELINE_MAX */
 	const char *check_sql;		/* run once per new connection, or NULL */
 	pool_check_fn check;
+	const char *label;			/* for the log: "read replica"; NULL = "database" */
 };
 
 struct pool_stats

@@ -38,6 +38,7 @@ static struct
 	bool		enabled;
 	struct evdns_base *dns;
 	char	   *host;
+	char	   *conninfo;		/* the one looked up for; others go to libpq as they are */
 	char		addrs[ADDRS_MAX][INET6_ADDRSTRLEN]; /* last found, IPv4 first */
 	int			naddrs;
 	int			cur;			/* the one connections use now */
@@ -163,6 +164,12 @@ resolve_setup(struct event_base *base, const char *conninfo, const char *resolv_
 		return true;			/* libpq needs no lookup, or does it itself */
 	}
 	rs.host = host;
+	rs.conninfo = strdup(conninfo ? conninfo : "");
+	if (rs.conninfo == NULL)
+	{
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
 	rs.dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (rs.dns == NULL)
 	{
@@ -189,13 +196,15 @@ resolve_connect_start(const char *conninfo, const char *application_name, bool *
 	const char *keywords[] = {"application_name", "dbname", "client_encoding", NULL, NULL};
 	const char *values[] = {application_name, conninfo, "UTF8", NULL, NULL};
 
-	*wait = rs.enabled && !rs.first_done;
+	bool		ours = rs.enabled && strcmp(conninfo ? conninfo : "", rs.conninfo) == 0;
+
+	*wait = ours && !rs.first_done;
 	if (*wait)
 		return NULL;
 	if (values[1] != NULL && values[1][0] == '\0')
 		values[1] = NULL;
 	/* After dbname, so that it overrides the connection string's. */
-	if (rs.enabled && rs.naddrs > 0)
+	if (ours && rs.naddrs > 0)
 	{
 		keywords[3] = "hostaddr";
 		values[3] = rs.addrs[rs.cur];
@@ -226,5 +235,6 @@ resolve_shutdown(void)
 	if (rs.dns != NULL)
 		evdns_base_free(rs.dns, 0);
 	free(rs.host);
+	free(rs.conninfo);
 	memset(&rs, 0, sizeof(rs));
 }

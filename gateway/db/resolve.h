@@ -23,7 +23,8 @@ bool		resolve_setup(struct event_base *base, const char *conninfo,
 
 /*
  * PQconnectStartParams() for conninfo, with the address last found as
- * hostaddr.  NULL with *wait set while the first lookup has not answered:
+ * hostaddr when conninfo is resolve_setup()'s (another one, such as
+ * PARLEY_READ_URL's, goes to libpq as it is).  NULL with *wait set while the first lookup has not answered:
  * try again shortly.  NULL with *wait clear: out of memory.
  */
 PGconn	   *resolve_connect_start(const char *conninfo, const char *application_name,

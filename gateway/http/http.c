@@ -9,6 +9,11 @@
  *	  body size (413), content type (415), parameters and body shape (400),
  *	  then the pool
  *	  (503 when no connection is up or the queue is full).
+ *
+ *	  With PARLEY_READ_URL a GET runs on the read pool when db/replica.h
+ *	  says so (the acting guest has no write the replica lacks); a read
+ *	  that fails there for the replica's reasons runs again on the
+ *	  primary.  Every write tells db/replica.h its acting guest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,7 @@
 #include "auth.h"
 #include "config.h"
 #include "client.h"
+#include "db/replica.h"
 #include "events/events.h"
 #include "http.h"
 #include "log.h"
@@ -42,12 +48,16 @@ struct req_ctx
 	bool		streaming;		/* the client was handed to an event stream */
 	int			retry_after_s;	/* for Retry-After when not the default */
 	char		path[256];		/* sanitized, for the log line */
+	const char *guest;			/* the acting guest (in rp), or NULL */
+	bool		on_replica;		/* the job runs on the read pool */
 };
 
 static struct
 {
 	struct pool *pool;
 	const struct pool_stmt *stmts[ROUTE_COUNT_MAX];	/* routes[i]'s statement */
+	struct pool *read_pool;		/* PARLEY_READ_URL's (db/replica.h), or NULL */
+	const struct pool_stmt *read_stmts[ROUTE_COUNT_MAX];	/* GET routes' there */
 	const char *openapi;
 	int			in_flight;
 }			srv;
@@ -88,10 +98,10 @@ finish(struct req_ctx *ctx, int status, const char *content_type, const char *ex
 {
 	double		ms = util_ms_since(&ctx->t0);
 
-	log_info("%s %s %d %.1fms db=%.1fms%s%s%s",
+	log_info("%s %s %d %.1fms db=%.1fms%s%s%s%s",
 			 ctx->req->msg.method_name, ctx->path, status, ms, ctx->job.db_ms,
 			 ctx->key_label[0] ? " key=" : "", ctx->key_label,
-			 ctx->streaming ? " (stream)" : "");
+			 ctx->streaming ? " (stream)" : "", ctx->on_replica ? " (replica)" : "");
 	metrics_request(ctx->route, status, ms);
 	if (!ctx->streaming)
 		client_reply(ctx->client, status, content_type, extra, body, len);
@@ -121,6 +131,32 @@ finish_problem(struct req_ctx *ctx, const struct problem *p, const char *allow)
 	free(body);
 }
 
+/*
+ * Did a read fail on the read pool for a reason of the replica's (no
+ * connection, shut down, a recovery conflict, a function that writes), so
+ * that the primary should answer it instead?  Reads are safe to run again.
+ * A timeout is not: the primary would take the same time again.
+ */
+static bool
+replica_failure(PGresult *res, const struct problem *err)
+{
+	const char *state;
+
+	if (err != NULL)
+		return strcmp(err->code, CODE_DB_UNAVAILABLE) == 0;
+	if (PQresultStatus(res) != PGRES_FATAL_ERROR)
+		return false;
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return state != NULL &&
+		(strncmp(state, "08", 2) == 0 ||	/* connection exception */
+		 strncmp(state, "57", 2) == 0 ||	/* operator intervention: shutdown */
+		 strncmp(state, "53", 2) == 0 ||	/* insufficient resources */
+		 strcmp(state, "40001") == 0 ||	/* conflict with recovery */
+		 strcmp(state, "25006") == 0);	/* read-only transaction */
+}
+
+static void submit(struct req_ctx *ctx, bool on_replica);
+
 /* The statement's answer (or a problem from the pool) becomes the reply. */
 static void
 on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
@@ -130,6 +166,16 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	struct problem p;
 	int			status;
 
+	if (ctx->on_replica && replica_failure(res, err))
+	{
+		log_debug("%s: failed on the read replica (%s); running it on the primary", r->name,
+				  err ? err->detail : PQresultErrorMessage(res));
+		replica_read_retried();
+		submit(ctx, false);
+		return;
+	}
+	if (r->method != METHOD_GET)
+		replica_wrote(ctx->guest);	/* whatever the answer: it may have committed */
 	if (err != NULL)
 	{
 		metrics_db_error(err->code);
@@ -330,6 +376,56 @@ serve_events(struct req_ctx *ctx)
 		sink->stream = stream;
 }
 
+/*
+ * The guest a request acts as: its `as` query parameter, else its
+ * {guest_id} path segment (the guest routes), else NULL.
+ */
+static const char *
+acting_guest(const struct request_parse *rp)
+{
+	const char *path_guest = NULL;
+
+	for (int i = 0; i < rp->route->nparams && i < rp->nvalues; i++)
+	{
+		const struct route_param *prm = &rp->route->params[i];
+
+		if (prm->name == NULL || rp->values[i] == NULL)
+			continue;
+		if (prm->source != PARAM_PATH_TEXT && strcmp(prm->name, "as") == 0)
+			return rp->values[i];
+		if (prm->source == PARAM_PATH_TEXT && strcmp(prm->name, "guest_id") == 0)
+			path_guest = rp->values[i];
+	}
+	return path_guest;
+}
+
+/*
+ * Run the request's statement on the read pool or the primary.  A read
+ * the read pool cannot take (its queue is full, it just went down) goes
+ * to the primary.
+ */
+static void
+submit(struct req_ctx *ctx, bool on_replica)
+{
+	struct problem p;
+
+	if (on_replica)
+	{
+		pool_job_init(&ctx->job, srv.read_stmts[ctx->route], ctx->rp.nvalues, ctx->rp.values,
+					  true, on_db_done, ctx);
+		ctx->on_replica = true;
+		if (pool_submit(srv.read_pool, &ctx->job, config.request_timeout_ms, false, &p))
+			return;				/* on_db_done() finishes the request */
+		replica_read_retried();
+	}
+	ctx->on_replica = false;
+	pool_job_init(&ctx->job, srv.stmts[ctx->route], ctx->rp.nvalues, ctx->rp.values,
+				  ctx->rp.route->method == METHOD_GET, on_db_done, ctx);
+	if (!pool_submit(srv.pool, &ctx->job, config.request_timeout_ms, false, &p))
+		finish_problem(ctx, &p, NULL);
+	/* else on_db_done() finishes the request */
+}
+
 static void
 serve_sql(struct req_ctx *ctx, const char *query)
 {
@@ -350,11 +446,9 @@ serve_sql(struct req_ctx *ctx, const char *query)
 		serve_events(ctx);
 		return;
 	}
-	pool_job_init(&ctx->job, srv.stmts[ctx->route], ctx->rp.nvalues, ctx->rp.values,
-				  ctx->rp.route->method == METHOD_GET, on_db_done, ctx);
-	if (!pool_submit(srv.pool, &ctx->job, config.request_timeout_ms, false, &p))
-		finish_problem(ctx, &p, NULL);
-	/* else on_db_done() finishes the request */
+	ctx->guest = acting_guest(&ctx->rp);
+	submit(ctx, ctx->rp.route->method == METHOD_GET && srv.read_pool != NULL &&
+		   replica_read_on_replica(ctx->guest));
 }
 
 static void
@@ -381,6 +475,7 @@ serve_metrics(struct req_ctx *ctx)
 {
 	struct pool_stats st;
 	struct events_stats ev;
+	struct replica_stats rs;
 	struct evbuffer *buf;
 	struct problem p;
 
@@ -398,7 +493,8 @@ serve_metrics(struct req_ctx *ctx)
 	}
 	pool_get_stats(srv.pool, &st);
 	events_get_stats(&ev);
-	metrics_render(buf, &st, &ev, srv.in_flight);
+	replica_get_stats(&rs);
+	metrics_render(buf, &st, &ev, &rs, srv.in_flight);
 	finish(ctx, 200, "text/plain; version=0.0.4", NULL,
 		   (const char *) evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
 	evbuffer_free(buf);
@@ -491,11 +587,20 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	struct evconnlistener *lev;
 
 	srv.pool = pool;
+	srv.read_pool = replica_pool();
 	srv.openapi = openapi_json;
 	for (int i = 0; i < nroutes; i++)
 	{
 		if (routes[i].sql != NULL &&
 			(srv.stmts[i] = pool_statement(pool, routes[i].name, routes[i].sql)) == NULL)
+		{
+			snprintf(err, errlen, "out of memory");
+			return false;
+		}
+		/* The read pool prepares only what it runs: the GET routes' reads. */
+		if (srv.read_pool != NULL && routes[i].sql != NULL && routes[i].kind == ROUTE_SQL &&
+			routes[i].method == METHOD_GET &&
+			(srv.read_stmts[i] = pool_statement(srv.read_pool, routes[i].name, routes[i].sql)) == NULL)
 		{
 			snprintf(err, errlen, "out of memory");
 			return false;

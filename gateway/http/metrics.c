@@ -81,9 +81,51 @@ route_label(int i)
 	return i == MAX_ROUTES ? "unmatched" : routes[i].name;
 }
 
+/* PARLEY_READ_URL's read pool and where GETs went (db/replica.h). */
+static void
+render_replica(struct evbuffer *out, const struct replica_stats *r)
+{
+	evbuffer_add_printf(out,
+						"# HELP parley_reads_total GET statements by the pool that ran them and why.\n"
+						"# TYPE parley_reads_total counter\n"
+						"parley_reads_total{pool=\"replica\",reason=\"replayed\"} %llu\n"
+						"parley_reads_total{pool=\"primary\",reason=\"recent_write\"} %llu\n"
+						"parley_reads_total{pool=\"primary\",reason=\"replica_down\"} %llu\n"
+						"# HELP parley_replica_retries_total Reads that failed on the replica and ran again on the primary.\n"
+						"# TYPE parley_replica_retries_total counter\n"
+						"parley_replica_retries_total %llu\n"
+						"# HELP parley_replica_up Whether the read pool has a connection up.\n"
+						"# TYPE parley_replica_up gauge\n"
+						"parley_replica_up %d\n"
+						"# HELP parley_replica_connections Read pool connections by state.\n"
+						"# TYPE parley_replica_connections gauge\n"
+						"parley_replica_connections{state=\"idle\"} %d\n"
+						"parley_replica_connections{state=\"in_use\"} %d\n"
+						"parley_replica_connections{state=\"starting\"} %d\n"
+						"parley_replica_connections{state=\"down\"} %d\n"
+						"# HELP parley_replica_wal_probes_total Answers of the primary's WAL position probe.\n"
+						"# TYPE parley_replica_wal_probes_total counter\n"
+						"parley_replica_wal_probes_total %llu\n",
+						(unsigned long long) r->reads_replica,
+						(unsigned long long) r->reads_primary_recent,
+						(unsigned long long) r->reads_primary_down,
+						(unsigned long long) r->reads_retried, r->up ? 1 : 0,
+						r->pool.idle, r->pool.busy, r->pool.starting, r->pool.down,
+						(unsigned long long) r->probes);
+	/* Only when both positions are known: else there is no lag to state. */
+	if (r->replay_known && r->primary_lsn != 0)
+		evbuffer_add_printf(out,
+							"# HELP parley_replica_lag_bytes WAL bytes between the primary's last probed position and the replica's replay position.\n"
+							"# TYPE parley_replica_lag_bytes gauge\n"
+							"parley_replica_lag_bytes %llu\n",
+							(unsigned long long) (r->primary_lsn > r->replay_lsn ?
+												  r->primary_lsn - r->replay_lsn : 0));
+}
+
 void
 metrics_render(struct evbuffer *out, const struct pool_stats *pool,
-			   const struct events_stats *events, int in_flight)
+			   const struct events_stats *events, const struct replica_stats *replica,
+			   int in_flight)
 {
 	int			last = nroutes < MAX_ROUTES ? nroutes : MAX_ROUTES;
 
@@ -185,6 +227,9 @@ metrics_render(struct evbuffer *out, const struct pool_stats *pool,
 						"# TYPE parley_events_dropped_total counter\n"
 						"parley_events_dropped_total %llu\n",
 						events->streams, events->fetches, events->direct, events->dropped);
+
+	if (replica->configured)
+		render_replica(out, replica);
 
 	evbuffer_add_printf(out,
 						"# HELP parley_db_errors_total Statements that ended in a database error, by code.\n"

@@ -1,6 +1,7 @@
 
 # The C unit tests of the pure request path (gateway/tests/test_pure.c) and
-# of the live-event registry (gateway/tests/test_hub.c),
+# of the live-event registry (gateway/tests/test_hub.c), and of the
+# read-your-writes rule (gateway/tests/test_replica.c),
 # built with the sanitizers when the suite runs against the sanitizer build.
 use strict;
 use warnings;
@@ -16,5 +17,6 @@ my $ok = IPC::Run::run(
 	'>', \$out, '2>', \$err);
 ok($ok, 'make -C gateway check') or diag("$out\n$err");
 like($out, qr/^\d+ checks, 0 failures$/m, 'every unit check passes') or diag($out);
+like($out, qr/^test_replica: all passed$/m, 'the read-your-writes checks pass') or diag($out);
 unlike("$out$err", qr/AddressSanitizer|runtime error:|LeakSanitizer/, 'no sanitizer report');
 done_testing();
