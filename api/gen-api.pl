@@ -919,7 +919,9 @@ if ($catalog)
 {
 	print sort map {
 		my $f = $_;
-		"$f->{name}(" . join(', ', map { "$_->{sqlname} $_->{type}" } @{ $f->{args} }) . ") -> "
+		# the catalog spells timestamptz out
+		"$f->{name}(" . join(', ', map { "$_->{sqlname} " . ($_->{type} =~ s/^timestamptz$/timestamp with time zone/r) }
+			  @{ $f->{args} }) . ") -> "
 		  . ($f->{returns} =~ s/^TABLE \(/TABLE(/r) . "\n"
 	} current();
 }

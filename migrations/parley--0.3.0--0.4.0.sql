@@ -90,3 +90,22 @@ END
 $$;
 
 DROP FUNCTION parley.guest_upsert(text, text, jsonb);
+
+-- pg_dump dumps the grants on an extension's objects that differ from
+-- pg_init_privs, and a GRANT or REVOKE in an extension's script records the
+-- object's whole ACL there: the grants a DBA had made on the schema before
+-- this script granted pg_monitor, and the ones the script copied to gateway
+-- roles (here and in 0.2.0 -> 0.3.0), would be taken for the extension's
+-- own and be lost by a dump and restore.  The extension's own grants are
+-- its owner's, PUBLIC's and pg_monitor's: keep only those, as a fresh
+-- install records them.
+UPDATE pg_catalog.pg_init_privs i
+   SET initprivs = ARRAY(SELECT a FROM pg_catalog.unnest(i.initprivs) AS a
+                          WHERE (SELECT e.grantee FROM pg_catalog.aclexplode(ARRAY[a]) AS e LIMIT 1)
+                                IN (0, o.owner, 'pg_monitor'::regrole))
+  FROM (SELECT 'pg_catalog.pg_namespace'::regclass AS classoid, n.oid, n.nspowner AS owner
+          FROM pg_catalog.pg_namespace n WHERE n.nspname = 'parley'
+        UNION ALL
+        SELECT 'pg_catalog.pg_proc'::regclass, p.oid, p.proowner
+          FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'parley'::regnamespace) AS o
+ WHERE i.classoid = o.classoid AND i.objoid = o.oid AND i.objsubid = 0;
