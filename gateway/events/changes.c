@@ -16,17 +16,27 @@
  * could deliver it after the edit was skipped for a stream that did not
  * have the message yet.  A changed message goes only to streams that
  * already have it; the others will get it as it is now.
+ *
+ * A change fetch that fails (a timeout, a lost connection, a full queue)
+ * puts its conversation back, and the queue is tried again after a backoff.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include <cjson/cJSON.h>
 
+#include "changes.h"
 #include "config.h"
-#include "events_hub.h"
 #include "log.h"
+#include "sse.h"
+#include "util.h"
+
+#define RETRY_MIN_MS	100		/* backoff after a failed fetch ... */
+#define RETRY_MAX_MS	2000	/* ... doubling up to this */
 
 /* The columns of the changes statement (events.c). */
 enum
@@ -42,8 +52,10 @@ static struct
 {
 	struct pool *pool;
 	const struct pool_stmt *stmt;
-	struct conv_worklist queue; /* conversations waiting for a change fetch */
-	struct conv *running;		/* the one being fetched */
+	struct hub_worklist queue;	/* conversations waiting for a change fetch */
+	struct hub_conv *running;	/* the one being fetched */
+	struct event *retry_timer;	/* armed after a failure: no fetch meanwhile */
+	int			backoff_ms;
 	struct pool_job job;
 	const char *values[3];
 	char		after_s[24];
@@ -53,9 +65,14 @@ static struct
 }			cq;
 
 static void changes_next(void);
+static void changes_kick_deferred(struct hub_conv *c);
+
+const struct hub_fetcher changes_fetcher = {
+	.kick = changes_kick_deferred,
+};
 
 void
-deliver_changes(struct conv *c, int64_t head)
+changes_kick(struct hub_conv *c, int64_t head)
 {
 	if (head > c->change_head)
 		c->change_head = head;
@@ -64,63 +81,52 @@ deliver_changes(struct conv *c, int64_t head)
 	changes_next();
 }
 
+/* The hub hands back a change fetch deferred while a message fetch ran. */
+static void
+changes_kick_deferred(struct hub_conv *c)
+{
+	changes_kick(c, 0);
+}
 
 /* The streaming guests of c as a PostgreSQL text[] literal, quoted. */
 static char *
-guests_literal(const struct conv *c)
+guests_literal(const struct hub_conv *c)
 {
 	struct evbuffer *b = evbuffer_new();
-	char	   *out = NULL;
-	size_t		len;
+	char	   *out;
 
 	if (b == NULL)
 		return NULL;
-	evbuffer_add(b, "{", 1);
-	for (const struct stream *s = c->streams; s != NULL; s = s->next)
-	{
-		evbuffer_add(b, s == c->streams ? "\"" : ",\"", s == c->streams ? 1 : 2);
-		for (const char *p = s->guest; *p; p++)
-		{
-			if (*p == '"' || *p == '\\')
-				evbuffer_add(b, "\\", 1);
-			evbuffer_add(b, p, 1);
-		}
-		evbuffer_add(b, "\"", 1);
-	}
-	evbuffer_add(b, "}", 2);	/* with the NUL */
-	len = evbuffer_get_length(b);
-	out = malloc(len);
-	if (out != NULL)
-		evbuffer_copyout(b, out, len);
+	util_array_begin(b);
+	for (const struct events_stream *s = c->streams; s != NULL; s = s->next)
+		util_array_add(b, s->guest, true);
+	out = util_array_end(b);
 	evbuffer_free(b);
 	return out;
 }
 
 /* Send the changed message of row i to each stream of c that has it. */
 static void
-send_change(struct conv *c, PGresult *res, int i)
+send_change(struct hub_conv *c, PGresult *res, int i)
 {
 	int64_t		seq = strtoll(PQgetvalue(res, i, COL_SEQ), NULL, 10);
 	bool		deleted = PQgetvalue(res, i, COL_DELETED)[0] == 't';
-	struct stream *next;
+	struct events_stream *next;
 
-	for (struct stream *s = c->streams; s != NULL; s = next)
+	for (struct events_stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
 		if (s->cursor < seq)
 			continue;
-		evbuffer_add_printf(cq.scratch, "event: %s\ndata: ",
-							deleted ? "message_deleted" : "message_edited");
-		evbuffer_add(cq.scratch, PQgetvalue(res, i, COL_MESSAGE),
-					 (size_t) PQgetlength(res, i, COL_MESSAGE));
-		evbuffer_add(cq.scratch, "\n\n", 2);
+		sse_event(cq.scratch, deleted ? "message_deleted" : "message_edited",
+				  PQgetvalue(res, i, COL_MESSAGE), (size_t) PQgetlength(res, i, COL_MESSAGE));
 		(void) hub_stream_send(s, cq.scratch);
 	}
 }
 
 /* End the streams of the guests in the JSON array gone (c is held: running). */
 static void
-end_gone(struct conv *c, const char *gone)
+end_gone(struct hub_conv *c, const char *gone)
 {
 	cJSON	   *a = cJSON_Parse(gone);
 	const cJSON *g;
@@ -134,48 +140,74 @@ end_gone(struct conv *c, const char *gone)
 }
 
 static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	(void) arg;
+	changes_next();
+}
+
+/*
+ * The fetch of c could not run (no connection, a full queue, a timeout):
+ * c goes back, and the queue waits a backoff.  A statement that failed in
+ * the database is not repeated (retry false): the safety poll asks again.
+ */
+static void
+change_failed(struct hub_conv *c, bool retry)
+{
+	struct timeval tv;
+
+	hub_work_ended(&c->change);
+	if (retry)
+		hub_work_queue(&cq.queue, &c->change);
+	hub_conv_release(c);
+	if (!retry)
+	{
+		changes_next();
+		return;
+	}
+	cq.backoff_ms = cq.backoff_ms == 0 ? RETRY_MIN_MS :
+		cq.backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : cq.backoff_ms * 2;
+	tv = util_timeval_ms(cq.backoff_ms);
+	if (cq.retry_timer != NULL)
+		evtimer_add(cq.retry_timer, &tv);
+}
+
+static void
 on_changes_done(struct pool_job *job, PGresult *res, const struct problem *err)
 {
-	struct conv *c = cq.running;
-	bool		ok = err == NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
-	bool		fetch_waits;
+	struct hub_conv *c = cq.running;
+	int			n;
+	int64_t		upto;
 
 	(void) job;
 	cq.running = NULL;
 	free(cq.guests);
 	cq.guests = NULL;
-	if (!ok)
-		log_warn("events: change fetch for %s failed: %s", c->cid,
+	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0)
+	{
+		log_warn("events: change fetch for %s failed (tried again in a moment): %s", c->cid,
 				 err ? err->detail : PQresultErrorMessage(res));
-	else
-	{
-		int			n = PQntuples(res);
-		int64_t		upto = strtoll(PQgetvalue(res, 0, COL_CHANGE_SEQ), NULL, 10);
+		change_failed(c, err != NULL);
+		return;
+	}
+	cq.backoff_ms = 0;
+	n = PQntuples(res);
+	upto = strtoll(PQgetvalue(res, 0, COL_CHANGE_SEQ), NULL, 10);
+	for (int i = 0; i < n; i++)
+		if (!PQgetisnull(res, i, COL_MESSAGE))
+			send_change(c, res, i);
+	if (upto > c->change_seen)
+		c->change_seen = upto;
+	/* Streams end last; c outlives its last one while change.running holds it. */
+	end_gone(c, PQgetvalue(res, 0, COL_GONE));
 
-		for (int i = 0; i < n; i++)
-			if (!PQgetisnull(res, i, COL_MESSAGE))
-				send_change(c, res, i);
-		if (upto > c->change_seen)
-			c->change_seen = upto;
-		/* Streams end last; c outlives its last one while change.running holds it. */
-		end_gone(c, PQgetvalue(res, 0, COL_GONE));
-	}
-	fetch_waits = hub_work_ended(&c->change);
-	if (c->nstreams == 0)
-		hub_conv_release(c);
-	else
-	{
-		if (c->change.again || (ok && c->change_head > c->change_seen))
-		{
-			c->change.again = false;
-			hub_work_queue(&cq.queue, &c->change);
-		}
-		if (fetch_waits)
-			deliver_kick(c);
-	}
-	/* After a failure (also at shutdown) the safety poll asks again. */
-	if (err == NULL)
-		changes_next();
+	hub_work_ended(&c->change);
+	if (c->change.again || c->change_head > c->change_seen)
+		hub_work_queue(&cq.queue, &c->change);
+	hub_conv_release(c);
+	changes_next();
 }
 
 /* Start the next change fetch unless one runs; skip conversations in a message fetch. */
@@ -183,43 +215,39 @@ static void
 changes_next(void)
 {
 	struct problem p;
-	struct conv_work *w;
+	struct hub_work *w;
 
-	while (cq.running == NULL && (w = hub_work_next(&cq.queue)) != NULL)
+	if (cq.running != NULL || (cq.retry_timer != NULL && evtimer_pending(cq.retry_timer, NULL)))
+		return;
+	if ((w = hub_work_next(&cq.queue)) == NULL)
+		return;
+	cq.running = w->conv;
+	cq.guests = guests_literal(w->conv);
+	snprintf(cq.after_s, sizeof(cq.after_s), "%" PRId64, w->conv->change_seen);
+	cq.values[0] = w->conv->cid;
+	cq.values[1] = cq.after_s;
+	cq.values[2] = cq.guests;
+	pool_job_init(&cq.job, cq.stmt, 3, cq.values, true, on_changes_done, NULL);
+	if (cq.guests != NULL && pool_submit(cq.pool, &cq.job, config.request_timeout_ms, false, &p))
 	{
-		struct conv *c = w->conv;
-
-		cq.guests = guests_literal(c);
-		if (cq.guests == NULL)
-			continue;			/* out of memory: the poll asks again */
-		snprintf(cq.after_s, sizeof(cq.after_s), "%" PRId64, c->change_seen);
-		cq.values[0] = c->cid;
-		cq.values[1] = cq.after_s;
-		cq.values[2] = cq.guests;
-		pool_job_init(&cq.job, cq.stmt, 3, cq.values, true, on_changes_done, NULL);
-		c->change.running = true;
-		cq.running = c;
-		if (pool_submit(cq.pool, &cq.job, config.request_timeout_ms, false, &p))
-		{
-			cq.fetches++;
-			return;
-		}
-		/* No connection or a full queue: the safety poll asks again. */
-		c->change.running = false;
-		cq.running = NULL;
-		free(cq.guests);
-		cq.guests = NULL;
-		hub_conv_release(c);
+		cq.fetches++;
+		return;
 	}
+	/* Out of memory, no connection or a full queue. */
+	cq.running = NULL;
+	free(cq.guests);
+	cq.guests = NULL;
+	change_failed(w->conv, true);
 }
 
 bool
-changes_setup(struct pool *pool, const struct pool_stmt *stmt)
+changes_setup(struct event_base *base, struct pool *pool, const struct pool_stmt *stmt)
 {
 	cq.pool = pool;
 	cq.stmt = stmt;
 	cq.scratch = evbuffer_new();
-	return cq.scratch != NULL;
+	cq.retry_timer = evtimer_new(base, on_retry, NULL);
+	return cq.scratch != NULL && cq.retry_timer != NULL;
 }
 
 unsigned long long
@@ -232,6 +260,8 @@ void
 changes_shutdown(void)
 {
 	free(cq.guests);
+	if (cq.retry_timer)
+		event_free(cq.retry_timer);
 	if (cq.scratch)
 		evbuffer_free(cq.scratch);
 	memset(&cq, 0, sizeof(cq));

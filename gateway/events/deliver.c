@@ -25,21 +25,37 @@
  * work of live delivery near zero for posts made through the gateway that
  * holds the streams (measured in docs/benchmarks.md, #4).
  *
+ * A replay is paced by its client: a stream behind gets its next page only
+ * once its sink has written everything it was sent (hub_stream_pause()).
+ * Without that a replay of 30,000 messages went out at the speed of the
+ * database, and a client that read more slowly (a loaded machine, a slow
+ * link) passed the slow-consumer bound mid-replay and was dropped.
+ *
+ * A fetch that fails (a timeout, a lost connection, a full queue) puts its
+ * conversations back and the list is tried again after a backoff, so a
+ * replay does not wait for the next safety poll to go on.
+ *
  * Edits, deletes and removals are changes.c's.  A message fetch of a
  * conversation waits while a change fetch of it runs (and the other way
- * round), so that each reads after the other.
+ * round), so that each reads after the other (hub.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "config.h"
-#include "events_hub.h"
+#include "deliver.h"
 #include "log.h"
+#include "sse.h"
+#include "util.h"
 
 #define FETCH_LIMIT		100		/* messages per entry per fetch */
 #define BATCH_MAX		100		/* entries per fetch */
+#define RETRY_MIN_MS	100		/* backoff after a failed fetch ... */
+#define RETRY_MAX_MS	2000	/* ... doubling up to this */
 
 /*
  * One (conversation, after) pair of a fetch: the streams near the head, or
@@ -48,7 +64,7 @@
  */
 struct entry
 {
-	struct conv *conv;
+	struct hub_conv *conv;
 	int64_t		after;
 	bool		behind;
 };
@@ -69,9 +85,11 @@ static struct
 {
 	struct pool *pool;
 	const struct pool_stmt *fetch_stmt;
-	struct conv_worklist pending;	/* conversations waiting for a fetch */
+	struct hub_worklist pending;	/* conversations waiting for a fetch */
 	struct batch batch;
 	bool		batch_running;
+	struct event *retry_timer;	/* armed after a failure: no fetch meanwhile */
+	int			backoff_ms;
 	struct evbuffer *scratch;	/* the event(s) for one stream */
 	unsigned long long fetches;
 	unsigned long long direct;
@@ -79,29 +97,24 @@ static struct
 
 static void fetch_next(void);
 
-/* One message event, in the SSE framing: id line, event line, data line. */
-static void
-add_message_event(struct evbuffer *buf, int64_t seq, const char *json, size_t len)
-{
-	evbuffer_add_printf(buf, "id: %" PRId64 "\nevent: message\ndata: ", seq);
-	evbuffer_add(buf, json, len);
-	evbuffer_add(buf, "\n\n", 2);
-}
+const struct hub_fetcher deliver_fetcher = {
+	.kick = deliver_kick,
+};
 
 /* ---- messages posted through this gateway --------------------------------- */
 
 void
 deliver_posted(const char *cid, int64_t seq, const char *json, size_t len)
 {
-	struct conv *c = hub_conv_find(cid);
-	struct stream *next;
+	struct hub_conv *c = hub_conv_find(cid);
+	struct events_stream *next;
 	bool		behind = false;
 
 	if (c == NULL)
 		return;
 	if (seq > c->head)
 		c->head = seq;
-	for (struct stream *s = c->streams; s != NULL; s = next)
+	for (struct events_stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
 		if (s->cursor >= seq)
@@ -111,7 +124,7 @@ deliver_posted(const char *cid, int64_t seq, const char *json, size_t len)
 			behind = true;		/* it needs what comes before: a fetch */
 			continue;
 		}
-		add_message_event(dq.scratch, seq, json, len);
+		sse_message(dq.scratch, seq, json, len);
 		s->cursor = seq;
 		dq.direct++;
 		(void) hub_stream_send(s, dq.scratch);
@@ -132,8 +145,8 @@ deliver_posted(const char *cid, int64_t seq, const char *json, size_t len)
 static void
 entry_deliver(const struct entry *e, PGresult *res, int from, int to)
 {
-	struct conv *c = e->conv;
-	struct stream *next;
+	struct hub_conv *c = e->conv;
+	struct events_stream *next;
 
 	for (int i = from; i < to; i++)
 	{
@@ -142,7 +155,7 @@ entry_deliver(const struct entry *e, PGresult *res, int from, int to)
 		if (seq > c->head)
 			c->head = seq;
 	}
-	for (struct stream *s = c->streams; s != NULL; s = next)
+	for (struct events_stream *s = c->streams; s != NULL; s = next)
 	{
 		next = s->next;
 		for (int i = from; i < to; i++)
@@ -153,8 +166,8 @@ entry_deliver(const struct entry *e, PGresult *res, int from, int to)
 				continue;
 			if (seq != s->cursor + 1)
 				break;
-			add_message_event(dq.scratch, seq, PQgetvalue(res, i, 0),
-							  (size_t) PQgetlength(res, i, 0));
+			sse_message(dq.scratch, seq, PQgetvalue(res, i, 0),
+						(size_t) PQgetlength(res, i, 0));
 			s->cursor = seq;
 		}
 		(void) hub_stream_send(s, dq.scratch);
@@ -184,12 +197,25 @@ entry_end(const struct entry *e, PGresult *res, int row, int n)
 }
 
 void
-deliver_kick(struct conv *c)
+deliver_kick(struct hub_conv *c)
 {
 	hub_work_queue(&dq.pending, &c->fetch);
 	fetch_next();
 }
 
+static void
+queue_conv(struct hub_conv *c)
+{
+	hub_work_queue(&dq.pending, &c->fetch);
+}
+
+/* Queue them all first: a fetch started midway could free a conversation the walk holds. */
+void
+deliver_kick_all(void)
+{
+	hub_conv_foreach(queue_conv);
+	fetch_next();
+}
 
 static void
 batch_clear(struct batch *b)
@@ -201,18 +227,67 @@ batch_clear(struct batch *b)
 }
 
 static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	(void) arg;
+	fetch_next();
+}
+
+/*
+ * The batch's fetch could not run (no connection, a full queue, a
+ * timeout): its conversations go back on the list, and the list waits for
+ * a backoff.  A statement that failed in the database is not repeated
+ * (retry false): the safety poll asks again.
+ */
+static void
+batch_failed(struct batch *b, bool retry)
+{
+	struct timeval tv;
+
+	for (int k = 0; k < b->nentries; k++)
+	{
+		struct hub_conv *c = b->entries[k].conv;
+
+		if (b->entries[k].behind)
+			continue;			/* the head entry before it stands for both */
+		hub_work_ended(&c->fetch);
+		if (retry)
+			hub_work_queue(&dq.pending, &c->fetch);
+		hub_conv_release(c);
+	}
+	batch_clear(b);
+	if (!retry)
+	{
+		fetch_next();
+		return;
+	}
+	dq.backoff_ms = dq.backoff_ms == 0 ? RETRY_MIN_MS :
+		dq.backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : dq.backoff_ms * 2;
+	tv = util_timeval_ms(dq.backoff_ms);
+	if (dq.retry_timer != NULL)
+		evtimer_add(dq.retry_timer, &tv);
+}
+
+static void
 on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 {
 	struct batch *b = &dq.batch;
-	int			n = 0;
+	int			n;
 	int			row = 0;
 
 	(void) job;
+	dq.batch_running = false;
 	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_warn("events: fetch of %d entries failed: %s", b->nentries,
+	{
+		log_warn("events: fetch of %d entries failed (tried again in a moment): %s", b->nentries,
 				 err ? err->detail : PQresultErrorMessage(res));
-	else
-		n = PQntuples(res);
+		batch_failed(b, err != NULL);
+		return;
+	}
+	dq.backoff_ms = 0;
+	n = PQntuples(res);
 
 	/*
 	 * Rows come grouped by entry, in the batch's order.  A conversation's
@@ -245,43 +320,58 @@ on_batch_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	if (row != n)
 		log_warn("events: fetch answered rows out of order; the safety poll catches up");
 
-	dq.batch_running = false;
 	for (int k = 0; k < b->nentries; k++)
 	{
-		struct conv *c = b->entries[k].conv;
-		bool		change_waits;
+		struct hub_conv *c = b->entries[k].conv;
+		bool		again = c->fetch.again;
 
 		if (b->entries[k].behind)
 			continue;			/* the head entry before it did the work */
-		change_waits = hub_work_ended(&c->fetch);
-		if (c->nstreams == 0)
-			hub_conv_release(c);
-		else
-		{
-			if (c->fetch.again || err != NULL)
-			{
-				c->fetch.again = false;
-				if (err == NULL)
-					hub_work_queue(&dq.pending, &c->fetch);
-			}
-			if (change_waits)
-				deliver_changes(c, 0);
-		}
+		hub_work_ended(&c->fetch);
+		if (again)
+			hub_work_queue(&dq.pending, &c->fetch);
+		hub_conv_release(c);
 	}
 	batch_clear(b);
-	/* After a failure (also at shutdown, when the pool is going) the safety poll resumes. */
-	if (err == NULL)
-		fetch_next();
+	fetch_next();
 }
 
-/* Add entry (c, after) to b and to the statement's arrays. */
-static void
-batch_add(struct batch *b, struct evbuffer *ids, struct evbuffer *afters,
-		  struct conv *c, int64_t after, bool behind)
+/*
+ * The entries of conversation c: from the smallest cursor near the head,
+ * and one page from the smallest cursor behind.  A stream behind whose
+ * client has not read its last page yet is paused instead.  False when c
+ * has nothing to fetch now.
+ */
+static bool
+batch_add_conv(struct batch *b, struct evbuffer *ids, struct evbuffer *afters,
+			   struct hub_conv *c)
 {
-	evbuffer_add_printf(ids, "%s%s", b->nentries ? "," : "{", c->cid);
-	evbuffer_add_printf(afters, "%s%" PRId64, b->nentries ? "," : "{", after);
-	b->entries[b->nentries++] = (struct entry) {c, after, behind};
+	int64_t		near = INT64_MAX;	/* smallest cursor near the head */
+	int64_t		far = INT64_MAX;	/* smallest one behind */
+	char		after_s[24];
+
+	for (struct events_stream *s = c->streams; s != NULL; s = s->next)
+	{
+		if (s->cursor >= c->head - FETCH_LIMIT)
+			near = s->cursor < near ? s->cursor : near;
+		else if (hub_stream_queued(s) > 0)
+			hub_stream_pause(s);
+		else
+			far = s->cursor < far ? s->cursor : far;
+	}
+	for (int i = 0; i < 2; i++)
+	{
+		int64_t		after = i == 0 ? near : far;
+
+		if (after == INT64_MAX)
+			continue;
+		snprintf(after_s, sizeof(after_s), "%" PRId64, after);
+		util_array_add(ids, c->cid, false);
+		util_array_add(afters, after_s, false);
+		/* With no stream near the head the one behind is the head entry. */
+		b->entries[b->nentries++] = (struct entry) {c, after, i == 1 && near != INT64_MAX};
+	}
+	return near != INT64_MAX || far != INT64_MAX;
 }
 
 /* Start a fetch for the waiting conversations unless one is running. */
@@ -292,45 +382,31 @@ fetch_next(void)
 	struct evbuffer *ids;
 	struct evbuffer *afters;
 	struct problem p;
-	struct conv_work *w;
+	struct hub_work *w;
 
-	if (dq.batch_running || dq.pending.head == NULL)
+	if (dq.batch_running || dq.pending.head == NULL ||
+		(dq.retry_timer != NULL && evtimer_pending(dq.retry_timer, NULL)))
 		return;
 	ids = evbuffer_new();
 	afters = evbuffer_new();
 	if (ids == NULL || afters == NULL)
 		goto out;
+	util_array_begin(ids);
+	util_array_begin(afters);
 	b->nentries = 0;
 	while (b->nentries < BATCH_MAX - 1 && (w = hub_work_next(&dq.pending)) != NULL)
 	{
-		struct conv *c = w->conv;
-		int64_t		near = INT64_MAX;	/* smallest cursor near the head */
-		int64_t		far = INT64_MAX;	/* smallest one behind */
-
-		c->fetch.running = true;
-		c->fetch.again = false;
-		for (const struct stream *s = c->streams; s != NULL; s = s->next)
+		if (!batch_add_conv(b, ids, afters, w->conv))
 		{
-			if (s->cursor < c->head - FETCH_LIMIT)
-				far = s->cursor < far ? s->cursor : far;
-			else
-				near = s->cursor < near ? s->cursor : near;
-		}
-		if (near == INT64_MAX)
-			batch_add(b, ids, afters, c, far, false);	/* all behind: one entry */
-		else
-		{
-			batch_add(b, ids, afters, c, near, false);
-			if (far != INT64_MAX)
-				batch_add(b, ids, afters, c, far, true);
+			/* Every stream of it is a paused replay: the hub kicks it when one reads. */
+			hub_work_ended(w);
+			hub_conv_release(w->conv);
 		}
 	}
 	if (b->nentries == 0)
 		goto out;
-	evbuffer_add(ids, "}", 2);	/* with the NUL */
-	evbuffer_add(afters, "}", 2);
-	b->ids = strdup((const char *) evbuffer_pullup(ids, -1));
-	b->afters = strdup((const char *) evbuffer_pullup(afters, -1));
+	b->ids = util_array_end(ids);
+	b->afters = util_array_end(afters);
 	snprintf(b->limit_s, sizeof(b->limit_s), "%d", FETCH_LIMIT);
 	b->values[0] = b->ids;
 	b->values[1] = b->afters;
@@ -340,17 +416,7 @@ fetch_next(void)
 		pool_submit(dq.pool, &b->job, config.request_timeout_ms, false, &p);
 	dq.fetches += dq.batch_running;
 	if (!dq.batch_running)
-	{
-		/* No connection or a full queue: the safety poll tries again. */
-		for (int k = 0; k < b->nentries; k++)
-		{
-			if (b->entries[k].behind)
-				continue;
-			b->entries[k].conv->fetch.running = false;
-			hub_conv_release(b->entries[k].conv);
-		}
-		batch_clear(b);
-	}
+		batch_failed(b, true); /* no connection, or a full queue */
 out:
 	if (ids)
 		evbuffer_free(ids);
@@ -361,26 +427,33 @@ out:
 /* ---- setup ---------------------------------------------------------------- */
 
 bool
-deliver_setup(struct pool *pool, const struct pool_stmt *fetch_stmt,
-			  const struct pool_stmt *changes_stmt)
+deliver_setup(struct event_base *base, struct pool *pool, const struct pool_stmt *fetch_stmt)
 {
 	dq.pool = pool;
 	dq.fetch_stmt = fetch_stmt;
 	dq.scratch = evbuffer_new();
-	return dq.scratch != NULL && changes_setup(pool, changes_stmt);
+	dq.retry_timer = evtimer_new(base, on_retry, NULL);
+	return dq.scratch != NULL && dq.retry_timer != NULL;
 }
 
-void
-deliver_get_stats(struct events_stats *st)
+unsigned long long
+deliver_fetches(void)
 {
-	st->fetches = dq.fetches + changes_fetches();
-	st->direct = dq.direct;
+	return dq.fetches;
+}
+
+unsigned long long
+deliver_direct(void)
+{
+	return dq.direct;
 }
 
 void
 deliver_shutdown(void)
 {
-	changes_shutdown();
+	if (dq.retry_timer)
+		event_free(dq.retry_timer);
+	batch_clear(&dq.batch);
 	if (dq.scratch)
 		evbuffer_free(dq.scratch);
 	memset(&dq, 0, sizeof(dq));

@@ -1,8 +1,11 @@
 /*
  * events.c
- *	  The live-event hub: streams indexed by conversation, notifications
- *	  in, the safety poll's findings, heartbeats.  What a stream is sent,
- *	  and when the database is asked, is deliver.c's.
+ *	  The front of live events (events.h): it wires the modules of events/
+ *	  together and is the one that the HTTP layer, main.c and db/listen.c
+ *	  call.  Streams in (the subscribe check, the hand-over of the
+ *	  connection), notifications in and out, the safety poll's findings,
+ *	  heartbeats.  The registry is hub.c's; what a stream is sent, and when
+ *	  the database is asked, is deliver.c's and changes.c's.
  *
  * Why not NOTIFY in the writing transaction: PostgreSQL takes a
  * database-wide lock at the commit of any transaction that notified, so
@@ -27,6 +30,15 @@
  * cursor, or last_seq from events_subscribe) before anything is fetched for
  * it, and its first fetch starts at S.  Delivery only sends seq > cursor and
  * moves the cursor forward, so nothing is sent twice and nothing skipped.
+ *
+ * The hand-over: the HTTP layer validates and authenticates, then gives
+ * the connection to events_stream_open().  The subscribe check runs here
+ * (subscribe.c): refused, the sink answers the problem; accepted, the sink
+ * sends its head and the stream joins its conversation.  While the
+ * database cannot answer, the stream starts at once (a browser's
+ * EventSource gives up for good on a 503) and joins when the check passes
+ * later; a check refused then ends the stream, and the EventSource's
+ * reconnection gets the refusal.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,275 +46,77 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <cjson/cJSON.h>
+
+#include "changes.h"
 #include "config.h"
 #include "decimal.h"
+#include "deliver.h"
 #include "events.h"
-#include "events_hub.h"
+#include "hub.h"
 #include "db/listen.h"
 #include "log.h"
 #include "notify.h"
 #include "poll.h"
 #include "sse.h"
+#include "subscribe.h"
+#include "util.h"
 
-#define NBUCKETS		16384
+/*
+ * The retry: field of every stream: how long a client waits before it
+ * reconnects after the stream ended (a drop, a removal, a gateway
+ * restart).  Three seconds is what browsers use without one; saying it
+ * makes it the same for every client, and spreads a restart's reconnects
+ * over the time a gateway takes to come back.
+ */
+#define EVENTS_RETRY_MS	3000
 
-enum
-{
-	STMT_FETCH,
-	STMT_HEADS,
-	STMT_CHANGES
-};
+/* The largest bigint: a cursor beyond it is past the end of any conversation. */
+#define CURSOR_PAST_END	"9223372036854775807"
 
-static const char *const events_statements[] = {
-	[STMT_FETCH] = "SELECT m::text, (m->>'seq')::bigint, m->>'conversation_id'"
-	" FROM jsonb_array_elements(parley.events_fetch($1::uuid[], $2::bigint[], $3::integer)"
-	"->'messages') AS m",
-	[STMT_HEADS] = "SELECT key, (value->>0)::bigint, (value->>1)::bigint"
-	" FROM jsonb_each(parley.events_heads($1::uuid[]))",
-	/* One row per changed message (or one with NULLs), in change order. */
-	[STMT_CHANGES] = "SELECT e.m::text, (e.m->>'seq')::bigint, (e.m->>'deleted')::boolean,"
-	" c->>'change_seq', (c->'gone')::text"
-	" FROM parley.events_changes($1::uuid, $2::bigint, $3::text[]) AS c"
-	" LEFT JOIN LATERAL jsonb_array_elements(c->'messages') WITH ORDINALITY AS e(m, i) ON true"
-	" ORDER BY e.i",
-};
+static const char *const sql_fetch =
+"SELECT m::text, (m->>'seq')::bigint, m->>'conversation_id'"
+" FROM jsonb_array_elements(parley.events_fetch($1::uuid[], $2::bigint[], $3::integer)"
+"->'messages') AS m";
+static const char *const sql_heads =
+"SELECT key, (value->>0)::bigint, (value->>1)::bigint"
+" FROM jsonb_each(parley.events_heads($1::uuid[]))";
+/* One row per changed message (or one with NULLs), in change order. */
+static const char *const sql_changes =
+"SELECT e.m::text, (e.m->>'seq')::bigint, (e.m->>'deleted')::boolean,"
+" c->>'change_seq', (c->'gone')::text"
+" FROM parley.events_changes($1::uuid, $2::bigint, $3::text[]) AS c"
+" LEFT JOIN LATERAL jsonb_array_elements(c->'messages') WITH ORDINALITY AS e(m, i) ON true"
+" ORDER BY e.i";
+static const char *const sql_subscribe =
+"SELECT s->>'last_seq', s->>'change_seq' FROM parley.events_subscribe($1::uuid, $2, $3::bigint) AS s";
 
 static struct
 {
 	bool		enabled;
-	struct conv *buckets[NBUCKETS];
-	struct stream *all;
-	int			nstreams;
 	struct evbuffer *scratch;	/* one stream write */
 	struct event *heartbeat_timer;
-	unsigned long long dropped;
-}			hub;
+}			ev;
 
-static unsigned
-cid_hash(const char *cid)
+/* ---- notifications in and out --------------------------------------------- */
+
+/* Conversation cid is at seq head and change_seq change_head: fetch what the streams lack. */
+static void
+head_seen(const char *cid, int64_t head, int64_t change_head)
 {
-	unsigned	h = 2166136261u;
+	struct hub_conv *c = hub_conv_find(cid);
 
-	for (; *cid; cid++)
-		h = (h ^ (unsigned char) *cid) * 16777619u;
-	return h % NBUCKETS;
-}
-
-struct conv *
-hub_conv_find(const char *cid)
-{
-	for (struct conv *c = hub.buckets[cid_hash(cid)]; c != NULL; c = c->hnext)
-		if (strcmp(c->cid, cid) == 0)
-			return c;
-	return NULL;
-}
-
-static struct conv *
-conv_get(const char *cid)
-{
-	struct conv *c = hub_conv_find(cid);
-	unsigned	h;
-
-	if (c != NULL)
-		return c;
-	c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return NULL;
-	snprintf(c->cid, sizeof(c->cid), "%s", cid);
-	c->fetch.conv = c->change.conv = c;
-	c->fetch.other = &c->change;
-	c->change.other = &c->fetch;
-	h = cid_hash(c->cid);
-	c->hnext = hub.buckets[h];
-	hub.buckets[h] = c;
-	return c;
-}
-
-/* Does a fetch (running or waiting) hold c? */
-static bool
-conv_held(const struct conv *c)
-{
-	return c->fetch.running || c->fetch.queued || c->change.running || c->change.queued;
-}
-
-void
-hub_work_queue(struct conv_worklist *l, struct conv_work *w)
-{
-	if (w->running)
-	{
-		w->again = true;
 		return;
-	}
-	if (w->queued || w->conv->nstreams == 0)
-		return;
-	w->queued = true;
-	w->next = NULL;
-	if (l->tail)
-		l->tail->next = w;
-	else
-		l->head = w;
-	l->tail = w;
+	if (change_head > c->change_seen)
+		changes_kick(c, change_head);
+	if (head != INT64_MAX && head > c->head)
+		c->head = head;			/* INT64_MAX: "look", from an older gateway */
+	if (head > hub_min_cursor(c))
+		deliver_kick(c);
 }
-
-struct conv_work *
-hub_work_next(struct conv_worklist *l)
-{
-	struct conv_work *w;
-
-	while ((w = l->head) != NULL)
-	{
-		l->head = w->next;
-		if (l->head == NULL)
-			l->tail = NULL;
-		w->queued = false;
-		if (w->conv->nstreams == 0)
-			hub_conv_release(w->conv);
-		else if (w->other->running)
-			w->deferred = true;
-		else
-			return w;
-	}
-	return NULL;
-}
-
-bool
-hub_work_ended(struct conv_work *w)
-{
-	w->running = false;
-	if (!w->other->deferred)
-		return false;
-	w->other->deferred = false;
-	return true;
-}
-
-/* Free a conversation nobody streams, unless a fetch still uses it. */
-void
-hub_conv_release(struct conv *c)
-{
-	struct conv **pp;
-
-	if (c->nstreams > 0 || conv_held(c))
-		return;
-	for (pp = &hub.buckets[cid_hash(c->cid)]; *pp != NULL; pp = &(*pp)->hnext)
-	{
-		if (*pp == c)
-		{
-			*pp = c->hnext;
-			break;
-		}
-	}
-	free(c);
-}
-
-/* ---- streams -------------------------------------------------------------- */
-
-static void
-stream_unlink(struct stream *s)
-{
-	struct conv *c = s->conv;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		c->streams = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	c->nstreams--;
-	if (s->all_prev)
-		s->all_prev->all_next = s->all_next;
-	else
-		hub.all = s->all_next;
-	if (s->all_next)
-		s->all_next->all_prev = s->all_prev;
-	hub.nstreams--;
-	hub_conv_release(c);
-}
-
-/*
- * The client went away (or the write timed out).  evhttp detaches an
- * unfinished request from a failed connection without freeing it: it is
- * ours to free.
- */
-static void
-on_stream_close(struct evhttp_connection *evcon, void *arg)
-{
-	struct stream *s = arg;
-
-	(void) evcon;
-	if (evhttp_request_get_connection(s->req) == NULL)
-		evhttp_request_free(s->req);
-	stream_unlink(s);
-	free(s);
-}
-
-/* End the stream cleanly: the last chunk, then evhttp closes. */
-static void
-stream_end(struct stream *s)
-{
-	evhttp_connection_set_closecb(s->evcon, NULL, NULL);
-	evhttp_send_reply_end(s->req);
-	stream_unlink(s);
-	free(s);
-}
-
-/* A client that cannot keep up: drop the connection, it resumes later. */
-static void
-stream_drop(struct stream *s)
-{
-	struct evhttp_connection *evcon = s->evcon;
-
-	log_info("events: stream of %s in %s dropped: more than %d bytes unsent",
-			 s->guest, s->conv->cid, config.sse_buffer);
-	evhttp_connection_set_closecb(evcon, NULL, NULL);
-	stream_unlink(s);
-	free(s);
-	evhttp_connection_free(evcon);
-	hub.dropped++;
-}
-
-bool
-hub_stream_send(struct stream *s, struct evbuffer *buf)
-{
-	if (evbuffer_get_length(buf) == 0)
-		return true;
-	if (sse_write(s->evcon, s->chunked, buf) > (size_t) config.sse_buffer)
-	{
-		stream_drop(s);
-		return false;
-	}
-	return true;
-}
-
-int64_t
-hub_min_cursor(const struct conv *c)
-{
-	int64_t		min = INT64_MAX;
-
-	for (const struct stream *s = c->streams; s != NULL; s = s->next)
-		if (s->cursor < min)
-			min = s->cursor;
-	return min;
-}
-
-void
-hub_guest_gone(struct conv *c, const char *guest)
-{
-	struct stream *next;
-
-	for (struct stream *s = c->streams; s != NULL; s = next)
-	{
-		next = s->next;
-		if (strcmp(s->guest, guest) != 0)
-			continue;
-		log_info("events: %s left %s: stream ended", guest, c->cid);
-		stream_end(s);
-	}
-}
-
-/* ---- notifications in ----------------------------------------------------- */
 
 static void
 on_notify(const char *payload)
@@ -315,8 +129,8 @@ on_notify(const char *payload)
 		size_t		len = end ? (size_t) (end - line) : strlen(line);
 		char		buf[160];
 		char		kind;
-		char		cid[CID_LEN + 1];
-		char		arg[GUEST_MAX + 1];
+		char		cid[HUB_CID_LEN + 1];
+		char		arg[HUB_GUEST_MAX + 1];
 		int			nf;
 
 		if (len < sizeof(buf))
@@ -331,13 +145,13 @@ on_notify(const char *payload)
 
 				/* "m <cid>" without a seq comes from an older gateway. */
 				if (kind == 'm')
-					events_head_seen(cid, nf == 3 ? seq : INT64_MAX, 0);
+					head_seen(cid, nf == 3 ? seq : INT64_MAX, 0);
 				else if (kind == 'e' || kind == 'd' || kind == 'r')
 				{
-					struct conv *c = hub_conv_find(cid);
+					struct hub_conv *c = hub_conv_find(cid);
 
 					if (c != NULL)
-						deliver_changes(c, 0);
+						changes_kick(c, 0);
 				}
 			}
 		}
@@ -347,75 +161,72 @@ on_notify(const char *payload)
 	}
 }
 
-/* The listener is (again) up: notifications may have been missed. */
-static void
-on_listen_up(void)
+/* The seq of a message as the extension renders it; 0 when there is none. */
+static int64_t
+message_seq(const char *json, size_t len)
 {
-	for (int b = 0; b < NBUCKETS; b++)
-		for (struct conv *c = hub.buckets[b]; c != NULL; c = c->hnext)
-			deliver_kick(c);
-}
+	cJSON	   *m = json ? cJSON_ParseWithLength(json, len) : NULL;
+	cJSON	   *seq = cJSON_GetObjectItemCaseSensitive(m, "seq");
+	int64_t		v = cJSON_IsNumber(seq) && seq->valuedouble >= 1 ? (int64_t) seq->valuedouble : 0;
 
-/* ---- safety poll (poll.c) and heartbeats --------------------------------- */
-
-char *
-events_streamed_ids(void)
-{
-	struct evbuffer *b = evbuffer_new();
-	bool		first = true;
-	size_t		len;
-	char	   *ids = NULL;
-
-	if (b == NULL || hub.all == NULL)
-		goto out;
-	evbuffer_add(b, "{", 1);
-	for (int i = 0; i < NBUCKETS; i++)
-		for (struct conv *c = hub.buckets[i]; c != NULL; c = c->hnext)
-		{
-			evbuffer_add_printf(b, first ? "%s" : ",%s", c->cid);
-			first = false;
-		}
-	evbuffer_add(b, "}", 2);	/* with the NUL */
-	len = evbuffer_get_length(b);
-	ids = malloc(len);
-	if (ids != NULL)
-		evbuffer_copyout(b, ids, len);
-out:
-	if (b != NULL)
-		evbuffer_free(b);
-	return ids;
+	cJSON_Delete(m);
+	return v;
 }
 
 void
-events_head_seen(const char *cid, int64_t head, int64_t change_head)
+events_after_write(const char *route, const char *const *values,
+				   const char *body, size_t body_len)
 {
-	struct conv *c = hub_conv_find(cid);
+	char		kind;
+	const char *arg = NULL;
+	char		cid[HUB_CID_LEN + 1];
+	char		seq_s[24];
 
-	if (c == NULL)
+	if (!config.events)
 		return;
-	if (change_head > c->change_seen)
-		deliver_changes(c, change_head);
-	if (head != INT64_MAX && head > c->head)
-		c->head = head;			/* INT64_MAX: "look", from an older gateway */
-	if (head > hub_min_cursor(c))
-		deliver_kick(c);
+	if (strcmp(route, "message_post") == 0)
+		kind = 'm';
+	else if (strcmp(route, "message_edit") == 0)
+		kind = 'e', arg = values[1];
+	else if (strcmp(route, "message_delete") == 0)
+		kind = 'd', arg = values[1];
+	else if (strcmp(route, "participant_remove") == 0)
+		kind = 'r', arg = values[1];
+	else
+		return;
+	if (!hub_cid_canonical(values[0], cid))
+		return;
+	if (kind == 'm' && hub_conv_find(cid) != NULL)
+	{
+		int64_t		seq = message_seq(body, body_len);
+
+		/*
+		 * Our own streams get it now.  The seq in the line lets this
+		 * gateway skip the fetch when the notification comes back; other
+		 * gateways cannot have the message yet, so without local streams
+		 * the reply is not parsed at all.
+		 */
+		if (seq > 0)
+		{
+			deliver_posted(cid, seq, body, body_len);
+			snprintf(seq_s, sizeof(seq_s), "%" PRId64, seq);
+			arg = seq_s;
+		}
+	}
+	notify_queue(kind, cid, arg);
 }
+
+/* ---- heartbeats ----------------------------------------------------------- */
 
 /* A comment line keeps proxies from closing a quiet stream, and finds dead clients. */
 static void
 on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
-	struct stream *next;
-
 	(void) fd;
 	(void) what;
 	(void) arg;
-	for (struct stream *s = hub.all; s != NULL; s = next)
-	{
-		next = s->all_next;
-		evbuffer_add(hub.scratch, ":\n\n", 3);
-		(void) hub_stream_send(s, hub.scratch);
-	}
+	sse_comment(ev.scratch, "");
+	(void) hub_stream_send_all(ev.scratch);
 }
 
 /* ---- streams in ----------------------------------------------------------- */
@@ -425,12 +236,12 @@ events_cursor(const char **after, const char *last_event_id, struct problem *p)
 {
 	char		clamped[DECIMAL_BUFLEN];
 
-	if (!hub.enabled)
+	if (!ev.enabled)
 	{
 		problem_set(p, 404, CODE_NOT_FOUND, "live events are off in this gateway (PARLEY_EVENTS=0)");
 		return false;
 	}
-	if (*after != NULL || last_event_id == NULL)
+	if (last_event_id == NULL)
 		return true;
 	if (!decimal_clamp(last_event_id, strlen(last_event_id), false, 0, INT64_MAX, clamped))
 	{
@@ -442,121 +253,186 @@ events_cursor(const char **after, const char *last_event_id, struct problem *p)
 	return true;
 }
 
-void
-events_stream_open(struct evhttp_request *req, const char *cid, const char *guest,
-				   const char *after, const char *last_seq, const char *change_seq)
+/* The sink starts: its head, then a comment so the client sees it open, and the retry field. */
+static void
+stream_start(struct events_stream *s)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct stream *s = calloc(1, sizeof(*s));
-	char		key[CID_LEN + 1];
-	struct conv *c = s && notify_cid_canonical(cid, key) ? conv_get(key) : NULL;
-
-	if (c == NULL)
-	{
-		free(s);
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	if (c->streams == NULL && !conv_held(c))
-	{
-		/* New here: changes before this subscription are in what it reads. */
-		c->change_seen = strtoll(change_seq, NULL, 10);
-		c->change_head = c->change_seen;
-	}
-	s->req = req;
-	s->evcon = evcon;
-	s->conv = c;
-	s->cursor = strtoll(after ? after : last_seq, NULL, 10);
-	if (strtoll(last_seq, NULL, 10) > c->head)
-		c->head = strtoll(last_seq, NULL, 10);
-	snprintf(s->guest, sizeof(s->guest), "%s", guest);
-	s->next = c->streams;
-	if (c->streams)
-		c->streams->prev = s;
-	c->streams = s;
-	c->nstreams++;
-	s->all_next = hub.all;
-	if (hub.all)
-		hub.all->all_prev = s;
-	hub.all = s;
-	hub.nstreams++;
-
-	s->chunked = sse_start(req, config.http_timeout);
-	evhttp_connection_set_closecb(evcon, on_stream_close, s);
-
-	/* A comment, so the client sees the stream is open; then catch up. */
-	evbuffer_add(hub.scratch, ":ok\n\n", 5);
-	if (hub_stream_send(s, hub.scratch))
-		deliver_kick(c);
+	hub_stream_start(s);
+	sse_comment(ev.scratch, "ok");
+	sse_retry(ev.scratch, EVENTS_RETRY_MS);
+	(void) hub_stream_send(s, ev.scratch);	/* a few bytes: never past the bound */
 }
 
-int
-events_stream_count(void)
+static void
+on_subscribe_accepted(void *arg, const char *cid, int64_t last_seq, int64_t change_seq)
 {
-	return hub.nstreams;
+	struct events_stream *s = arg;
+	char		key[HUB_CID_LEN + 1];
+	struct problem p;
+
+	s->owner = NULL;
+	if (!hub_cid_canonical(cid, key) ||
+		!hub_stream_join(s, key, s->cursor >= 0 ? s->cursor : last_seq, last_seq, change_seq))
+	{
+		log_error("events: stream of %s in %s cannot be registered (out of memory?)", s->guest, cid);
+		problem_set(&p, 500, CODE_INTERNAL, "internal error; the gateway log has the details");
+		if (s->started)
+			hub_stream_end(s);
+		else
+			hub_stream_refuse(s, &p);
+		return;
+	}
+	if (!s->started)
+		stream_start(s);
+	deliver_kick(s->conv);		/* catch up from the cursor */
+}
+
+static void
+on_subscribe_refused(void *arg, const struct problem *p)
+{
+	struct events_stream *s = arg;
+
+	s->owner = NULL;
+	if (!s->started)
+	{
+		hub_stream_refuse(s, p);
+		return;
+	}
+	log_info("events: stream of %s ended: the subscribe check failed once the database was back (%s)",
+			 s->guest, p->code);
+	hub_stream_end(s);
+}
+
+static void
+on_subscribe_waiting(void *arg)
+{
+	struct events_stream *s = arg;
+
+	if (!s->started)
+		stream_start(s);
+}
+
+struct events_stream *
+events_stream_open(const struct events_sink_ops *ops, void *conn, const char *cid,
+				   const char *guest, const char *after)
+{
+	struct events_stream *s = hub_stream_new(ops, conn, guest);
+	struct subscribe *sub;
+	struct problem p;
+
+	problem_set(&p, 500, CODE_INTERNAL, "out of memory");
+	if (s == NULL)
+	{
+		ops->refuse(conn, &p);
+		return NULL;
+	}
+	/* -1: no cursor, start from last_seq once the check answers. */
+	s->cursor = after != NULL ? strtoll(after, NULL, 10) : -1;
+	sub = subscribe_start(cid, guest, after, s);
+	if (sub == NULL)
+	{
+		hub_stream_refuse(s, &p);
+		return NULL;
+	}
+	/* waiting() may have started s meanwhile; accepted() and refused() come later. */
+	s->owner = sub;
+	return s;
+}
+
+void
+events_stream_gone(struct events_stream *s)
+{
+	if (s->owner != NULL)
+		subscribe_cancel(s->owner);
+	hub_stream_remove(s);
 }
 
 void
 events_get_stats(struct events_stats *st)
 {
-	st->streams = hub.nstreams;
-	st->dropped = hub.dropped;
-	deliver_get_stats(st);
+	st->streams = hub_nstreams();
+	st->dropped = hub_dropped();
+	st->fetches = deliver_fetches() + changes_fetches();
+	st->direct = deliver_direct();
 }
 
 void
 events_close_all(void)
 {
-	while (hub.all != NULL)
-		stream_end(hub.all);
+	struct events_stream *s;
+	struct problem p;
+
+	problem_set(&p, 503, CODE_DB_UNAVAILABLE, "the gateway is shutting down");
+	while ((s = hub_stream_any()) != NULL)
+	{
+		if (s->owner != NULL)
+			subscribe_cancel(s->owner);
+		s->owner = NULL;
+		if (s->started)
+			hub_stream_end(s);
+		else
+			hub_stream_refuse(s, &p);
+	}
 }
+
+/* ---- setup ---------------------------------------------------------------- */
 
 bool
 events_setup(struct event_base *base, struct pool *pool)
 {
-	static const struct listen_callbacks cb = {on_notify, on_listen_up, notify_flush_later};
-	struct timeval hb_tv = {config.sse_heartbeat, 0};
-	const struct pool_stmt *fetch = pool_statement(pool, "events_fetch", events_statements[STMT_FETCH]);
-	const struct pool_stmt *heads = pool_statement(pool, "events_heads", events_statements[STMT_HEADS]);
-	const struct pool_stmt *changes = pool_statement(pool, "events_changes", events_statements[STMT_CHANGES]);
+	static const struct listen_callbacks listen_cb = {
+		.notify = on_notify,
+		.up = deliver_kick_all,
+		.idle = notify_flush_later,
+	};
+	static const struct poll_callbacks poll_cb = {
+		.ids = hub_conv_ids,
+		.head = head_seen,
+	};
+	static const struct subscribe_callbacks subscribe_cb = {
+		.accepted = on_subscribe_accepted,
+		.refused = on_subscribe_refused,
+		.waiting = on_subscribe_waiting,
+	};
+	struct timeval hb_tv = util_timeval_ms(config.sse_heartbeat * 1000L);
+	const struct pool_stmt *fetch = pool_statement(pool, "events_fetch", sql_fetch);
+	const struct pool_stmt *heads = pool_statement(pool, "events_heads", sql_heads);
+	const struct pool_stmt *changes = pool_statement(pool, "events_changes", sql_changes);
+	const struct pool_stmt *subscribe = pool_statement(pool, "events_subscribe", sql_subscribe);
 
-	hub.enabled = config.events;
-	hub.scratch = evbuffer_new();
-	hub.heartbeat_timer = event_new(base, -1, EV_PERSIST, on_heartbeat, NULL);
-	if (fetch == NULL || heads == NULL || changes == NULL ||
-		hub.scratch == NULL || !notify_setup(base) ||
-		hub.heartbeat_timer == NULL || !deliver_setup(pool, fetch, changes))
+	ev.enabled = config.events;
+	ev.scratch = evbuffer_new();
+	ev.heartbeat_timer = event_new(base, -1, EV_PERSIST, on_heartbeat, NULL);
+	if (fetch == NULL || heads == NULL || changes == NULL || subscribe == NULL ||
+		ev.scratch == NULL || ev.heartbeat_timer == NULL ||
+		!hub_setup(base, &deliver_fetcher, &changes_fetcher, config.sse_buffer) ||
+		!notify_setup(base) || !deliver_setup(base, pool, fetch) ||
+		!changes_setup(base, pool, changes) ||
+		!subscribe_setup(base, pool, subscribe, &subscribe_cb))
 		return false;
-	if (!hub.enabled)
+	if (!ev.enabled)
 		return true;
-	if (!poll_setup(base, pool, heads))
+	if (!poll_setup(base, pool, heads, &poll_cb))
 		return false;
-	evtimer_add(hub.heartbeat_timer, &hb_tv);
+	evtimer_add(ev.heartbeat_timer, &hb_tv);
 	/* PARLEY_PREPARED=0 means PgBouncer in transaction mode: no session SET. */
-	return listen_setup(base, config.database_url, config.prepared, &cb);
+	return listen_setup(base, config.database_url, config.prepared, &listen_cb);
 }
 
 void
 events_shutdown(void)
 {
 	events_close_all();
-	for (int b = 0; b < NBUCKETS; b++)
-	{
-		while (hub.buckets[b] != NULL)
-		{
-			struct conv *c = hub.buckets[b];
-
-			hub.buckets[b] = c->hnext;
-			free(c);
-		}
-	}
+	subscribe_shutdown();
 	listen_free();
 	poll_shutdown();
 	deliver_shutdown();
-	if (hub.heartbeat_timer)
-		event_free(hub.heartbeat_timer);
+	changes_shutdown();
+	hub_shutdown();
+	if (ev.heartbeat_timer)
+		event_free(ev.heartbeat_timer);
 	notify_shutdown();
-	if (hub.scratch)
-		evbuffer_free(hub.scratch);
-	memset(&hub, 0, sizeof(hub));
+	if (ev.scratch)
+		evbuffer_free(ev.scratch);
+	memset(&ev, 0, sizeof(ev));
 }

@@ -1,22 +1,33 @@
 /*
  * events.h
  *	  Live events (GET /v1/conversations/{cid}/events, Server-Sent Events):
- *	  the fan-out hub.  Streams are indexed by conversation; one fetch per
- *	  conversation feeds all of its streams; one LISTEN connection per
- *	  process (listen.c) tells which conversations changed.
+ *	  what the HTTP layer and main.c see of events/.  Streams are indexed
+ *	  by conversation; one fetch per conversation feeds all of its streams;
+ *	  one LISTEN connection per process tells which conversations changed.
+ *
+ * Inside events/ calls go one way:
+ *	  events.c  ->  subscribe.c, poll.c, notify.c (-> db/)
+ *	  events.c  ->  deliver.c, changes.c  ->  hub.c  ->  the streams' sinks
+ *	  events.c, deliver.c, changes.c  ->  sse.c (the wire format)
+ * Calls back up go through callback structs: hub.c -> the fetchers
+ * (struct hub_fetcher), poll.c and subscribe.c -> events.c (struct
+ * poll_callbacks, struct subscribe_callbacks), db/listen.c -> events.c
+ * (struct listen_callbacks).  The sink is sink.h.
  */
 #ifndef PARLEY_EVENTS_H
 #define PARLEY_EVENTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include <event2/http.h>
+#include <event2/event.h>
 
 #include "errors.h"
+#include "sink.h"
 #include "db/pool.h"
 
-/* Register the hub's statements with the pool; start the listener and the timers. */
+/* Register the statements with the pool; start the listener and the timers. */
 bool		events_setup(struct event_base *base, struct pool *pool);
 
 /*
@@ -28,30 +39,38 @@ void		events_after_write(const char *route, const char *const *values,
 							   const char *body, size_t body_len);
 
 /*
- * The cursor of a subscription: ?after=S, else the Last-Event-ID header.
+ * The cursor of a subscription: the Last-Event-ID header when present
+ * (an EventSource reconnects to its original URL with the header added,
+ * so the header is the newer cursor), else ?after=S (*after as bound).
  * Returns false with a 400 in p when the header is not a non-negative
- * integer.
+ * integer, or a 404 when live events are off.  A cursor too large for
+ * bigint is past the end (it replays nothing).
  */
 bool		events_cursor(const char **after, const char *last_event_id,
 						  struct problem *p);
 
 /*
- * events_subscribe() said yes: take over req (the reply starts now and
- * stays open).  after is the cursor or NULL (start live, from last_seq);
- * change_seq is the conversation's when it subscribed.
+ * Hand over the connection conn of a validated, authenticated request for
+ * the events of cid as guest, from cursor after (NULL: live from now).  The
+ * subscribe check (parley.events_subscribe) runs now: it answers through
+ * ops->refuse() or ops->start().  While the database cannot be reached the
+ * stream starts at once and the check runs again until it can (an
+ * EventSource refused with 503 would give up for good); a check refused
+ * then ends the stream.  NULL when not even the stream can be made (out of
+ * memory): the request was refused (500) through ops->refuse() then.
  */
-void		events_stream_open(struct evhttp_request *req, const char *cid,
-							   const char *guest, const char *after,
-							   const char *last_seq, const char *change_seq);
+struct events_stream *events_stream_open(const struct events_sink_ops *ops, void *conn,
+										 const char *cid, const char *guest,
+										 const char *after);
 
-/* Streams open now. */
-int			events_stream_count(void);
+/* The client went away: the stream forgets conn and is freed. */
+void		events_stream_gone(struct events_stream *s);
 
 /* For /metrics. */
 struct events_stats
 {
 	int			streams;		/* open now */
-	unsigned long long fetches;	/* round trips of events_fetch */
+	unsigned long long fetches;	/* round trips of events_fetch and events_changes */
 	unsigned long long direct;	/* messages sent from a post's own reply */
 	unsigned long long dropped;	/* slow consumers disconnected */
 };
@@ -61,15 +80,5 @@ void		events_get_stats(struct events_stats *st);
 void		events_close_all(void);
 
 void		events_shutdown(void);
-
-/* For poll.c: the streamed conversations as a PostgreSQL array literal
- * ("{uuid,...}", malloc'd; NULL when there are none) ... */
-char	   *events_streamed_ids(void);
-
-/*
- * ... and what it found: conversation cid is at seq head and change_seq
- * change_head; fetch what the streams do not have.
- */
-void		events_head_seen(const char *cid, int64_t head, int64_t change_head);
 
 #endif							/* PARLEY_EVENTS_H */

@@ -11,13 +11,14 @@
 #include <string.h>
 
 #include "config.h"
-#include "events.h"
 #include "poll.h"
+#include "util.h"
 
 static struct
 {
 	struct pool *pool;
 	const struct pool_stmt *stmt;
+	const struct poll_callbacks *cb;
 	struct event *timer;
 	struct pool_job job;
 	const char *values[1];
@@ -35,7 +36,7 @@ on_heads_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		return;					/* next period */
 	for (int i = 0; i < PQntuples(res); i++)
-		events_head_seen(PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
+		sp.cb->head(PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
 						 strtoll(PQgetvalue(res, i, 2), NULL, 10));
 }
 
@@ -49,7 +50,7 @@ on_poll_timer(evutil_socket_t fd, short what, void *arg)
 	(void) arg;
 	if (sp.running)
 		return;
-	sp.ids = events_streamed_ids();
+	sp.ids = sp.cb->ids();
 	if (sp.ids == NULL)
 		return;
 	sp.values[0] = sp.ids;
@@ -63,10 +64,12 @@ on_poll_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 bool
-poll_setup(struct event_base *base, struct pool *pool, const struct pool_stmt *stmt)
+poll_setup(struct event_base *base, struct pool *pool, const struct pool_stmt *stmt,
+		   const struct poll_callbacks *cb)
 {
-	struct timeval tv = {config.events_poll_ms / 1000, (config.events_poll_ms % 1000) * 1000};
+	struct timeval tv = util_timeval_ms(config.events_poll_ms);
 
+	sp.cb = cb;
 	sp.pool = pool;
 	sp.stmt = stmt;
 	sp.timer = event_new(base, -1, EV_PERSIST, on_poll_timer, NULL);

@@ -1,28 +1,27 @@
 /*
  * sse.h
- *	  One Server-Sent Events reply on an evhttp connection: the response
- *	  head and timeouts of a long-lived stream, and writes of event text.
+ *	  The Server-Sent Events wire format: the text of events, comments and
+ *	  the retry field, appended to a buffer.  Only this file spells SSE;
+ *	  the transport (HTTP framing, the socket) is the sink's (events.h).
  */
 #ifndef PARLEY_SSE_H
 #define PARLEY_SSE_H
 
-#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
+struct evbuffer;
 
-/*
- * Send the head of a text/event-stream reply on req now and give its
- * connection the timeouts of a stream.  Returns whether evhttp chose
- * chunked encoding (an HTTP/1.1 client).
- */
-bool		sse_start(struct evhttp_request *req, int write_timeout_s);
+/* "id: <seq>\nevent: message\ndata: <json>\n\n": a message, which resumes. */
+void		sse_message(struct evbuffer *buf, int64_t seq, const char *json, size_t len);
 
-/*
- * Send the event text in buf (drained) on the stream's connection.
- * Returns the bytes that still wait to be written to the client.
- */
-size_t		sse_write(struct evhttp_connection *evcon, bool chunked, struct evbuffer *buf);
+/* "event: <name>\ndata: <json>\n\n": an event with no id (it does not move Last-Event-ID). */
+void		sse_event(struct evbuffer *buf, const char *name, const char *json, size_t len);
+
+/* ":<text>\n\n": a comment (the open stream's ":ok", heartbeats). */
+void		sse_comment(struct evbuffer *buf, const char *text);
+
+/* "retry: <ms>\n\n": how long a client waits before it reconnects. */
+void		sse_retry(struct evbuffer *buf, int ms);
 
 #endif							/* PARLEY_SSE_H */

@@ -2,8 +2,8 @@
  * accept.c
  *	  The listening socket: PARLEY_LISTEN's address, the backlog,
  *	  TCP_NODELAY, each client connection's bufferevent, and pausing
- *	  accept() when the process is out of descriptors.  evhttp (http.c)
- *	  serves what it accepts.
+ *	  accept() when the process is out of descriptors.  client.c serves what
+ *	  it accepts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,9 +111,9 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 }
 
 /*
- * Our own listener rather than evhttp_bind_socket(): its backlog is
- * libevent's small default, and a thousand clients connecting at once
- * should not wait on SYN retries.  Runs before the loop: getaddrinfo may
+ * The backlog is large: a thousand clients connecting at once should not
+ * wait on SYN retries.  The listener starts without a callback (disabled)
+ * until conn_server_start() sets one.  Runs before the loop: getaddrinfo may
  * block here.
  */
 #define LISTEN_BACKLOG 4096
@@ -181,11 +181,10 @@ accept_listen(struct event_base *base, const char *host, unsigned short port,
  * write per reply instead, up to 1 MiB.
  */
 struct bufferevent *
-accept_client_bev(struct event_base *base, void *arg)
+accept_client_bev(struct event_base *base, evutil_socket_t fd)
 {
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 
-	(void) arg;
 	if (bev != NULL)
 		bufferevent_set_max_single_write(bev, 1024 * 1024);
 	return bev;

@@ -24,13 +24,13 @@ bool		accept_parse_listen(const char *listen, char *host, size_t hostlen,
 struct evconnlistener *accept_listen(struct event_base *base, const char *host,
 									 unsigned short port, char *err, size_t errlen);
 
-/* For evhttp_set_bevcb(): one write() per reply, up to 1 MiB. */
-struct bufferevent *accept_client_bev(struct event_base *base, void *arg);
+/* An accepted client's bufferevent (owns fd): one write() per reply, up to 1 MiB. */
+struct bufferevent *accept_client_bev(struct event_base *base, evutil_socket_t fd);
 
 /* No more pauses to end (the listener is about to be freed). */
 void		accept_stop(void);
 
-/* Free a listener evhttp does not own. */
+/* Free the listener (and end a pause of it). */
 void		accept_free(struct evconnlistener *lev);
 
 #endif							/* PARLEY_ACCEPT_H */

@@ -1,8 +1,9 @@
 /*
  * http.c
- *	  One generic evhttp callback for every request.  A request becomes a
- *	  req_ctx that lives until its one reply: every path out of the handler
- *	  ends in finish(), which sends, logs, counts and frees.
+ *	  The request handler: client.c hands over each complete request
+ *	  (parse.c has refused it already if its framing or size is wrong).  A request
+ *	  becomes a req_ctx that lives until its one reply: every path out of
+ *	  the handler ends in finish(), which sends, logs, counts and frees.
  *
  *	  Order of checks: route (404/405), service key (401), rate limit (429),
  *	  body size (413), content type (415), parameters and body shape (400),
@@ -15,133 +16,66 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/util.h>
-#include <event2/keyvalq_struct.h>
 
 #include "accept.h"
 #include "auth.h"
 #include "config.h"
+#include "client.h"
 #include "events/events.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "util.h"
 
 struct req_ctx
 {
-	struct evhttp_request *req; /* NULL once the client is gone */
-	enum evhttp_cmd_type cmd;
+	struct client *client;		/* lives until finish() replies on it */
+	const struct http_parse *req;	/* the request, valid as long */
 	enum http_method method;
 	int			route;			/* index into routes[], -1 if none */
 	struct request_parse rp;
 	struct pool_job job;
 	struct timespec t0;
 	char		key_label[72];	/* the service key's name, for the log */
-	bool		streaming;		/* req was handed to an event stream */
+	bool		streaming;		/* the client was handed to an event stream */
 	int			retry_after_s;	/* for Retry-After when not the default */
 	char		path[256];		/* sanitized, for the log line */
 };
 
 static struct
 {
-	struct evhttp *http;
-	struct evhttp_bound_socket *listener;
 	struct pool *pool;
 	const struct pool_stmt *stmts[ROUTE_COUNT_MAX];	/* routes[i]'s statement */
 	const char *openapi;
 	int			in_flight;
-	int			closing;		/* draining: replies not yet written out */
-	bool		draining;
-	void		(*idle_cb) (void *);
-	void	   *idle_arg;
 }			srv;
 
-static double
-ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
+/*
+ * The route table's method.  request_route() routes HEAD as GET (RFC 9110
+ * 9.3.2: same status and headers); client_reply() leaves the body out.
+ */
 static enum http_method
-method_of(enum evhttp_cmd_type cmd)
+method_of(llhttp_method_t m)
 {
-	switch (cmd)
+	switch (m)
 	{
-		case EVHTTP_REQ_GET:
+		case HTTP_GET:
 			return METHOD_GET;
-		case EVHTTP_REQ_POST:
-			return METHOD_POST;
-		case EVHTTP_REQ_PUT:
-			return METHOD_PUT;
-		case EVHTTP_REQ_PATCH:
-			return METHOD_PATCH;
-		case EVHTTP_REQ_DELETE:
-			return METHOD_DELETE;
-		case EVHTTP_REQ_HEAD:
+		case HTTP_HEAD:
 			return METHOD_HEAD;
+		case HTTP_POST:
+			return METHOD_POST;
+		case HTTP_PUT:
+			return METHOD_PUT;
+		case HTTP_PATCH:
+			return METHOD_PATCH;
+		case HTTP_DELETE:
+			return METHOD_DELETE;
 		default:
 			return METHOD_OTHER;
 	}
-}
-
-static const char *
-method_text(enum evhttp_cmd_type cmd)
-{
-	switch (cmd)
-	{
-		case EVHTTP_REQ_HEAD:
-			return "HEAD";
-		case EVHTTP_REQ_OPTIONS:
-			return "OPTIONS";
-		case EVHTTP_REQ_TRACE:
-			return "TRACE";
-		case EVHTTP_REQ_CONNECT:
-			return "CONNECT";
-		default:
-			return http_method_name(method_of(cmd));
-	}
-}
-
-/* evhttp frees a request with its connection; forget it if that happens. */
-static void
-on_connection_close(struct evhttp_connection *evcon, void *arg)
-{
-	struct req_ctx *ctx = arg;
-
-	(void) evcon;
-	if (ctx != NULL)
-		ctx->req = NULL;
-}
-
-static void
-check_drained(void)
-{
-	if (srv.draining && srv.in_flight == 0 && srv.closing == 0 && srv.idle_cb != NULL)
-	{
-		void		(*cb) (void *) = srv.idle_cb;
-
-		srv.idle_cb = NULL;
-		cb(srv.idle_arg);
-	}
-}
-
-/*
- * While draining every reply says "Connection: close", and evhttp frees
- * the connection once the reply is written (or the write fails): only
- * then is the reply really out.
- */
-static void
-on_drained_close(struct evhttp_connection *evcon, void *arg)
-{
-	(void) evcon;
-	(void) arg;
-	srv.closing--;
-	check_drained();
 }
 
 /*
@@ -149,44 +83,22 @@ on_drained_close(struct evhttp_connection *evcon, void *arg)
  * log, count, free.  The ctx is gone afterwards.
  */
 static void
-finish(struct req_ctx *ctx, int status, const char *content_type,
+finish(struct req_ctx *ctx, int status, const char *content_type, const char *extra,
 	   const char *body, size_t len)
 {
-	double		ms = ms_since(&ctx->t0);
-	struct evhttp_request *req = ctx->req;
-
-	if (req != NULL)
-	{
-		struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-		struct evbuffer *buf = evhttp_request_get_output_buffer(req);
-
-		if (srv.draining)
-		{
-			evhttp_add_header(out, "Connection", "close");
-			srv.closing++;
-			evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-										  on_drained_close, NULL);
-		}
-		else
-			evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
-		if (content_type != NULL)
-			evhttp_add_header(out, "Content-Type", content_type);
-		/* A HEAD answer has no body, or a keep-alive client would misread it. */
-		if (body != NULL && len > 0 && ctx->cmd != EVHTTP_REQ_HEAD)
-			evbuffer_add(buf, body, len);
-		evhttp_send_reply(req, status, NULL, NULL);
-	}
+	double		ms = util_ms_since(&ctx->t0);
 
 	log_info("%s %s %d %.1fms db=%.1fms%s%s%s",
-			 method_text(ctx->cmd), ctx->path, status, ms, ctx->job.db_ms,
+			 ctx->req->msg.method_name, ctx->path, status, ms, ctx->job.db_ms,
 			 ctx->key_label[0] ? " key=" : "", ctx->key_label,
-			 ctx->streaming ? " (stream)" : req == NULL ? " (client gone)" : "");
+			 ctx->streaming ? " (stream)" : "");
 	metrics_request(ctx->route, status, ms);
+	if (!ctx->streaming)
+		client_reply(ctx->client, status, content_type, extra, body, len);
 
 	request_parse_free(&ctx->rp);
 	free(ctx);
 	srv.in_flight--;
-	check_drained();
 }
 
 static void
@@ -194,24 +106,18 @@ finish_problem(struct req_ctx *ctx, const struct problem *p, const char *allow)
 {
 	size_t		len = 0;
 	char	   *body = problem_to_json(p, &len);
+	char		extra[256];
+	int			n = 0;
 
-	if (ctx->req != NULL)
-	{
-		struct evkeyvalq *out = evhttp_request_get_output_headers(ctx->req);
-		char		retry[16];
-
-		if (problem_wants_retry_after(p))
-		{
-			snprintf(retry, sizeof(retry), "%d",
-					 ctx->retry_after_s > 0 ? ctx->retry_after_s : config.retry_after);
-			evhttp_add_header(out, "Retry-After", retry);
-		}
-		if (p->status == 401)
-			evhttp_add_header(out, "WWW-Authenticate", "Bearer");
-		if (allow != NULL && allow[0] != '\0')
-			evhttp_add_header(out, "Allow", allow);
-	}
-	finish(ctx, p->status, "application/problem+json", body, body ? len : 0);
+	extra[0] = '\0';
+	if (problem_wants_retry_after(p))
+		n += snprintf(extra + n, sizeof(extra) - (size_t) n, "Retry-After: %d\r\n",
+					  ctx->retry_after_s > 0 ? ctx->retry_after_s : config.retry_after);
+	if (p->status == 401)
+		n += snprintf(extra + n, sizeof(extra) - (size_t) n, "WWW-Authenticate: Bearer\r\n");
+	if (allow != NULL && allow[0] != '\0')
+		snprintf(extra + n, sizeof(extra) - (size_t) n, "Allow: %s\r\n", allow);
+	finish(ctx, p->status, "application/problem+json", extra, body, body ? len : 0);
 	free(body);
 }
 
@@ -230,25 +136,6 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		finish_problem(ctx, err, NULL);
 		return;
 	}
-	if (r->kind == ROUTE_EVENTS && ctx->req != NULL && ctx->cmd == EVHTTP_REQ_HEAD &&
-		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-	{
-		/* HEAD: a stream's head, and no stream (sse.c writes past evhttp). */
-		evhttp_add_header(evhttp_request_get_output_headers(ctx->req), "Cache-Control", "no-cache");
-		finish(ctx, 200, "text/event-stream", NULL, 0);
-		return;
-	}
-	if (r->kind == ROUTE_EVENTS && ctx->req != NULL &&
-		PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-	{
-		/* Subscribed: the stream takes the request over and answers. */
-		events_stream_open(ctx->req, ctx->rp.values[0], ctx->rp.values[1],
-						   ctx->rp.values[2], PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-		ctx->req = NULL;
-		ctx->streaming = true;
-		finish(ctx, 200, NULL, NULL, 0);
-		return;
-	}
 	switch (PQresultStatus(res))
 	{
 		case PGRES_TUPLES_OK:
@@ -257,7 +144,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			if (r->status == 204)
 			{
 				events_after_write(r->name, ctx->rp.values, NULL, 0);
-				finish(ctx, 204, NULL, NULL, 0);
+				finish(ctx, 204, NULL, NULL, NULL, 0);
 				return;
 			}
 			if (PQgetisnull(res, 0, 0))
@@ -271,7 +158,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			}
 			events_after_write(r->name, ctx->rp.values, PQgetvalue(res, 0, 0),
 							   (size_t) PQgetlength(res, 0, 0));
-			finish(ctx, status, "application/json", PQgetvalue(res, 0, 0),
+			finish(ctx, status, "application/json", NULL, PQgetvalue(res, 0, 0),
 				   (size_t) PQgetlength(res, 0, 0));
 			return;
 		case PGRES_FATAL_ERROR:
@@ -297,8 +184,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 static bool
 check_key(struct req_ctx *ctx, struct problem *p)
 {
-	const char *authz = evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
-										   "Authorization");
+	const char *authz = http_msg_field(ctx->req, "Authorization");
 	const char *key_name = NULL;
 
 	switch (auth_check(authz, &key_name))
@@ -330,24 +216,138 @@ check_rate(struct req_ctx *ctx, struct problem *p)
 	return false;
 }
 
+/*
+ * The events sink (events/sink.h) on a client connection.  A stream_sink
+ * is made when a request is handed over to events and freed by exactly
+ * one of refuse (the request gets the problem), end, abort, or the
+ * client's going away (client.c calls on_sink_gone from the loop, and it
+ * tells events).  Until start or refuse, the request (ctx) is unanswered.
+ */
+struct stream_sink
+{
+	struct client *client;
+	struct req_ctx *ctx;		/* NULL once answered */
+	struct events_stream *stream;	/* NULL until events_stream_open returns */
+};
+
+static void
+on_sink_gone(void *arg)
+{
+	struct stream_sink *sink = arg;
+
+	if (sink->stream != NULL)
+		events_stream_gone(sink->stream);
+	free(sink);
+}
+
+static void
+sink_start(void *conn)
+{
+	struct stream_sink *sink = conn;
+	struct req_ctx *ctx = sink->ctx;
+
+	sink->ctx = NULL;
+	client_stream_start(sink->client, "text/event-stream",
+						"Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+	ctx->streaming = true;
+	finish(ctx, 200, NULL, NULL, NULL, 0);
+}
+
+static void
+sink_refuse(void *conn, const struct problem *p)
+{
+	struct stream_sink *sink = conn;
+
+	client_stream_set_gone(sink->client, NULL, NULL);
+	finish_problem(sink->ctx, p, NULL);
+	free(sink);
+}
+
+static size_t
+sink_write(void *conn, const char *data, size_t len)
+{
+	return client_stream_write(((struct stream_sink *) conn)->client, data, len);
+}
+
+static size_t
+sink_queued(void *conn)
+{
+	return client_stream_queued(((struct stream_sink *) conn)->client);
+}
+
+static void
+sink_end(void *conn)
+{
+	struct stream_sink *sink = conn;
+
+	client_stream_end(sink->client);
+	free(sink);
+}
+
+static void
+sink_abort(void *conn)
+{
+	struct stream_sink *sink = conn;
+
+	client_stream_abort(sink->client);
+	free(sink);
+}
+
+static const struct events_sink_ops stream_sink_ops = {
+	.start = sink_start,
+	.refuse = sink_refuse,
+	.write = sink_write,
+	.queued = sink_queued,
+	.end = sink_end,
+	.abort = sink_abort,
+};
+
+/*
+ * A stream request that passed every check: events runs the subscribe
+ * check and answers through the sink (refused, or the head and the
+ * stream).  HEAD gets the head the GET would get, and no stream.
+ */
+static void
+serve_events(struct req_ctx *ctx)
+{
+	struct stream_sink *sink = calloc(1, sizeof(*sink));
+	struct events_stream *stream;
+	struct problem p;
+
+	if (sink == NULL)
+	{
+		problem_set(&p, 500, CODE_INTERNAL, "out of memory");
+		finish_problem(ctx, &p, NULL);
+		return;
+	}
+	sink->client = ctx->client;
+	sink->ctx = ctx;
+	client_stream_set_gone(ctx->client, on_sink_gone, sink);
+	/* NULL: refused already (the sink and ctx are gone) */
+	stream = events_stream_open(&stream_sink_ops, sink, ctx->rp.values[0], ctx->rp.values[1],
+								ctx->rp.values[2]);
+	if (stream != NULL)
+		sink->stream = stream;
+}
+
 static void
 serve_sql(struct req_ctx *ctx, const char *query)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(ctx->req);
-	size_t		len = evbuffer_get_length(in);
-	const char *body = len > 0 ? (const char *) evbuffer_pullup(in, -1) : "";
-	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
-										"Content-Type");
+	const struct http_msg *m = &ctx->req->msg;
+	const char *ct = http_msg_field(ctx->req, "Content-Type");
 	struct problem p;
 
 	if (!check_key(ctx, &p) || !check_rate(ctx, &p) ||
-		!request_bind(&ctx->rp, query, ct, body, len, (size_t) config.max_body, &p) ||
+		!request_bind(&ctx->rp, query, ct, m->body, m->body_len, (size_t) config.max_body, &p) ||
 		(ctx->rp.route->kind == ROUTE_EVENTS &&
-		 !events_cursor(&ctx->rp.values[2],
-						evhttp_find_header(evhttp_request_get_input_headers(ctx->req),
-										   "Last-Event-ID"), &p)))
+		 !events_cursor(&ctx->rp.values[2], http_msg_field(ctx->req, "Last-Event-ID"), &p)))
 	{
 		finish_problem(ctx, &p, NULL);
+		return;
+	}
+	if (ctx->rp.route->kind == ROUTE_EVENTS)
+	{
+		serve_events(ctx);
 		return;
 	}
 	pool_job_init(&ctx->job, srv.stmts[ctx->route], ctx->rp.nvalues, ctx->rp.values,
@@ -365,7 +365,7 @@ serve_readyz(struct req_ctx *ctx)
 
 	if (pool_is_up(srv.pool) && auth_loaded())
 	{
-		finish(ctx, 200, "application/json", ready, sizeof(ready) - 1);
+		finish(ctx, 200, "application/json", NULL, ready, sizeof(ready) - 1);
 		return;
 	}
 	/* The cause (host names, ports) goes to the log, not to the client. */
@@ -399,16 +399,15 @@ serve_metrics(struct req_ctx *ctx)
 	pool_get_stats(srv.pool, &st);
 	events_get_stats(&ev);
 	metrics_render(buf, &st, &ev, srv.in_flight);
-	finish(ctx, 200, "text/plain; version=0.0.4",
+	finish(ctx, 200, "text/plain; version=0.0.4", NULL,
 		   (const char *) evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
 	evbuffer_free(buf);
 }
 
 static void
-on_request(struct evhttp_request *req, void *arg)
+on_request(struct client *c, const struct http_parse *req, void *arg)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const struct http_msg *m = &req->msg;
 	struct req_ctx *ctx = calloc(1, sizeof(*ctx));
 	static const char ok[] = "{\"status\":\"ok\"}";
 	char		allow[64];
@@ -417,20 +416,20 @@ on_request(struct evhttp_request *req, void *arg)
 	(void) arg;
 	if (ctx == NULL)
 	{
-		evhttp_send_error(req, 500, NULL);
+		problem_set(&p, 500, CODE_INTERNAL, "out of memory");
+		client_reply_problem(c, &p, NULL);
 		return;
 	}
 	srv.in_flight++;
 	clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
+	ctx->client = c;
 	ctx->req = req;
 	ctx->route = -1;
-	ctx->cmd = evhttp_request_get_command(req);
-	ctx->method = method_of(ctx->cmd);
-	log_sanitize(path, ctx->path, sizeof(ctx->path));
+	ctx->method = method_of(m->method);
+	log_sanitize(m->path, ctx->path, sizeof(ctx->path));
 	request_parse_init(&ctx->rp);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_connection_close, ctx);
 
-	if (!request_route(&ctx->rp, ctx->method, path ? path : "", &p, allow, sizeof(allow)))
+	if (!request_route(&ctx->rp, ctx->method, m->path, &p, allow, sizeof(allow)))
 	{
 		finish_problem(ctx, &p, allow);
 		return;
@@ -440,10 +439,10 @@ on_request(struct evhttp_request *req, void *arg)
 	{
 		case ROUTE_SQL:
 		case ROUTE_EVENTS:
-			serve_sql(ctx, evhttp_uri_get_query(uri));
+			serve_sql(ctx, m->query);
 			return;
 		case ROUTE_HEALTHZ:
-			finish(ctx, 200, "application/json", ok, sizeof(ok) - 1);
+			finish(ctx, 200, "application/json", NULL, ok, sizeof(ok) - 1);
 			return;
 		case ROUTE_READYZ:
 			serve_readyz(ctx);
@@ -452,10 +451,24 @@ on_request(struct evhttp_request *req, void *arg)
 			serve_metrics(ctx);
 			return;
 		case ROUTE_OPENAPI:
-			finish(ctx, 200, "application/json", srv.openapi, strlen(srv.openapi));
+			finish(ctx, 200, "application/json", NULL, srv.openapi, strlen(srv.openapi));
 			return;
 	}
 }
+
+/* A request that client.c refused itself: logged and counted like the rest. */
+static void
+on_refused(int status, const char *code, void *arg)
+{
+	(void) arg;
+	log_info("- - %d (%s)", status, code);
+	metrics_request(-1, status, 0.0);
+}
+
+static const struct client_callbacks callbacks = {
+	.request = on_request,
+	.refused = on_refused,
+};
 
 bool
 http_check_listen(const char *listen, char *err, size_t errlen)
@@ -493,40 +506,18 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 		snprintf(err, errlen, "PARLEY_LISTEN: expected host:port, got \"%s\"", config.listen);
 		return false;
 	}
-	srv.http = evhttp_new(base);
-	if (srv.http == NULL)
-	{
-		snprintf(err, errlen, "cannot create the HTTP server");
+	ratelimit_setup(config.rate_limit, config.rate_burst);
+	lev = accept_listen(base, host, port, err, errlen);
+	if (lev == NULL)
 		return false;
-	}
-	/* Every method reaches on_request, so known paths answer 405 + Allow. */
-	evhttp_set_allowed_methods(srv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-							   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-							   EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_max_headers_size(srv.http, 16 * 1024);
 
 	/*
 	 * Bodies up to twice the limit are read so that the handler can answer
-	 * a JSON 413; beyond that evhttp itself answers a bare 413 and closes.
+	 * 413 in its order of checks (after 404 and 401); bigger ones are 413
+	 * from client.c, which then closes the connection.
 	 */
-	evhttp_set_max_body_size(srv.http, (ev_ssize_t) config.max_body * 2);
-	evhttp_set_timeout(srv.http, config.http_timeout);
-	evhttp_set_gencb(srv.http, on_request, NULL);
-	evhttp_set_bevcb(srv.http, accept_client_bev, NULL);
-	ratelimit_setup(config.rate_limit, config.rate_burst);
-	lev = accept_listen(base, host, port, err, errlen);
-	srv.listener = lev ? evhttp_bind_listener(srv.http, lev) : NULL;
-	if (srv.listener == NULL)
-	{
-		if (lev != NULL)
-		{
-			accept_free(lev);
-			snprintf(err, errlen, "PARLEY_LISTEN: cannot listen on %s", config.listen);
-		}
-		evhttp_free(srv.http);
-		srv.http = NULL;
-		return false;
-	}
+	client_server_start(base, lev, (size_t) config.max_body * 2, config.http_timeout,
+						&callbacks, NULL);
 	log_info("listening on http://%s", config.listen);
 	return true;
 }
@@ -534,17 +525,8 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 void
 http_drain(void (*idle_cb) (void *), void *arg)
 {
-	srv.draining = true;
-	srv.idle_cb = idle_cb;
-	srv.idle_arg = arg;
-	if (srv.listener != NULL)
-	{
-		accept_stop();			/* before evhttp frees the listener */
-		evhttp_del_accept_socket(srv.http, srv.listener);
-		srv.listener = NULL;
-	}
 	events_close_all();			/* streams never end by themselves */
-	check_drained();
+	client_server_drain(idle_cb, arg);
 }
 
 int
@@ -556,9 +538,6 @@ http_in_flight(void)
 void
 http_free(void)
 {
-	if (srv.http != NULL)
-		evhttp_free(srv.http);
-	srv.http = NULL;
-	accept_stop();
+	client_server_free();
 	ratelimit_free();
 }

@@ -1,6 +1,7 @@
 /*
  * http.h
- *	  The HTTP side: evhttp setup and the one request handler.
+ *	  The HTTP side: the server (client.c, parse.c over llhttp) and the one
+ *	  request handler.
  */
 #ifndef PARLEY_HTTP_H
 #define PARLEY_HTTP_H

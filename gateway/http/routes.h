@@ -27,7 +27,7 @@ enum http_method
 enum route_kind
 {
 	ROUTE_SQL,					/* one statement on a pool connection */
-	ROUTE_EVENTS,				/* ROUTE_SQL's subscribe check, then a stream */
+	ROUTE_EVENTS,				/* parameters bound as for ROUTE_SQL, then handed to events */
 	ROUTE_HEALTHZ,
 	ROUTE_READYZ,
 	ROUTE_METRICS,

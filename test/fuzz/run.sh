@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# libFuzzer runs of parleyd's pure request path (routing, percent-decoding,
-# query and body checks, problem bodies): no network, no database.
+# libFuzzer runs of parleyd's pure request path (HTTP framing through
+# llhttp, routing, percent-decoding, query and body checks, problem
+# bodies): no network, no database.
 #
 #   make fuzz                      every target for FUZZ_SECONDS (default 600) each
 #   bash test/fuzz/run.sh --smoke  every target briefly (make test; <= 60 s in all)
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/../.."
 
 smoke=0
 [ "${1:-}" = --smoke ] && smoke=1
-targets=${FUZZ_TARGETS:-"fuzz_request fuzz_json_check fuzz_percent_decode fuzz_problem"}
+targets=${FUZZ_TARGETS:-"fuzz_http fuzz_request fuzz_json_check fuzz_percent_decode fuzz_problem"}
 ntargets=$(wc -w <<<"$targets")
 if [ $smoke = 1 ]; then
     seconds=${FUZZ_SMOKE_SECONDS:-$((40 / ntargets))}
@@ -42,11 +43,24 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 
 # The tables generated from api/ (errcodes.h, the route rows).
 make -s -C gateway generated PG_CONFIG="$PG_CONFIG"
+# llhttp from Debian's node-llhttp (as gateway/Makefile builds it), with
+# the sanitizers and coverage but its own warnings off.
+LLHTTP_SRC=${LLHTTP_SRC:-/usr/share/llhttp}
+LLHTTP_INCLUDE=${LLHTTP_INCLUDE:-/usr/share/include/llhttp}
+llhttp_objs=
+for f in api http llhttp; do
+    $CLANG -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -w \
+        -I"$LLHTTP_INCLUDE" -c -o "$out/llhttp_$f.o" "$LLHTTP_SRC/$f.c"
+    llhttp_objs="$llhttp_objs $out/llhttp_$f.o"
+done
+flags="$flags -I$LLHTTP_INCLUDE"
 
 failed=0
 for t in $targets; do
+    extra=
+    [ "$t" = fuzz_http ] && extra="gateway/http/parse.c $llhttp_objs"
     # shellcheck disable=SC2086
-    $CLANG $flags -o "$out/$t" "test/fuzz/$t.c" $pure -lcjson -lm
+    $CLANG $flags -o "$out/$t" "test/fuzz/$t.c" $pure $extra -lcjson -lm
     mkdir -p "$out/corpus-$t"
     log="$out/$t.log"
     echo "== $t: ${seconds}s"

@@ -88,41 +88,54 @@ is($gw->req(GET => '/v1/guests/alice/conversations?' . join('&', map { "x$_=1" }
 is($gw->req(GET => '/' . ('a/' x 40))->{status}, 404, 'many segments: 404');
 
 # --- malformed HTTP ----------------------------------------------------------------
+# Each with the real key, so that a 401 cannot hide whether the HTTP layer
+# refused it; each refusal is its exact status, as problem+json, and ends
+# the connection.  (016_http_strict.pl has the smuggling cases.)
+my $authz = "Authorization: Bearer $key\r\n";
 my %raw = (
-	'garbage request line'   => "NONSENSE\r\n\r\n",
-	'binary noise'           => join('', map { chr(int(rand(256))) } 1 .. 300) . "\r\n\r\n",
-	'unknown method'         => "BREW /v1/guests/alice HTTP/1.1\r\nHost: x\r\n\r\n",
-	'bad version'            => "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n",
-	'header without colon'   => "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n",
-	'negative length'        => "PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
-	'huge length'            => "PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
-	'bad chunk'              => "PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\nAuthorization: Bearer $key\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
-	'huge headers'           => "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " . ('a' x 70000) . "\r\n\r\n",
-	'many headers'           => "GET /healthz HTTP/1.1\r\n" . join('', map { "X-H$_: v\r\n" } 1 .. 3000) . "\r\n",
-	'long URL'               => "GET /v1/guests/" . ('a' x 100000) . " HTTP/1.1\r\nHost: x\r\n\r\n",
-	'absolute URI garbage'   => "GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n",
-	'space in path'          => "GET /v1/guests/al ice HTTP/1.1\r\nHost: x\r\n\r\n",
+	'garbage request line'   => [ "NONSENSE\r\n\r\n", 501 ],
+	'binary noise'           => [ "\x01\x02" . join('', map { chr(int(rand(256))) } 1 .. 300) . "\r\n\r\n", 501 ],
+	'unknown method'         => [ "BREW /v1/guests/alice HTTP/1.1\r\nHost: x\r\n$authz\r\n", 501 ],
+	'bad version'            => [ "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505 ],
+	'header without colon'   => [ "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n", 400 ],
+	'negative length'        => [ "PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\n${authz}Content-Length: -5\r\n\r\n", 400 ],
+	'huge length'            => [ "PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\n${authz}Content-Length: 99999999999999999999\r\n\r\n", 400 ],
+	'length over the limit'  => [ "PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\n${authz}Content-Length: 999999999\r\n\r\n", 413 ],
+	'bad chunk'              => [ "PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n$authz\r\nzz\r\n{}\r\n0\r\n\r\n", 400 ],
+	'huge headers'           => [ "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " . ('a' x 70000) . "\r\n\r\n", 431 ],
+	'many headers'           => [ "GET /healthz HTTP/1.1\r\n" . join('', map { "X-H$_: v\r\n" } 1 .. 3000) . "\r\n", 431 ],
+	'long URL'               => [ "GET /v1/guests/" . ('a' x 100000) . " HTTP/1.1\r\nHost: x\r\n\r\n", 414 ],
+	'absolute URI garbage'   => [ "GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n", 400 ],
+	'space in path'          => [ "GET /v1/guests/al ice HTTP/1.1\r\nHost: x\r\n$authz\r\n", 400 ],
 );
 for my $name (sort keys %raw)
 {
-	my $out = $gw->raw($raw{$name}, 5);
-	my $status = ParleyTest::raw_status($out);
-	ok($status eq '' || ($status >= 400 && $status < 500) || ($status == 501),
-		"$name: refused ($status)") or diag(substr($out, 0, 300));
+	my ($bytes, $want) = @{ $raw{$name} };
+	my $out = $gw->raw($bytes, 10, 1);
+	is(ParleyTest::raw_status($out), $want, "$name: $want") or diag(substr($out, 0, 300));
+	like($out, qr{\r\nContent-Type: application/problem\+json\r\n}, "$name: problem+json");
+	like($out, qr{\r\nConnection: close\r\n}, "$name: Connection: close");
 	ok($gw->alive, "$name: parleyd still runs");
 }
 
-# Chunked bodies are bodies too: a valid one works, an oversized one is 413.
+# Chunked bodies are bodies too: a valid one works, an oversized one is 413,
+# a malformed one 400.
 my $chunked = '{"display_name": "Chunky"}';
 my $out = $gw->raw("PUT /v1/guests/chunky HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
 	  . "Content-Type: application/json\r\nAuthorization: Bearer $key\r\n\r\n"
 	  . sprintf('%x', length $chunked) . "\r\n$chunked\r\n0\r\n\r\n");
 is(ParleyTest::raw_status($out), '201', 'a chunked body works');
 my $pad = 'x' x 100000;
+my $big = "{\"display_name\":\"$pad\"}";
 $out = $gw->raw("PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
 	  . "Content-Type: application/json\r\nAuthorization: Bearer $key\r\n\r\n"
-	  . sprintf('%x', length($pad) + 20) . "\r\n{\"display_name\":\"$pad\"}\r\n0\r\n\r\n");
-like(ParleyTest::raw_status($out), qr/^(413|)$/, 'an oversized chunked body: 413 or closed');
+	  . sprintf('%x', length $big) . "\r\n$big\r\n0\r\n\r\n", 10, 1);
+is(ParleyTest::raw_status($out), '413', 'an oversized chunked body: 413');
+$out = $gw->raw("PUT /v1/guests/alice HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	  . "Content-Type: application/json\r\nAuthorization: Bearer $key\r\n\r\n"
+	  . sprintf('%x', length($big) - 20) . "\r\n$big\r\n0\r\n\r\n", 10, 1);
+is(ParleyTest::raw_status($out), '400', 'a chunk longer than its size: 400, not 413');
+like($out, qr{\r\nContent-Type: application/problem\+json\r\n}, 'a malformed chunk: problem+json');
 alice_unchanged('malformed HTTP');
 
 # Pipelined requests on one connection are answered, in order.
@@ -131,7 +144,8 @@ $out = $gw->raw("GET /v1/guests/alice HTTP/1.1\r\nHost: x\r\nAuthorization: Bear
 	  . "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5, 1);
 is_deeply([ $out =~ m{HTTP/1\.1 (\d{3})}g ], [ 200, 404, 200 ], 'pipelined requests answered in order');
 $out = $gw->raw("HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5, 1);
-like($out, qr{^HTTP/1\.1 200}, 'HEAD on a GET route: 200');
+like($out, qr{^HTTP/1\.1 200}, 'HEAD: 200, as GET');
+like($out, qr{\r\nContent-Length: 15\r\n}, "HEAD: the GET's Content-Length");
 unlike($out, qr/\r\n\r\n./s, 'HEAD: no body');
 $out = $gw->raw("HEAD /v1/guests/alice HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5, 1);
 like($out, qr{^HTTP/1\.1 401}, 'HEAD without a key: 401, as GET');

@@ -1,5 +1,6 @@
 
-# The C unit tests of the pure request path (gateway/tests/test_pure.c),
+# The C unit tests of the pure request path (gateway/tests/test_pure.c) and
+# of the live-event registry (gateway/tests/test_hub.c),
 # built with the sanitizers when the suite runs against the sanitizer build.
 use strict;
 use warnings;

@@ -7,6 +7,7 @@
 #   $s->status;                          # 200 (waits for the response head)
 #   $s->wait_until(sub { $s->ids >= 3 }, 10);
 #   my @ev = $s->events;                 # [{id, event, data}, ...]
+#   $s->retry;                           # the retry: field (ms), once seen
 package SSEClient;
 
 use strict;
@@ -99,9 +100,11 @@ sub _parse
 		{
 			if ($line =~ /^:/) { $self->{comments}++; next; }
 			my ($k, $v) = $line =~ /^([a-z]+): ?(.*)$/ or next;
+			if ($k eq 'retry') { $self->{retry} = $v; next; }
 			$ev{$k} = exists $ev{$k} && $k eq 'data' ? "$ev{$k}\n$v" : $v;
 		}
-		push @{ $self->{events} }, \%ev if %ev;
+		# As in a browser: a block without data dispatches no event.
+		push @{ $self->{events} }, \%ev if exists $ev{data};
 	}
 	return;
 }
@@ -139,6 +142,7 @@ sub events   { my ($self) = @_; return @{ $self->{events} }; }
 sub messages { my ($self) = @_; return grep { ($_->{event} // '') eq 'message' } $self->events; }
 sub ids      { my ($self) = @_; return map { $_->{id} } $self->messages; }
 sub comments { my ($self) = @_; return $self->{comments}; }
+sub retry    { my ($self) = @_; return $self->{retry}; }    # the last retry: field, or undef
 
 # Did the server end the stream (last chunk or closed connection)?
 sub ended { my ($self) = @_; return $self->{ended} || $self->{eof}; }
