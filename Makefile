@@ -7,6 +7,8 @@
 #   make run        a local PostgreSQL (unless DATABASE_URL is set) + parleyd
 #   make bench      benchmarks (not tests)
 #   make deb        Debian packages postgresql-15-parley and parleyd in dist/
+#   make clients    TypeScript types of the API (clients/ts/generated/) from
+#                   the OpenAPI document, and tsc on clients/ts/example.ts
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
@@ -41,7 +43,7 @@ extension/parley_errcodes.h: api/errcodes.txt api/gen-errcodes.pl
 # --- the gateway -------------------------------------------------------------
 # "make" builds both; "make install" needs only the extension (PGXS's all),
 # so a DBA can install it without the gateway's libraries.
-.PHONY: build gateway deps test run bench soak fuzz docs deb
+.PHONY: build gateway deps test run bench soak fuzz docs deb clients
 .DEFAULT_GOAL := build
 build: all gateway
 
@@ -98,3 +100,15 @@ docs:
 
 deb:
 	@bash test/make-deb.sh
+
+# Typed clients from the OpenAPI document (openapi-typescript, openapi-fetch;
+# npm packages of test/node/).  tsc must compile the example client.
+clients:
+	@bash test/node-deps.sh
+	@$(MAKE) -s -C gateway PG_CONFIG=$(PG_CONFIG) openapi.json
+	@mkdir -p clients/ts/generated
+	@test/node/node_modules/.bin/openapi-typescript gateway/openapi.json \
+	    -o clients/ts/generated/parley.ts --silent
+	@test/node/node_modules/.bin/tsc -p clients/ts
+	@echo "clients: clients/ts/generated/parley.ts; clients/ts/example.ts compiles"
+

@@ -9,6 +9,8 @@
 #   gen-api.pl --shard-grants FILE [--check]  proxy/shard-role.sql
 #   gen-api.pl --scaling FILE [--check]  the cost table of docs/scaling.md
 #   gen-api.pl --readme FILE [--check]   the signature table of README.md
+#   gen-api.pl --dump                    the parsed table as JSON, for
+#                                        api/gen-openapi.pl
 #   gen-api.pl --catalog                 every function as the catalog names it,
 #                                        "name(args) -> result", one a line, sorted
 #                                        (test/api-catalog.sh compares)
@@ -20,7 +22,7 @@ use File::Basename qw(basename dirname);
 use Getopt::Long;
 
 my $table_path = dirname(__FILE__) . '/api.txt';
-my ($routes_out, $proxy_out, $grants_out, $shard_grants_out, $scaling_out, $readme_out, $catalog, $check);
+my ($routes_out, $proxy_out, $grants_out, $shard_grants_out, $scaling_out, $readme_out, $catalog, $dump, $check);
 GetOptions(
 	'table=s' => \$table_path,
 	'routes=s' => \$routes_out,
@@ -30,9 +32,10 @@ GetOptions(
 	'scaling=s' => \$scaling_out,
 	'readme=s' => \$readme_out,
 	'catalog' => \$catalog,
+	'dump' => \$dump,
 	'check' => \$check)
   or die "usage: $0 [--table FILE] [--routes OUT] [--proxy OUT] [--grants FILE] [--shard-grants FILE]\n"
-  . "       [--readme FILE] [--scaling FILE] [--check] | --catalog\n";
+  . "       [--readme FILE] [--scaling FILE] [--check] | --catalog | --dump\n";
 
 # ---------------------------------------------------------------------------
 # The table
@@ -77,7 +80,7 @@ sub parse_args
 sub parse_table
 {
 	open(my $in, '<', $table_path) or die "$table_path: $!\n";
-	my ($fn, $route, $sec, $sig);
+	my ($fn, $route, $sec, $sig, $ep);
 	while (my $line = <$in>)
 	{
 		chomp $line;
@@ -94,6 +97,7 @@ sub parse_table
 		if ($line =~ /^section\s+(\S+)\s*$/)
 		{
 			$sec = {name => $1, prose => []};
+			undef $ep;
 			push @sections, $sec;
 			$section{$1} = $sec;
 			undef $fn;
@@ -106,8 +110,14 @@ sub parse_table
 		}
 		if ($line =~ /^endpoint\s+([A-Z]+)\s+(\S+)\s+([a-z]+)\s+"([^"]*)"\s*$/)
 		{
-			push @endpoints, {method => $1, pattern => $2, kind => $3, summary => $4};
+			$ep = {method => $1, pattern => $2, kind => $3, summary => $4};
+			push @endpoints, $ep;
 			undef $fn;
+			next;
+		}
+		if ($ep && $line =~ /^\s+openapi\s+(.*?)\s*$/)
+		{
+			$ep->{openapi} = parse_openapi($1);
 			next;
 		}
 		if ($line =~ /^function\s+([a-z_][a-z0-9_]*)\(/)
@@ -115,6 +125,7 @@ sub parse_table
 			# a name declared again: its signature since a later version
 			# (the earlier declaration has "until" that version)
 			$fn = {name => $1, routes => []};
+			undef $ep;
 			$fn->{previous} = $function{$1} if $function{$1};
 			push @functions, $fn;
 			$function{$1} = $fn;
@@ -154,6 +165,10 @@ sub parse_table
 			$route = {method => $1, pattern => $2, status => $3, name => $4 // $fn->{name},
 				service => $5 ? 1 : 0, summary => $6, args => []};
 			push @{ $fn->{routes} }, $route;
+		}
+		elsif ($route && $line =~ /^\s+openapi\s+(.*?)\s*$/)
+		{
+			$route->{openapi} = parse_openapi($1);
 		}
 		elsif ($line =~ /^\s+proxy\s+(\S+)\s+(\S+)((?:\s+\S+=\S+)*)\s*$/)
 		{
@@ -225,6 +240,15 @@ sub at_version
 	return grep {
 		version_cmp($_->{since}, $v) <= 0 && (!$_->{until} || version_cmp($_->{until}, $v) > 0)
 	} @functions;
+}
+
+# "TAG SHAPE CODE..." of an openapi line
+sub parse_openapi
+{
+	my ($text) = @_;
+	my ($tag, $shape, @codes) = split(' ', $text);
+	fail("openapi: TAG SHAPE [CODE ...] expected") unless defined $shape;
+	return {tag => $tag, shape => $shape eq '-' ? undef : $shape, codes => \@codes};
 }
 
 # Once a signature is complete: name, arguments, return type and layout.
@@ -924,6 +948,12 @@ if ($catalog)
 			  @{ $f->{args} }) . ") -> "
 		  . ($f->{returns} =~ s/^TABLE \(/TABLE(/r) . "\n"
 	} current();
+}
+if ($dump)
+{
+	require JSON::PP;
+	my %d = (functions => [ map { my %c = %$_; delete $c{previous}; \%c } current() ], endpoints => \@endpoints, params => \%param_doc);
+	print JSON::PP->new->canonical->pretty->encode(\%d);
 }
 write_or_check($readme_out, replace_marked($readme_out, 'signatures', readme_table())) if $readme_out;
 write_or_check($scaling_out, replace_marked($scaling_out, 'costs', scaling_table())) if $scaling_out;

@@ -140,8 +140,13 @@ problem_to_json(const struct problem *p, size_t *len)
 	cJSON_Delete(o);
 	if (out == NULL)
 	{
-		/* Out of memory: a fixed body still tells the client something. */
-		static const char fallback[] = "{\"status\":500,\"code\":\"internal_error\"}";
+		/*
+		 * Out of memory: a fixed body, still with every field the Problem
+		 * schema requires (api/shapes.json).
+		 */
+		static const char fallback[] =
+			"{\"type\":\"urn:parley:problem:internal_error\",\"title\":\"Internal error\","
+			"\"status\":500,\"detail\":\"out of memory\",\"code\":\"internal_error\"}";
 
 		out = strdup(fallback);
 	}

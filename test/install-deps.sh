@@ -13,7 +13,11 @@ packages=(
     pgbouncer wrk
     postgresql-15-plproxy
     debhelper dpkg-dev fakeroot postgresql-server-dev-all systemd
+    nodejs
 )
+# npm (the OpenAPI checks, make clients: test/node-deps.sh): Debian's own
+# package, unless the installed nodejs brings npm with it (NodeSource's).
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

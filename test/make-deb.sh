@@ -30,7 +30,8 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
         | tar --null -T - -cf - | tar -C "$src" -xf -
 else
-    tar --exclude=./dist --exclude=./.run -cf - . | tar -C "$src" -xf -
+    tar --exclude=./dist --exclude=./.run --exclude=./test/node/node_modules \
+        --exclude=./clients/ts/generated -cf - . | tar -C "$src" -xf -
 fi
 
 echo "== dpkg-buildpackage in $src"

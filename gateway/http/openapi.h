@@ -1,6 +1,9 @@
 /*
  * openapi.h
- *	  /openapi.json, generated from the route table so the two cannot drift.
+ *	  /openapi.json: the OpenAPI 3.1 document that api/gen-openapi.pl
+ *	  generates at build time from api/api.txt (the same table as the
+ *	  routes), api/shapes.json and api/errcodes.txt, so the document and
+ *	  the routes cannot drift apart.
  */
 #ifndef PARLEY_OPENAPI_H
 #define PARLEY_OPENAPI_H

@@ -17,6 +17,7 @@ use strict;
 use warnings;
 
 use Carp;
+use Encode ();
 use HTTP::Tiny;
 use IO::Socket::INET;
 use IPC::Run;
@@ -306,7 +307,32 @@ sub req
 	{
 		$json = eval { $JSON->decode($r->{content}) };
 	}
+	record_response($method, $path, $r);
 	return { status => $r->{status}, headers => $r->{headers}, body => $r->{content}, json => $json };
+}
+
+# PARLEY_RECORD_RESPONSES=FILE (test/run-tap.sh sets it): every answer req()
+# receives, one JSON line each, for test/openapi-check.sh, which validates
+# it against the OpenAPI document's schema for its route and status.
+# HTTP::Tiny's own failures (status 599: no answer at all) are not answers.
+sub record_response
+{
+	my ($method, $path, $r) = @_;
+	my $file = $ENV{PARLEY_RECORD_RESPONSES} or return;
+	return if $r->{status} == 599;
+	my $body = $r->{content} // '';
+	my $line = $JSON->encode({
+		suite => $0,
+		method => $method,
+		path => $path,
+		status => $r->{status} + 0,
+		content_type => $r->{headers}{'content-type'},
+		body => Encode::decode('UTF-8', $body),
+		bytes => length($body) + 0 }) . "\n";
+	open(my $fh, '>>', $file) or croak "$file: $!";
+	syswrite($fh, $line) == length($line) or croak "$file: short write";
+	close($fh);
+	return;
 }
 
 # Raw bytes over a fresh TCP connection; returns what the server sent
