@@ -150,8 +150,14 @@ test_binding(void)
 	char		path[256];
 
 	r = bind(METHOD_PUT, "/v1/guests/al%69ce", NULL, "application/json", "{\"display_name\":\"A\"}", &rp);
-	CHECK(strcmp(r, "ok") == 0 && rp.nvalues == 2 && strcmp(rp.values[0], "alice") == 0 &&
-		  strcmp(rp.values[1], "{\"display_name\":\"A\"}") == 0, "guest_upsert binds: %s", r);
+	CHECK(strcmp(r, "ok") == 0 && rp.nvalues == 3 && strcmp(rp.values[0], "alice") == 0 &&
+		  strcmp(rp.values[1], "{\"display_name\":\"A\"}") == 0 && rp.values[2] == NULL,
+		  "guest_upsert binds: %s", r);
+	request_parse_free(&rp);
+	/* 0.4.0: the acting guest, when given (the extension checks it) */
+	r = bind(METHOD_PUT, "/v1/guests/alice", "as=bob", "application/json", "{\"display_name\":\"A\"}", &rp);
+	CHECK(strcmp(r, "ok") == 0 && rp.nvalues == 3 && rp.values[2] && strcmp(rp.values[2], "bob") == 0,
+		  "guest_upsert binds as: %s", r);
 	request_parse_free(&rp);
 
 	r = bind(METHOD_PUT, "/v1/guests/a", NULL, "text/plain", "{}", &rp);
