@@ -13,7 +13,12 @@ packages=(
     pgbouncer wrk
     postgresql-15-plproxy
     debhelper dpkg-dev fakeroot postgresql-server-dev-all systemd
+    chromium nodejs fonts-dejavu-core
 )
+
+# npm: Debian's, unless a nodejs package that bundles its own is there
+# (NodeSource's conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

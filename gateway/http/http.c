@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "config.h"
 #include "client.h"
+#include "demo.h"
 #include "events/events.h"
 #include "http.h"
 #include "log.h"
@@ -404,6 +405,23 @@ serve_metrics(struct req_ctx *ctx)
 	evbuffer_free(buf);
 }
 
+/* PARLEY_DEMO=1: a file of the demo page (demo.c); routes come first. */
+static void
+serve_demo(struct req_ctx *ctx)
+{
+	struct demo_file f;
+	struct problem p;
+
+	if (!demo_serve(ctx->req->msg.path,
+					ctx->method == METHOD_GET || ctx->method == METHOD_HEAD, &f, &p))
+	{
+		finish_problem(ctx, &p, p.status == 405 ? "GET, HEAD" : NULL);
+		return;
+	}
+	finish(ctx, f.status, f.content_type, f.extra, f.body, f.len);
+	free(f.body);
+}
+
 static void
 on_request(struct client *c, const struct http_parse *req, void *arg)
 {
@@ -431,7 +449,10 @@ on_request(struct client *c, const struct http_parse *req, void *arg)
 
 	if (!request_route(&ctx->rp, ctx->method, m->path, &p, allow, sizeof(allow)))
 	{
-		finish_problem(ctx, &p, allow);
+		if (p.status == 404 && demo_owns(m->path))
+			serve_demo(ctx);
+		else
+			finish_problem(ctx, &p, allow);
 		return;
 	}
 	ctx->route = (int) (ctx->rp.route - routes);
@@ -507,6 +528,8 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 		return false;
 	}
 	ratelimit_setup(config.rate_limit, config.rate_burst);
+	if (!demo_setup(err, errlen))
+		return false;
 	lev = accept_listen(base, host, port, err, errlen);
 	if (lev == NULL)
 		return false;
@@ -540,4 +563,5 @@ http_free(void)
 {
 	client_server_free();
 	ratelimit_free();
+	demo_free();
 }
