@@ -112,8 +112,10 @@ sub parse_table
 		}
 		if ($line =~ /^function\s+([a-z_][a-z0-9_]*)\(/)
 		{
+			# a name declared again: its signature since a later version
+			# (the earlier declaration has "until" that version)
 			$fn = {name => $1, routes => []};
-			fail("$1 is declared twice") if $function{$1};
+			$fn->{previous} = $function{$1} if $function{$1};
 			push @functions, $fn;
 			$function{$1} = $fn;
 			undef $sec;
@@ -131,6 +133,10 @@ sub parse_table
 		{
 			$fn->{since} = $1;
 		}
+		elsif ($line =~ /^\s+until\s+(\d+\.\d+\.\d+)\s*$/)
+		{
+			$fn->{until} = $1;
+		}
 		elsif ($line =~ /^\s+gateway\s*$/)
 		{
 			$fn->{gateway} = 1;
@@ -143,10 +149,10 @@ sub parse_table
 		{
 			$fn->{cost} = [ $1, $2 ];
 		}
-		elsif ($line =~ /^\s+route\s+([A-Z]+)\s+(\S+)\s+(\S+)(?:\s+name=([a-z_]+))?\s+"([^"]*)"\s*$/)
+		elsif ($line =~ /^\s+route\s+([A-Z]+)\s+(\S+)\s+(\S+)(?:\s+name=([a-z_]+))?(\s+service)?\s+"([^"]*)"\s*$/)
 		{
 			$route = {method => $1, pattern => $2, status => $3, name => $4 // $fn->{name},
-				summary => $5, args => []};
+				service => $5 ? 1 : 0, summary => $6, args => []};
 			push @{ $fn->{routes} }, $route;
 		}
 		elsif ($line =~ /^\s+proxy\s+(\S+)\s+(\S+)((?:\s+\S+=\S+)*)\s*$/)
@@ -200,7 +206,25 @@ sub parse_table
 		$p->{merge} //= $p->{rule} eq 'all' ? 'relay-all' : 'relay';
 		die "$f->{name}: unknown merge $p->{merge}\n"
 		  unless $p->{merge} =~ /^(relay|relay-all|objects|hand)$/;
+		my $prev = $f->{previous};
+		die "$f->{name}: declared twice, the first without \"until $f->{since}\"\n"
+		  if $prev && ($prev->{until} // '') ne $f->{since};
+		die "$f->{name}: \"until\" but no later declaration\n"
+		  if $f->{until} && ($function{ $f->{name} } == $f);
+		die "$f->{name}: a replaced signature keeps no route\n" if $f->{until} && @{ $f->{routes} };
 	}
+}
+
+# The declarations of the current API (a replaced signature is not one).
+sub current { return grep { !$_->{until} } @functions }
+
+# The declarations in force at version $v.
+sub at_version
+{
+	my ($v) = @_;
+	return grep {
+		version_cmp($_->{since}, $v) <= 0 && (!$_->{until} || version_cmp($_->{until}, $v) > 0)
+	} @functions;
 }
 
 # Once a signature is complete: name, arguments, return type and layout.
@@ -282,7 +306,11 @@ sub bind_expr
 	my $field = "(\$${n}::jsonb)";
 	return "$field->>'$b->{name}'" if $t eq 'text';
 	return "ARRAY(SELECT jsonb_array_elements_text($field->'$b->{name}'))" if $t eq 'text[]';
-	return "($field->'$b->{name}')::$t" if $t =~ /^(bigint|integer)$/;
+	if ($t =~ /^(bigint|integer)$/)
+	{
+		return "($field->'$b->{name}')::$t" unless defined $a->{default} && !$b->{required};
+		return "COALESCE(($field->'$b->{name}')::$t, $a->{default})";
+	}
 	if ($t eq 'jsonb')
 	{
 		return "$field->'$b->{name}'" unless defined $a->{default} && !$b->{required};
@@ -374,9 +402,9 @@ sub route_row
 		die "$f->{name}: 204 needs RETURNS void\n" unless $f->{returns} eq 'void';
 		($status, $sql) = (204, "SELECT $call");
 	}
-	elsif ($r->{status} eq '200')
+	elsif ($r->{status} =~ /^(200|201)$/)
 	{
-		($status, $sql) = (200, "SELECT $call\::text");
+		($status, $sql) = ($1, "SELECT $call\::text");
 	}
 	else
 	{
@@ -446,13 +474,14 @@ sub route_row
 	  . "\t\t.sql = " . (defined $sql ? c_string($sql) : 'NULL') . ",\n"
 	  . "\t\t.nparams = " . scalar(@params) . ",\n"
 	  . (@prow ? "\t\t.params = {\n" . join('', @prow) . "\t\t},\n" : '')
-	  . "\t\t.body = $body,\n\t\t.status = $status,\n\t\t.public = false,\n\t},\n";
+	  . "\t\t.body = $body,\n\t\t.status = $status,\n\t\t.public = false,\n"
+	  . "\t\t.service_only = " . ($r->{service} ? 'true' : 'false') . ",\n\t},\n";
 }
 
 sub routes_inc
 {
 	my (@rows, @bodies);
-	for my $f (@functions)
+	for my $f (current())
 	{
 		push @rows, route_row($f, $_, \@bodies) for @{ $f->{routes} };
 	}
@@ -652,7 +681,9 @@ sub function_block
 {
 	my ($f, $src) = @_;
 	my $p = $f->{proxy};
-	return hand_block($f, "$src/$f->{name}.sql") if $p->{merge} eq 'hand';
+	# a redeclared signature's merge is NAME--SINCE.sql
+	return hand_block($f, $f->{previous} ? "$src/$f->{name}--$f->{since}.sql" : "$src/$f->{name}.sql")
+	  if $p->{merge} eq 'hand';
 	if ($p->{rule} eq 'partition0' && $f->{returns} !~ /^(jsonb|void)$/)
 	{
 		# nothing to relay: PL/Proxy calls the shard's function of that name
@@ -706,9 +737,7 @@ sub base_script
 	my $out = read_fragment($head);
 	for my $sec (@sections)
 	{
-		my @fs = grep {
-			proxied($_) && $_->{proxy}{section} eq $sec->{name} && version_cmp($_->{since}, $v) <= 0
-		} @functions;
+		my @fs = grep { proxied($_) && $_->{proxy}{section} eq $sec->{name} } at_version($v);
 		next unless @fs;
 		my $rule = '-- ' . ('-' x 75) . "\n";
 		$out .= "\n$rule" . join('', map { "-- $_\n" } @{ $sec->{prose} }) . $rule;
@@ -725,7 +754,7 @@ sub update_script
 	my ($to, $src, $head) = @_;
 	my $out = read_fragment($head);
 	my @revoke;
-	for my $f (ordered(grep { proxied($_) } @functions))
+	for my $f (ordered(grep { proxied($_) } at_version($to)))
 	{
 		if ($f->{since} eq $to)
 		{
@@ -740,7 +769,37 @@ sub update_script
 		}
 	}
 	$out .= "\nREVOKE ALL ON FUNCTION\n    " . join(",\n    ", @revoke) . "\nFROM PUBLIC;\n" if @revoke;
+	$out .= replaced_block($_) for grep { proxied($_) && ($_->{until} // '') eq $to } @functions;
 	return $out;
+}
+
+# A signature replaced in the update: the roles that could run it (a
+# gateway's) may run the new one; then the old wrapper and its remote
+# function go.
+sub replaced_block
+{
+	my ($f) = @_;
+	my $types = arg_types($f);
+	my $old = "parley.$f->{name}($types)";
+	my $new = "parley.$f->{name}(" . arg_types($function{ $f->{name} }) . ")";
+	return <<SQL;
+
+-- $f->{name}($types) is replaced: who could run it may run the new one.
+DO \$\$
+DECLARE
+    r name;
+BEGIN
+    FOR r IN
+        SELECT a.rolname FROM pg_catalog.pg_roles a
+         WHERE NOT a.rolsuper AND pg_catalog.has_function_privilege(a.oid, '$old', 'EXECUTE')
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION $new TO %I', r);
+    END LOOP;
+END
+\$\$;
+DROP FUNCTION $old;
+DROP FUNCTION parley_proxy.$f->{name}($types);
+SQL
 }
 
 sub proxy_script
@@ -762,7 +821,7 @@ sub proxy_script
 
 sub grants
 {
-	my @g = map { "    parley.$_->{name}(" . arg_types($_) . ")" } grep { $_->{gateway} } @functions;
+	my @g = map { "    parley.$_->{name}(" . arg_types($_) . ")" } grep { $_->{gateway} } current();
 	return <<'EOF' . join(",\n", @g) . "\nTO :\"role\";\n";
 -- Grants for the role a gateway (parleyd) connects as: it may execute the
 -- API functions and nothing else -- no table access, no key management.
@@ -780,7 +839,7 @@ EOF
 sub shard_grants
 {
 	my @g = map { "    parley.$_->{name}(" . arg_types($_) . ")" }
-	  grep { !$_->{gateway} && $_->{proxy}{rule} !~ /^(local|none)$/ } @functions;
+	  grep { !$_->{gateway} && $_->{proxy}{rule} !~ /^(local|none)$/ } current();
 	return <<'SQL' . join(",\n", @g) . "\nTO :\"role\";\n"
 -- Grants, on a shard database, for the role parley_proxy connects as (the
 -- user of the proxy's USER MAPPING for server parley_shards): the API, the
@@ -819,7 +878,7 @@ sub replace_marked
 sub readme_table
 {
 	my $t = "| function | returns |\n|---|---|\n";
-	for my $f (grep { $_->{answers} } @functions)
+	for my $f (grep { $_->{answers} } current())
 	{
 		my $sig = join(', ', map { "$_->{sqlname} $_->{type}" . (defined $_->{default} ? " DEFAULT $_->{default}" : '') }
 			  @{ $f->{args} });
@@ -841,7 +900,7 @@ my %cost = (
 sub scaling_table
 {
 	my (@rows, %row);
-	for my $f (@functions)
+	for my $f (current())
 	{
 		my $c = $f->{cost} // $cost{ $f->{proxy}{rule} } // next;
 		my $key = "$c->[0]\t$c->[1]";
@@ -860,9 +919,11 @@ if ($catalog)
 {
 	print sort map {
 		my $f = $_;
-		"$f->{name}(" . join(', ', map { "$_->{sqlname} $_->{type}" } @{ $f->{args} }) . ") -> "
+		# the catalog spells timestamptz out
+		"$f->{name}(" . join(', ', map { "$_->{sqlname} " . ($_->{type} =~ s/^timestamptz$/timestamp with time zone/r) }
+			  @{ $f->{args} }) . ") -> "
 		  . ($f->{returns} =~ s/^TABLE \(/TABLE(/r) . "\n"
-	} @functions;
+	} current();
 }
 write_or_check($readme_out, replace_marked($readme_out, 'signatures', readme_table())) if $readme_out;
 write_or_check($scaling_out, replace_marked($scaling_out, 'costs', scaling_table())) if $scaling_out;

@@ -6,8 +6,11 @@
 
 GRANT USAGE ON SCHEMA parley TO :"role";
 GRANT EXECUTE ON FUNCTION
-    parley.guest_upsert(text, text, jsonb),
+    parley.guest_upsert(text, text, jsonb, text),
     parley.guest_get(text),
+    parley.guest_token_claims(text, integer),
+    parley.guest_tokens_revoke(text),
+    parley.guest_tokens_revoked_since(timestamptz),
     parley.conversation_create(text, text, text[], text),
     parley.conversation_get(uuid, text),
     parley.conversation_list(text, text, integer, text),

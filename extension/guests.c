@@ -35,9 +35,14 @@ static ParleyQuery q_guest_get = {
 	1, {TEXTOID}
 };
 
-PG_FUNCTION_INFO_V1(guest_upsert);
-Datum
-guest_upsert(PG_FUNCTION_ARGS)
+/*
+ * guest_upsert(guest_id, display_name, metadata [, actor]).  0.4.0 adds
+ * actor, the acting guest (API.md section 7): NULL for a service, else it
+ * must be guest_id (a guest writes only its own profile: 403
+ * guest_mismatch, before any other check of the profile).
+ */
+static Datum
+guest_upsert_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	char	   *guest_id = parley_guest_id_arg(fcinfo, 0, "guest_id");
 	text	   *display_name;
@@ -46,6 +51,17 @@ guest_upsert(PG_FUNCTION_ARGS)
 	JsonOut		jo = {0};
 	bool		isnull;
 	bool		inserted;
+
+	if (api >= PARLEY_API_0_4 && !PG_ARGISNULL(3))
+	{
+		char	   *actor = text_to_cstring(PG_GETARG_TEXT_PP(3));
+
+		if (strcmp(actor, guest_id) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PARLEY_GUEST_MISMATCH),
+					 errmsg("guest \"%s\" may not write the profile of guest \"%s\"",
+							actor, guest_id)));
+	}
 
 	parley_require_arg(fcinfo, 1, "display_name");
 	display_name = parley_display_name(PG_GETARG_TEXT_PP(1));
@@ -63,6 +79,9 @@ guest_upsert(PG_FUNCTION_ARGS)
 	inserted = DatumGetBool(parley_col(SPI_tuptable, 0, GUEST_NCOLUMNS + 1, &isnull));
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, inserted ? 201 : 200));
 }
+
+PARLEY_API_ENTRY(guest_upsert, guest_upsert_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(guest_upsert_v0_4, guest_upsert_impl, PARLEY_API_0_4)
 
 PG_FUNCTION_INFO_V1(guest_get);
 Datum

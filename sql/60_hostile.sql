@@ -56,7 +56,10 @@ INSERT INTO templates VALUES
     ('guest_upsert', 'guest_id', $$SELECT parley.guest_upsert(%s, 'N')$$),
     ('guest_upsert', 'display_name', $$SELECT parley.guest_upsert('h3', %s)$$),
     ('guest_upsert', 'metadata', $$SELECT parley.guest_upsert('h3', 'N', %s::jsonb)$$),
+    ('guest_upsert', 'actor', $$SELECT parley.guest_upsert('h1', 'N', '{}', %s)$$),
     ('guest_get', 'guest_id', $$SELECT parley.guest_get(%s)$$),
+    ('guest_token_claims', 'guest_id', $$SELECT parley.guest_token_claims(%s)$$),
+    ('guest_tokens_revoke', 'guest_id', $$SELECT parley.guest_tokens_revoke(%s)$$),
     ('conversation_create', 'actor', $$SELECT parley.conversation_create(%s, 'group', ARRAY['h2'])$$),
     ('conversation_create', 'kind', $$SELECT parley.conversation_create('h1', %s, ARRAY['h2'])$$),
     ('conversation_create', 'participants[1]', $$SELECT parley.conversation_create('h1', 'group', ARRAY[%s])$$),
@@ -132,6 +135,16 @@ SELECT v AS bigint_value,
        pg_temp.try(format($$SELECT parley.message_edit(%L, %s, 'h1', 'x')$$, :'cid', v)) AS edit
   FROM unnest(ARRAY['NULL', '0', '-1', '9223372036854775807', '(-9223372036854775807 - 1)',
                     '2147483648', '-2147483648']) AS v;
+
+-- 0.4.0: a token's ttl (60-86400) and the revocation poll's since.
+SELECT v AS integer_value,
+       pg_temp.try(format($$SELECT parley.guest_token_claims('h1', %s)$$, v)) AS token_ttl
+  FROM unnest(ARRAY['NULL', '0', '-1', '59', '60', '86400', '86401', '2147483647',
+                    '(-2147483647 - 1)']) AS v;
+SELECT v AS timestamptz_value,
+       pg_temp.try(format($$SELECT parley.guest_tokens_revoked_since(%s::timestamptz)$$, v)) AS revoked_since
+  FROM unnest(ARRAY['NULL', $$'-infinity'$$, $$'infinity'$$, $$'epoch'$$, $$'4713-01-01 00:00+00 BC'$$,
+                    $$'294276-12-31 23:59:59+00'$$, $$'not a time'$$, $$''$$]) AS v;
 
 SELECT label,
        pg_temp.try(format($$SELECT parley.guest_upsert('h3', 'N', %s)$$, v)) AS guest_metadata,

@@ -1,172 +1,35 @@
 /*
  * demo.c
- *	  The demo chat page's static files at /demo/ (PARLEY_DEMO=1 only);
- *	  demo.h states what may be served.  "/demo" redirects to "/demo/",
- *	  which is index.html.
+ *	  The dev-only token endpoint's route row (demo.h).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "config.h"
 #include "demo.h"
-#include "log.h"
 
-#define DEMO_PREFIX "/demo/"
-#define DEMO_NAME_MAX 64
+static const struct json_field demo_body[] = {
+	{"guest_id", JF_STRING, true},
+	{"display_name", JF_STRING, true},
+	{NULL, 0, false}
+};
 
-static int	demo_dir_fd = -1;
-
-static const struct
-{
-	const char *ext;
-	const char *content_type;
-}			demo_types[] = {
-	{".html", "text/html; charset=utf-8"},
-	{".js", "text/javascript; charset=utf-8"},
-	{".css", "text/css; charset=utf-8"},
-	{".svg", "image/svg+xml"},
-	{".png", "image/png"},
-	{".ico", "image/x-icon"},
+const struct route demo_route = {
+	.kind = ROUTE_SQL,
+	.method = METHOD_POST,
+	.pattern = DEMO_PATH,
+	.name = "demo_token",
+	.summary = "Dev only (PARLEY_DEMO=1): create the guest and mint a token",
+	.sql = "SELECT parley.guest_upsert(($1::jsonb)->>'guest_id', ($1::jsonb)->>'display_name',"
+	" '{}'::jsonb, NULL)::text",
+	.nparams = 1,
+	.params = {{.source = PARAM_BODY}},
+	.body = demo_body,
+	.status = 200,
+	.public = true,
+	.service_only = false,
 };
 
 bool
-demo_setup(char *err, size_t errlen)
+demo_matches(enum http_method method, const char *path)
 {
-	if (!config.demo)
-		return true;
-	demo_dir_fd = open(config.demo_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (demo_dir_fd < 0)
-	{
-		snprintf(err, errlen, "PARLEY_DEMO_DIR: cannot open \"%s\": %s",
-				 config.demo_dir, strerror(errno));
-		return false;
-	}
-	log_warn("PARLEY_DEMO=1: the demo page is served at /demo/ (a development aid: never in production)");
-	return true;
-}
-
-bool
-demo_owns(const char *path)
-{
-	return demo_dir_fd >= 0 &&
-		(strcmp(path, "/demo") == 0 ||
-		 strncmp(path, DEMO_PREFIX, sizeof(DEMO_PREFIX) - 1) == 0);
-}
-
-/*
- * The Content-Type of a servable name, or NULL: [A-Za-z0-9_-]+ then one
- * known extension, nothing else (so no '/', '.', '%' or NUL in the stem).
- */
-static const char *
-demo_type_of(const char *name)
-{
-	const char *dot = strchr(name, '.');
-	size_t		stem;
-
-	if (dot == NULL || dot == name || strlen(name) > DEMO_NAME_MAX)
-		return NULL;
-	stem = strspn(name, "abcdefghijklmnopqrstuvwxyz"
-				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
-	if (name + stem != dot)
-		return NULL;
-	for (size_t i = 0; i < sizeof(demo_types) / sizeof(demo_types[0]); i++)
-		if (strcmp(dot, demo_types[i].ext) == 0)
-			return demo_types[i].content_type;
-	return NULL;
-}
-
-/* Read a whole regular file of the directory; false with errno-ish p. */
-static bool
-demo_read(const char *name, struct demo_file *f, struct problem *p)
-{
-	int			fd = openat(demo_dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	size_t		got = 0;
-
-	if (fd < 0)
-	{
-		if (errno != ENOENT && errno != ELOOP)
-			log_warn("demo: cannot open %s: %s", name, strerror(errno));
-		problem_set(p, 404, CODE_NOT_FOUND, "no such file of the demo");
-		return false;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > DEMO_FILE_MAX)
-	{
-		close(fd);
-		problem_set(p, 404, CODE_NOT_FOUND, "no such file of the demo");
-		return false;
-	}
-	f->body = malloc((size_t) st.st_size + 1);
-	while (f->body != NULL && got < (size_t) st.st_size)
-	{
-		ssize_t		n = read(fd, f->body + got, (size_t) st.st_size - got);
-
-		if (n <= 0)
-		{
-			if (n < 0 && errno == EINTR)
-				continue;
-			break;
-		}
-		got += (size_t) n;
-	}
-	close(fd);
-	if (f->body == NULL || got != (size_t) st.st_size)
-	{
-		log_error("demo: cannot read %s (%zu of %lld bytes)", name, got,
-				  (long long) st.st_size);
-		free(f->body);
-		f->body = NULL;
-		problem_set(p, 500, CODE_INTERNAL, "the demo file could not be read");
-		return false;
-	}
-	f->len = got;
-	return true;
-}
-
-bool
-demo_serve(const char *path, bool get_or_head, struct demo_file *f, struct problem *p)
-{
-	const char *name;
-
-	memset(f, 0, sizeof(*f));
-	if (!get_or_head)
-	{
-		problem_set(p, 405, CODE_METHOD, "the demo's files are read with GET or HEAD");
-		return false;
-	}
-	if (strcmp(path, "/demo") == 0)
-	{
-		f->status = 308;
-		snprintf(f->extra, sizeof(f->extra), "Location: " DEMO_PREFIX "\r\n");
-		return true;
-	}
-	name = path + sizeof(DEMO_PREFIX) - 1;
-	if (name[0] == '\0')
-		name = "index.html";
-	f->content_type = demo_type_of(name);
-	if (f->content_type == NULL)
-	{
-		problem_set(p, 404, CODE_NOT_FOUND, "no such file of the demo");
-		return false;
-	}
-	if (!demo_read(name, f, p))
-		return false;
-	f->status = 200;
-	/* Revalidated on every load: the page is edited while parleyd runs. */
-	snprintf(f->extra, sizeof(f->extra),
-			 "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n");
-	return true;
-}
-
-void
-demo_free(void)
-{
-	if (demo_dir_fd >= 0)
-		close(demo_dir_fd);
-	demo_dir_fd = -1;
+	return method == METHOD_POST && path != NULL && strcmp(path, DEMO_PATH) == 0;
 }

@@ -1,52 +1,31 @@
 /*
  * demo.h
- *	  The demo chat page's static files (demo/ in the source tree), served
- *	  at /demo/ only when PARLEY_DEMO=1: a development aid, never on in a
- *	  production default (docs/gateway.md, "The demo page").
+ *	  The dev-only token endpoint of the demo page (PARLEY_DEMO=1, never by
+ *	  default): POST /demo/token {"guest_id", "display_name"} creates or
+ *	  renames the guest and answers a guest token for it, with no key.
+ *	  Anyone who can reach it can act as any guest: it exists so that the
+ *	  demo page works without a game server; production never enables it.
+ *	  Off, the path is an unknown route (404).
  *
- *	  Invariants:
- *	  - only regular files directly inside PARLEY_DEMO_DIR are served, and
- *	    only those whose name is [A-Za-z0-9_-] characters with one known
- *	    extension (.html, .js, .css, .svg, .png, .ico): no '/', no "..", no
- *	    '%' escapes, no dot files, no symbolic links (O_NOFOLLOW), so
- *	    nothing outside the directory can be named;
- *	  - each file is read when asked for (the page can be edited while
- *	    parleyd runs), with a size bound; a read is a few small local files
- *	    for a development page, so it is done on the event loop.
+ *	  Two statements, one after the other (guest_token_claims is STABLE and
+ *	  would not see a guest created in its own statement): the route below
+ *	  upserts, then DEMO_CLAIMS_SQL answers the claims that http.c signs.
  */
-#ifndef PARLEY_HTTP_DEMO_H
-#define PARLEY_HTTP_DEMO_H
+#ifndef PARLEY_DEMO_H
+#define PARLEY_DEMO_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
-#include "errors.h"
+#include "routes.h"
 
-#define DEMO_FILE_MAX (1024 * 1024)	/* larger files are refused (500) */
+#define DEMO_PATH "/demo/token"
+#define DEMO_TTL "3600"
+#define DEMO_CLAIMS_SQL "SELECT parley.guest_token_claims($1, " DEMO_TTL ")::text"
 
-struct demo_file
-{
-	int			status;			/* 200, or 308 (Location in extra) */
-	const char *content_type;	/* NULL for the redirect */
-	char		extra[192];		/* header lines: Cache-Control, ... */
-	char	   *body;			/* malloc'd; NULL for the redirect */
-	size_t		len;
-};
+/* A route row for request_bind(): the body's two fields, one statement. */
+extern const struct route demo_route;
 
-/* Open PARLEY_DEMO_DIR when PARLEY_DEMO=1; false (err filled) if it fails. */
-bool		demo_setup(char *err, size_t errlen);
+/* Is this request the demo endpoint (method and raw path)? */
+bool		demo_matches(enum http_method method, const char *path);
 
-/* Is the demo on, and is path one of its ("/demo" or under "/demo/")? */
-bool		demo_owns(const char *path);
-
-/*
- * Answer GET or HEAD of path (demo_owns() is true): fills f, or p (404
- * for a name that is not served, 405 for another method, 500 on a read
- * error).  The caller frees f->body.
- */
-bool		demo_serve(const char *path, bool get_or_head, struct demo_file *f,
-					   struct problem *p);
-
-void		demo_free(void);
-
-#endif							/* PARLEY_HTTP_DEMO_H */
+#endif							/* PARLEY_DEMO_H */

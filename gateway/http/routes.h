@@ -77,6 +77,9 @@ struct route
 	const struct json_field *body;	/* fields of the body; NULL = no body */
 	int			status;			/* success status; 0 = column 2 of the row */
 	bool		public;			/* no service key needed */
+	bool		service_only;	/* a service key only: a guest token gets 403
+								 * service_key_required (api/api.txt's
+								 * "service"; enforced by the auth step) */
 };
 
 extern const struct route routes[];

@@ -1,8 +1,9 @@
-# The upgrade 0.1.0 -> 0.3.0 (the DBA's day): a database filled at 0.1.0
+# The upgrade 0.1.0 -> 0.4.0 (the DBA's day): a database filled at 0.1.0
 # keeps every row through ALTER EXTENSION parley UPDATE, the updated schema
-# equals a fresh 0.3.0 install, and parleyd's PARLEY_MIGRATE upgrades once
+# equals a fresh 0.4.0 install, and parleyd's PARLEY_MIGRATE upgrades once
 # when ten gateways start at the same time -- or, without the privilege,
-# says what the DBA must run.
+# says what the DBA must run.  Databases filled at 0.2.0 and 0.3.0 update
+# to the same schema, and a gateway role granted at 0.3.0 keeps working.
 use strict;
 use warnings;
 
@@ -19,7 +20,7 @@ is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 
 is($node->safe_psql('up', q{SELECT to_regclass('parley.friendships') IS NOT NULL}), 'f',
 	'0.1.0 has no friendships table');
 
-# --- fill at 0.1.0, with the same parley.so that serves 0.3.0 --------------------
+# --- fill at 0.1.0, with the same parley.so that serves 0.4.0 --------------------
 $node->safe_psql('up', q{
 	SELECT parley.guest_upsert('g' || i, 'Guest ' || i, jsonb_build_object('n', i))
 	  FROM generate_series(1, 20) AS i;
@@ -31,7 +32,7 @@ $node->safe_psql('up', q{
 	SELECT parley.service_key_create('before-upgrade');
 });
 my $fingerprint_sql = q{
-	SELECT (SELECT md5(string_agg(g::text, '|' ORDER BY guest_id)) FROM parley.guests g) || ' ' ||
+	SELECT (SELECT md5(string_agg((to_jsonb(g) - 'tokens_valid_from')::text, '|' ORDER BY guest_id)) FROM parley.guests g) || ' ' ||
 	       (SELECT md5(string_agg((to_jsonb(c) - 'change_seq')::text, '|' ORDER BY id))
 	          FROM parley.conversations c) || ' ' ||
 	       (SELECT md5(string_agg(p::text, '|' ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
@@ -58,7 +59,7 @@ $gw = ParleyTest->start(node => $node, db => 'up', wait => 'none', name => 'unpr
 	env => { PARLEY_MIGRATE => 1, PARLEY_CONNECT_TIMEOUT => 2 });
 $status = $gw->wait_exit(30);
 is($status, 1, 'PARLEY_MIGRATE as the gateway role: exit 1');
-like($gw->log_text, qr/role "parley_gateway" may not change the extension.*a DBA must run: ALTER EXTENSION parley UPDATE TO '0\.3\.0'/,
+like($gw->log_text, qr/role "parley_gateway" may not change the extension.*a DBA must run: ALTER EXTENSION parley UPDATE TO '0\.4\.0'/,
 	'... and the message says what the DBA must run');
 is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
 	'0.1.0', '... and nothing changed');
@@ -73,9 +74,9 @@ my @gws = map {
 $_->wait_for('/readyz', 60) for @gws;
 pass('ten gateways with PARLEY_MIGRATE=1 are ready');
 is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
-	'0.3.0', 'the database is at 0.3.0');
-my $updated = grep { $_->log_text =~ /updated extension parley 0\.1\.0 -> 0\.3\.0/ } @gws;
-my $current = grep { $_->log_text =~ /extension parley 0\.3\.0 is current/ } @gws;
+	'0.4.0', 'the database is at 0.4.0');
+my $updated = grep { $_->log_text =~ /updated extension parley 0\.1\.0 -> 0\.4\.0/ } @gws;
+my $current = grep { $_->log_text =~ /extension parley 0\.4\.0 is current/ } @gws;
 is($updated, 1, 'exactly one gateway updated');
 is($current, 9, 'the nine others found it current');
 
@@ -102,6 +103,15 @@ is($g->req(PATCH => "/v1/conversations/$direct/messages/2?as=g1", { body => 'edi
 is($node->safe_psql('up', qq{SELECT c.change_seq || ' ' || m.change_seq FROM parley.conversations c
 	JOIN parley.messages m ON m.conversation_id = c.id AND m.seq = 2 WHERE c.id = '$direct'}),
 	'1 1', 'the updated message_edit counts the change (0.3.0), from 0 for an old conversation');
+# 0.4.0: the acting guest of a profile write, tokens of old guests
+is($g->req(PUT => '/v1/guests/g3?as=g3', { display_name => 'Three' })->{status}, 200,
+	'a guest writes its own old profile');
+is($g->req(PUT => '/v1/guests/g3?as=g4', { display_name => 'Four' })->{json}{code}, 'guest_mismatch',
+	'... and not another guest\'s (403 guest_mismatch)');
+is($g->req(POST => '/v1/guests/g3/tokens', { ttl => 60 })->{status}, 201, 'a token for an old guest');
+is($g->req(DELETE => '/v1/guests/g3/tokens')->{status}, 204, 'revoking its tokens');
+is($node->safe_psql('up', q{SELECT parley.guest_tokens_revoked_since(NULL)->'guests' ? 'g3'}), 't',
+	'... which the gateways\' poll answers');
 $_->stop for @gws;
 
 # 0.2.0 -> 0.3.0 keeps a gateway role working: the new event functions are
@@ -118,6 +128,37 @@ is($node->safe_psql('mid', q{SELECT has_function_privilege('parley_gateway', 'pa
 	't', '0.2.0 -> 0.3.0: the gateway role may run events_heads and events_changes, PUBLIC may not');
 $node->safe_psql('postgres', 'DROP DATABASE mid');
 
+# 0.3.0 -> 0.4.0 keeps a gateway role working: whoever may run the 0.3.0
+# guest_upsert may run the 0.4.0 one and the token functions, and a 0.3
+# parleyd's call (three arguments) still resolves.
+$node->safe_psql('postgres', 'CREATE DATABASE mid');
+$node->safe_psql('mid', q{CREATE EXTENSION parley VERSION '0.3.0'});
+$node->safe_psql('mid', q{GRANT USAGE ON SCHEMA parley TO parley_gateway;
+	GRANT EXECUTE ON FUNCTION parley.guest_upsert(text, text, jsonb), parley.guest_get(text),
+	    parley.last_status() TO parley_gateway});
+$node->safe_psql('mid', q{SELECT parley.guest_upsert('m1', 'M1')});
+$node->safe_psql('mid', q{ALTER EXTENSION parley UPDATE});
+is($node->safe_psql('mid', q{SELECT has_function_privilege('parley_gateway', 'parley.guest_upsert(text, text, jsonb, text)', 'EXECUTE')
+	AND has_function_privilege('parley_gateway', 'parley.guest_token_claims(text, integer)', 'EXECUTE')
+	AND has_function_privilege('parley_gateway', 'parley.guest_tokens_revoke(text)', 'EXECUTE')
+	AND has_function_privilege('parley_gateway', 'parley.guest_tokens_revoked_since(timestamptz)', 'EXECUTE')
+	AND NOT has_function_privilege('public', 'parley.guest_tokens_revoke(text)', 'EXECUTE')
+	AND NOT has_function_privilege('public', 'parley.guest_upsert(text, text, jsonb, text)', 'EXECUTE')}),
+	't', '0.3.0 -> 0.4.0: the gateway role may run guest_upsert and the token functions, PUBLIC may not');
+is($node->safe_psql('mid', q{SET ROLE parley_gateway;
+	SELECT r->>'display_name', parley.last_status()
+	  FROM parley.guest_upsert('m1', ('{"display_name": "M one"}'::jsonb)->>'display_name',
+	                           COALESCE(('{}'::jsonb)->'metadata', '{}'::jsonb)) AS r}),
+	'M one|200', 'a 0.3 parleyd\'s guest_upsert call (three arguments) works on 0.4.0');
+is($node->safe_psql('mid', q{SELECT p.prosrc FROM pg_proc p WHERE p.proname = 'guest_upsert'}),
+	'guest_upsert_v0_4', 'guest_upsert is one function, bound to the 0.4.0 symbol');
+# grants the update copied to a gateway role are the DBA's: pg_dump keeps them
+like(schema('mid'), qr/^GRANT ALL ON FUNCTION parley\.guest_tokens_revoke\(guest_id text\) TO parley_gateway;$/m,
+	'pg_dump keeps the grants the update copied to the gateway role');
+like(schema('mid'), qr/^GRANT USAGE ON SCHEMA parley TO parley_gateway;$/m,
+	'... and the DBA\'s grant on the schema');
+$node->safe_psql('postgres', 'DROP DATABASE mid');
+
 # A 0.1.0 database on the same parley.so keeps the 0.1.0 behaviour.
 $node->safe_psql('fresh', q{CREATE EXTENSION parley VERSION '0.1.0'});
 $node->safe_psql('fresh', q{SELECT parley.guest_upsert('a', 'A'), parley.guest_upsert('b', 'B')});
@@ -127,11 +168,40 @@ is($node->safe_psql('fresh', q{
 $node->safe_psql('postgres', 'DROP DATABASE fresh');
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 
-# --- the updated schema equals a fresh 0.3.0 install ----------------------------------------
+# --- databases filled at 0.2.0 and 0.3.0, updated to 0.4.0 --------------------------------
+my %from;
+for my $v ('0.2.0', '0.3.0')
+{
+	my $db = 'from' . ($v =~ s/\.//gr);
+	$from{$v} = $db;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, qq{CREATE EXTENSION parley VERSION '$v'});
+	$node->safe_psql($db, q{
+		SELECT parley.guest_upsert('g' || i, 'Guest ' || i) FROM generate_series(1, 5) AS i;
+		SELECT parley.friend_request('g1', 'g2');
+		SELECT parley.message_post((parley.conversation_create('g1', 'group', '{g2,g3}', 'G')->>'id')::uuid,
+		                           'g2', 'message ' || i) FROM generate_series(1, 3) AS i;
+	});
+	my $rows = $node->safe_psql($db, q{SELECT (SELECT count(*) FROM parley.guests) || ' ' ||
+		(SELECT count(*) FROM parley.messages) || ' ' || (SELECT count(*) FROM parley.friendships)});
+	$node->safe_psql($db, 'GRANT USAGE ON SCHEMA parley TO parley_gateway');
+	$node->safe_psql($db, 'ALTER EXTENSION parley UPDATE');
+	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
+		'0.4.0', "$v -> 0.4.0");
+	is($node->safe_psql($db, q{SELECT (SELECT count(*) FROM parley.guests) || ' ' ||
+		(SELECT count(*) FROM parley.messages) || ' ' || (SELECT count(*) FROM parley.friendships)}),
+		$rows, "... every row kept ($rows)");
+	$node->safe_psql($db, q{SELECT parley.guest_tokens_revoke('g1')});
+	is($node->safe_psql($db, q{SELECT parley.guest_token_claims('g1', 60)->>'sub'}), 'g1',
+		'... and its guests get tokens');
+	$node->safe_psql($db, q{UPDATE parley.guests SET tokens_valid_from = NULL});
+}
+
+# --- the updated schema equals a fresh 0.4.0 install ----------------------------------------
 $node->safe_psql('fresh', 'CREATE EXTENSION parley');
 $node->safe_psql('fresh', 'GRANT USAGE ON SCHEMA parley TO parley_gateway');
 is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
-	'0.3.0', 'a fresh install is 0.3.0');
+	'0.4.0', 'a fresh install is 0.4.0');
 
 # Plain pg_dump leaves extension members out; --binary-upgrade dumps each of
 # them (tables, indexes, functions, view, comments, grants).  Lines that
@@ -145,7 +215,17 @@ sub schema
 	my @lines = grep {
 		!/^--/ && !/^\s*$/ && !/^\\(un)?restrict / && !/binary_upgrade_/ && !/relfrozenxid/ && !/WHERE oid = /
 	} split /\n/, $out;
-	return join("\n", @lines) . "\n";
+	# The grants on one object come in the order they were made: a role
+	# granted USAGE before the update lists before pg_monitor (granted by
+	# 0.4.0), after it in a fresh install.  Sort each run of GRANT lines.
+	my @out;
+	while (@lines)
+	{
+		my @run;
+		push @run, shift @lines while @lines && $lines[0] =~ /^GRANT /;
+		push @out, @run ? sort(@run) : shift @lines;
+	}
+	return join("\n", @out) . "\n";
 }
 my $members_up    = schema('up', '--binary-upgrade');
 my $members_fresh = schema('fresh', '--binary-upgrade');
@@ -153,8 +233,15 @@ like($members_fresh, qr/CREATE TABLE parley\.friendships/, 'the member dump show
 like($members_fresh, qr/COMMENT ON VIEW parley\.stats/, '... the view and its comments');
 like($members_fresh, qr/message_post_v0_2/, '... and the function symbols');
 like($members_fresh, qr/message_edit_v0_3/, '... of 0.3.0 too');
-is($members_up, $members_fresh, 'updated and fresh 0.3.0 have the same members, comments and grants');
+like($members_fresh, qr/guest_upsert_v0_4/, '... and of 0.4.0');
+like($members_fresh, qr/GRANT USAGE ON SCHEMA parley TO pg_monitor/, '... and the grants (pg_monitor)');
+is($members_up, $members_fresh, 'updated and fresh 0.4.0 have the same members, comments and grants');
 is(schema('up'), schema('fresh'), 'pg_dump --schema-only of both is the same');
+for my $v (sort keys %from)
+{
+	is(schema($from{$v}, '--binary-upgrade'), $members_fresh, "updated from $v: the same members as fresh 0.4.0");
+	is(schema($from{$v}), schema('fresh'), "updated from $v: the same pg_dump --schema-only");
+}
 is($node->safe_psql('up', q{SELECT extconfig::regclass[]::text FROM pg_extension WHERE extname = 'parley'}),
 	$node->safe_psql('fresh', q{SELECT extconfig::regclass[]::text FROM pg_extension WHERE extname = 'parley'}),
 	'the same tables are marked for dumping');
