@@ -7,7 +7,7 @@ SELECT c.relname
   FROM pg_extension e, unnest(e.extconfig) AS t(oid)
   JOIN pg_class c ON c.oid = t.oid
  WHERE e.extname = 'parley' ORDER BY 1;
--- no API function is STRICT (NULLs must raise, not return NULL), the ones
+-- no API function is STRICT (a NULL raises or has a meaning, README), the ones
 -- that touch data are SECURITY DEFINER with a pinned search_path
 SELECT p.proname, p.proisstrict, p.prosecdef, p.proconfig
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

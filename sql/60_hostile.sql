@@ -1,10 +1,21 @@
--- Hostile input to every API function: each argument, one at a time, gets
--- NULL, empty, white space, 1 MB strings, control characters, escaped
--- bytes that are not UTF-8, injection-looking text, format strings, very
--- long ids; uuid, bigint, jsonb and array arguments get their own bad
--- values.  No call may crash the backend; each answers with its SQLSTATE
--- (grouped per argument below: SQLSTATE: the inputs that raised it).  The
--- file ends with queries proving the session and the data survived.
+-- Hostile input to every argument of every API function (the functions of
+-- schema parley, which test/api-catalog.sh proves are api/api.txt's).  Two
+-- tables drive it:
+--   templates  each argument, one at a time, gets every text value of
+--              hostile_text: NULL, empty, white space, 1 MB strings, control
+--              characters, escaped bytes that are not UTF-8, injection-
+--              looking text, format strings, very long ids (cast to the
+--              argument's type, so uuid, bigint, integer and jsonb
+--              arguments meet their input functions; an array argument
+--              gets them as its element, "participants[1]");
+--   typed      each argument that is not text gets the values of its type
+--              from hostile_typed: boundaries of bigint and integer, unknown
+--              uuids, JSON that is not an object or too big or too deep,
+--              arrays that are NULL, empty, 2-d, huge or hold a NULL.
+-- No call may crash the backend; each answers with its SQLSTATE (grouped
+-- per argument below, "SQLSTATE: the values that raised it").  A check
+-- over pg_proc lists every argument that has no rows (it must list none),
+-- and the file ends with queries proving the session and the data survived.
 \set VERBOSITY terse
 
 -- try(q): 'ok' or the SQLSTATE of the error q raises.  Either way q is
@@ -50,7 +61,9 @@ INSERT INTO hostile_text VALUES
     ('id-65', repeat('a', 65)),
     ('id-unknown', 'nobody');
 
--- Each template has one %s: the hostile value, quoted as a literal.
+-- Each template has one %s: the hostile value, quoted as a literal.  arg
+-- is the argument's name, "name[1]" when the value is an array's element.
+-- :'cid' is the test's group (h1 its owner, h2 a member, message seq 1).
 CREATE TEMP TABLE templates (fn text, arg text, q text);
 INSERT INTO templates VALUES
     ('guest_upsert', 'guest_id', $$SELECT parley.guest_upsert(%s, 'N')$$),
@@ -59,15 +72,23 @@ INSERT INTO templates VALUES
     ('guest_upsert', 'actor', $$SELECT parley.guest_upsert('h1', 'N', '{}', %s)$$),
     ('guest_get', 'guest_id', $$SELECT parley.guest_get(%s)$$),
     ('guest_token_claims', 'guest_id', $$SELECT parley.guest_token_claims(%s)$$),
+    ('guest_token_claims', 'ttl', $$SELECT parley.guest_token_claims('h1', %s::int)$$),
     ('guest_tokens_revoke', 'guest_id', $$SELECT parley.guest_tokens_revoke(%s)$$),
+    ('guest_tokens_revoked_since', 'since', $$SELECT parley.guest_tokens_revoked_since(%s::timestamptz)$$),
     ('conversation_create', 'actor', $$SELECT parley.conversation_create(%s, 'group', ARRAY['h2'])$$),
     ('conversation_create', 'kind', $$SELECT parley.conversation_create('h1', %s, ARRAY['h2'])$$),
     ('conversation_create', 'participants[1]', $$SELECT parley.conversation_create('h1', 'group', ARRAY[%s])$$),
     ('conversation_create', 'title', $$SELECT parley.conversation_create('h1', 'group', ARRAY['h2'], %s)$$),
+    ('conversation_create_at', 'actor', $$SELECT parley.conversation_create_at(%s, 'group', ARRAY['h2'], NULL, gen_random_uuid())$$),
+    ('conversation_create_at', 'kind', $$SELECT parley.conversation_create_at('h1', %s, ARRAY['h2'], NULL, gen_random_uuid())$$),
+    ('conversation_create_at', 'participants[1]', $$SELECT parley.conversation_create_at('h1', 'group', ARRAY[%s], NULL, gen_random_uuid())$$),
+    ('conversation_create_at', 'title', $$SELECT parley.conversation_create_at('h1', 'group', ARRAY['h2'], %s, gen_random_uuid())$$),
+    ('conversation_create_at', 'conversation_id', $$SELECT parley.conversation_create_at('h1', 'group', ARRAY['h2'], NULL, %s::uuid)$$),
     ('conversation_get', 'conversation_id', $$SELECT parley.conversation_get(%s, 'h1')$$),
     ('conversation_get', 'actor', $$SELECT parley.conversation_get(:'cid', %s)$$),
     ('conversation_list', 'guest_id', $$SELECT parley.conversation_list(%s)$$),
     ('conversation_list', 'before', $$SELECT parley.conversation_list('h1', %s)$$),
+    ('conversation_list', 'limit', $$SELECT parley.conversation_list('h1', NULL, %s::int)$$),
     ('conversation_list', 'actor', $$SELECT parley.conversation_list('h1', NULL, 50, %s)$$),
     ('participant_add', 'conversation_id', $$SELECT parley.participant_add(%s, 'h1', 'h2')$$),
     ('participant_add', 'actor', $$SELECT parley.participant_add(:'cid', %s, 'h2')$$),
@@ -83,6 +104,7 @@ INSERT INTO templates VALUES
     ('message_list', 'conversation_id', $$SELECT parley.message_list(%s, 'h1')$$),
     ('message_list', 'actor', $$SELECT parley.message_list(:'cid', %s)$$),
     ('message_list', 'before', $$SELECT parley.message_list(:'cid', 'h1', %s::bigint)$$),
+    ('message_list', 'after', $$SELECT parley.message_list(:'cid', 'h1', NULL, %s::bigint)$$),
     ('message_list', 'limit', $$SELECT parley.message_list(:'cid', 'h1', NULL, NULL, %s::int)$$),
     ('message_edit', 'conversation_id', $$SELECT parley.message_edit(%s, 1, 'h1', 'x')$$),
     ('message_edit', 'seq', $$SELECT parley.message_edit(:'cid', %s::bigint, 'h1', 'x')$$),
@@ -94,8 +116,6 @@ INSERT INTO templates VALUES
     ('read_mark', 'conversation_id', $$SELECT parley.read_mark(%s, 'h2', 1)$$),
     ('read_mark', 'guest_id', $$SELECT parley.read_mark(:'cid', %s, 1)$$),
     ('read_mark', 'seq', $$SELECT parley.read_mark(:'cid', 'h2', %s::bigint)$$),
-    ('service_key_create', 'name', $$SELECT parley.service_key_create(%s)$$),
-    ('service_key_revoke', 'name', $$SELECT parley.service_key_revoke(%s)$$),
     ('friend_request', 'guest_id', $$SELECT parley.friend_request(%s, 'h2')$$),
     ('friend_request', 'other_id', $$SELECT parley.friend_request('h1', %s)$$),
     ('friend_remove', 'guest_id', $$SELECT parley.friend_remove(%s, 'h2')$$),
@@ -106,81 +126,213 @@ INSERT INTO templates VALUES
     ('guest_unblock', 'other_id', $$SELECT parley.guest_unblock('h1', %s)$$),
     ('friend_list', 'guest_id', $$SELECT parley.friend_list(%s)$$),
     ('friend_list', 'status', $$SELECT parley.friend_list('h1', %s)$$),
-    ('friend_list', 'before', $$SELECT parley.friend_list('h1', 'accepted', %s)$$);
+    ('friend_list', 'before', $$SELECT parley.friend_list('h1', 'accepted', %s)$$),
+    ('friend_list', 'limit', $$SELECT parley.friend_list('h1', 'accepted', NULL, %s::int)$$),
+    ('events_subscribe', 'conversation_id', $$SELECT parley.events_subscribe(%s, 'h1')$$),
+    ('events_subscribe', 'actor', $$SELECT parley.events_subscribe(:'cid', %s)$$),
+    ('events_subscribe', 'after', $$SELECT parley.events_subscribe(:'cid', 'h1', %s::bigint)$$),
+    ('events_fetch', 'conversation_ids[1]', $$SELECT parley.events_fetch(ARRAY[%s::uuid], ARRAY[0::bigint])$$),
+    ('events_fetch', 'afters[1]', $$SELECT parley.events_fetch(ARRAY[:'cid'::uuid], ARRAY[%s::bigint])$$),
+    ('events_fetch', 'limit', $$SELECT parley.events_fetch(ARRAY[:'cid'::uuid], ARRAY[0::bigint], %s::int)$$),
+    ('conversation_heads', 'conversation_ids[1]', $$SELECT parley.conversation_heads(ARRAY[%s::uuid])$$),
+    ('events_heads', 'conversation_ids[1]', $$SELECT parley.events_heads(ARRAY[%s::uuid])$$),
+    ('events_changes', 'conversation_id', $$SELECT parley.events_changes(%s, 0, ARRAY['h1'])$$),
+    ('events_changes', 'after_change', $$SELECT parley.events_changes(:'cid', %s::bigint, ARRAY['h1'])$$),
+    ('events_changes', 'guests[1]', $$SELECT parley.events_changes(:'cid', 0, ARRAY[%s])$$),
+    ('service_key_create', 'name', $$SELECT parley.service_key_create(%s)$$),
+    ('service_key_revoke', 'name', $$SELECT parley.service_key_revoke(%s)$$);
+
+-- Values of the types other than text: (type, label, SQL expression).
+CREATE TEMP TABLE hostile_typed (type text, label text, v text);
+INSERT INTO hostile_typed VALUES
+    ('bigint', 'null', 'NULL::bigint'),
+    ('bigint', '0', '0::bigint'),
+    ('bigint', '-1', '-1::bigint'),
+    ('bigint', '2^31', '2147483648'),
+    ('bigint', '-2^31', '-2147483648::bigint'),
+    ('bigint', 'max', '9223372036854775807'),
+    ('bigint', 'min', '(-9223372036854775807 - 1)'),
+    ('integer', 'null', 'NULL::int'),
+    ('integer', '0', '0'),
+    ('integer', '-1', '-1'),
+    ('integer', '1', '1'),
+    ('integer', '200', '200'),
+    ('integer', '201', '201'),
+    ('integer', '1000', '1000'),
+    ('integer', '1001', '1001'),
+    ('integer', 'max', '2147483647'),
+    ('integer', 'min', '(-2147483647 - 1)'),
+    ('integer', '2^31', '2147483648::int'),
+    ('integer', '59', '59'),
+    ('integer', '60', '60'),
+    ('integer', '86400', '86400'),
+    ('integer', '86401', '86401'),
+    ('timestamp with time zone', 'null', 'NULL::timestamptz'),
+    ('timestamp with time zone', '-infinity', $$'-infinity'::timestamptz$$),
+    ('timestamp with time zone', 'infinity', $$'infinity'::timestamptz$$),
+    ('timestamp with time zone', 'epoch', $$'epoch'::timestamptz$$),
+    ('timestamp with time zone', 'min', $$'4714-11-24 00:00:00+00 BC'::timestamptz$$),
+    ('timestamp with time zone', 'max', $$'294276-12-31 23:59:59+00'::timestamptz$$),
+    ('timestamp with time zone', 'now', 'now()'),
+    ('timestamp with time zone', 'in a day', $$now() + interval '1 day'$$),
+    ('uuid', 'null', 'NULL::uuid'),
+    ('uuid', 'nil', $$'00000000-0000-0000-0000-000000000000'::uuid$$),
+    ('uuid', 'max', $$'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid$$),
+    ('uuid', 'unknown', 'gen_random_uuid()'),
+    ('uuid', 'the group', $$:'cid'::uuid$$),
+    ('jsonb', 'null', 'NULL::jsonb'),
+    ('jsonb', 'json null', $$'null'::jsonb$$),
+    ('jsonb', 'array', $$'[]'::jsonb$$),
+    ('jsonb', 'string', $$'"x"'::jsonb$$),
+    ('jsonb', 'number', $$'1e1000'::jsonb$$),
+    ('jsonb', '1MB object', $$jsonb_build_object('a', repeat('x', 1048576))$$),
+    ('jsonb', '10k keys', $$(SELECT jsonb_object_agg('k' || i, i) FROM generate_series(1, 10000) i)$$),
+    ('jsonb', 'depth 32', $$(repeat('{"a":', 32) || '1' || repeat('}', 32))::jsonb$$),
+    ('jsonb', 'depth 33', $$(repeat('{"a":', 33) || '1' || repeat('}', 33))::jsonb$$),
+    ('jsonb', 'depth 5000', $$(repeat('[', 5000) || repeat(']', 5000))::jsonb$$),
+    ('jsonb', 'u0000', $$'{"a": "\u0000"}'::jsonb$$),
+    ('jsonb', 'lone surrogate', $$'{"a": "\ud800"}'::jsonb$$),
+    ('jsonb', 'injection key', $$'{"''; DROP TABLE parley.guests; --": 1}'::jsonb$$),
+    ('text[]', 'null array', 'NULL::text[]'),
+    ('text[]', 'empty array', $$'{}'::text[]$$),
+    ('text[]', 'null element', 'ARRAY[NULL]::text[]'),
+    ('text[]', '2-d array', $$'{{h2},{h2}}'::text[]$$),
+    ('text[]', '1001 unknown', $$(SELECT array_agg('g' || i) FROM generate_series(1, 1001) i)$$),
+    ('text[]', '100k unknown', $$(SELECT array_agg('g' || i) FROM generate_series(1, 100000) i)$$),
+    ('text[]', '1MB element', $$ARRAY[repeat('a', 1048576)]$$),
+    ('text[]', 'injection', $$ARRAY['h2'') OR 1=1; --']$$),
+    ('text[]', 'self and h2 twice', $$ARRAY['h1', 'h2', 'h2']$$),
+    ('uuid[]', 'null array', 'NULL::uuid[]'),
+    ('uuid[]', 'empty array', $$'{}'::uuid[]$$),
+    ('uuid[]', 'null element', 'ARRAY[NULL]::uuid[]'),
+    ('uuid[]', '2-d array', $$ARRAY[ARRAY[:'cid'::uuid], ARRAY[:'cid'::uuid]]$$),
+    ('uuid[]', 'nil and max', $$ARRAY['00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff']::uuid[]$$),
+    ('uuid[]', 'cid 10k times', $$array_fill(:'cid'::uuid, ARRAY[10000])$$),
+    ('uuid[]', '100k unknown', '(SELECT array_agg(gen_random_uuid()) FROM generate_series(1, 100000))'),
+    ('uuid[]', 'lower bound 0', $$'[0:0]={00000000-0000-0000-0000-000000000000}'::uuid[]$$),
+    ('bigint[]', 'null array', 'NULL::bigint[]'),
+    ('bigint[]', 'empty array', $$'{}'::bigint[]$$),
+    ('bigint[]', 'null element', 'ARRAY[NULL]::bigint[]'),
+    ('bigint[]', '2-d array', 'ARRAY[ARRAY[0::bigint], ARRAY[0::bigint]]'),
+    ('bigint[]', '-1', 'ARRAY[-1::bigint]'),
+    ('bigint[]', 'max', 'ARRAY[9223372036854775807]'),
+    ('bigint[]', 'min', 'ARRAY[(-9223372036854775807 - 1)]'),
+    ('bigint[]', 'one too many', 'ARRAY[0, 0]::bigint[]'),
+    ('bigint[]', '100k zeros', 'array_fill(0::bigint, ARRAY[100000])');
+
+-- Each typed template has one %s: an expression of hostile_typed of its
+-- type.  events_fetch's conversation_ids get afters of the same length, so
+-- their own values are what is checked; its afters go with one id, so
+-- their values of another length test the length check.
+CREATE TEMP TABLE typed (fn text, arg text, type text, q text);
+INSERT INTO typed VALUES
+    ('guest_upsert', 'metadata', 'jsonb', $$SELECT parley.guest_upsert('h3', 'N', %s)$$),
+    ('guest_token_claims', 'ttl', 'integer', $$SELECT parley.guest_token_claims('h1', %s)$$),
+    ('guest_tokens_revoked_since', 'since', 'timestamp with time zone', $$SELECT parley.guest_tokens_revoked_since(%s)$$),
+    ('conversation_create', 'participants (group)', 'text[]', $$SELECT parley.conversation_create('h1', 'group', %s)$$),
+    ('conversation_create', 'participants (direct)', 'text[]', $$SELECT parley.conversation_create('h1', 'direct', %s)$$),
+    ('conversation_create_at', 'participants', 'text[]', $$SELECT parley.conversation_create_at('h1', 'group', %s, NULL, gen_random_uuid())$$),
+    ('conversation_create_at', 'conversation_id', 'uuid', $$SELECT parley.conversation_create_at('h1', 'group', ARRAY['h2'], NULL, %s)$$),
+    ('conversation_get', 'conversation_id', 'uuid', $$SELECT parley.conversation_get(%s, 'h1')$$),
+    ('conversation_list', 'limit', 'integer', $$SELECT parley.conversation_list('h1', NULL, %s)$$),
+    ('participant_add', 'conversation_id', 'uuid', $$SELECT parley.participant_add(%s, 'h1', 'h2')$$),
+    ('participant_remove', 'conversation_id', 'uuid', $$SELECT parley.participant_remove(%s, 'h1', 'h2')$$),
+    ('message_post', 'conversation_id', 'uuid', $$SELECT parley.message_post(%s, 'h1', 'x')$$),
+    ('message_post', 'metadata', 'jsonb', $$SELECT parley.message_post(:'cid', 'h1', 'x', NULL, %s)$$),
+    ('message_list', 'conversation_id', 'uuid', $$SELECT parley.message_list(%s, 'h1')$$),
+    ('message_list', 'before', 'bigint', $$SELECT parley.message_list(:'cid', 'h1', %s)$$),
+    ('message_list', 'after', 'bigint', $$SELECT parley.message_list(:'cid', 'h1', NULL, %s)$$),
+    ('message_list', 'limit', 'integer', $$SELECT parley.message_list(:'cid', 'h1', NULL, NULL, %s)$$),
+    ('message_edit', 'conversation_id', 'uuid', $$SELECT parley.message_edit(%s, 1, 'h1', 'x')$$),
+    ('message_edit', 'seq', 'bigint', $$SELECT parley.message_edit(:'cid', %s, 'h1', 'x')$$),
+    ('message_delete', 'conversation_id', 'uuid', $$SELECT parley.message_delete(%s, 1, 'h1')$$),
+    ('message_delete', 'seq', 'bigint', $$SELECT parley.message_delete(:'cid', %s, 'h1')$$),
+    ('read_mark', 'conversation_id', 'uuid', $$SELECT parley.read_mark(%s, 'h2', 1)$$),
+    ('read_mark', 'seq', 'bigint', $$SELECT parley.read_mark(:'cid', 'h2', %s)$$),
+    ('friend_list', 'limit', 'integer', $$SELECT parley.friend_list('h1', 'accepted', NULL, %s)$$),
+    ('events_subscribe', 'conversation_id', 'uuid', $$SELECT parley.events_subscribe(%s, 'h1')$$),
+    ('events_subscribe', 'after', 'bigint', $$SELECT parley.events_subscribe(:'cid', 'h1', %s)$$),
+    ('events_fetch', 'conversation_ids', 'uuid[]', $$SELECT parley.events_fetch(a, array_fill(0::bigint, ARRAY[coalesce(cardinality(a), 0)])) FROM (SELECT %s AS a) s$$),
+    ('events_fetch', 'afters', 'bigint[]', $$SELECT parley.events_fetch(ARRAY[:'cid'::uuid], %s)$$),
+    ('events_fetch', 'limit', 'integer', $$SELECT parley.events_fetch(ARRAY[:'cid'::uuid], ARRAY[0::bigint], %s)$$),
+    ('conversation_heads', 'conversation_ids', 'uuid[]', $$SELECT parley.conversation_heads(%s)$$),
+    ('events_heads', 'conversation_ids', 'uuid[]', $$SELECT parley.events_heads(%s)$$),
+    ('events_changes', 'conversation_id', 'uuid', $$SELECT parley.events_changes(%s, 0, ARRAY['h1'])$$),
+    ('events_changes', 'after_change', 'bigint', $$SELECT parley.events_changes(:'cid', %s, ARRAY['h1'])$$),
+    ('events_changes', 'guests', 'text[]', $$SELECT parley.events_changes(:'cid', 0, %s)$$);
 
 -- psql variables are not expanded inside dollar quotes: put the id in.
 UPDATE templates SET q = replace(q, ':''cid''', quote_literal(:'cid'));
+UPDATE typed SET q = replace(q, ':''cid''', quote_literal(:'cid'));
+UPDATE hostile_typed SET v = replace(v, ':''cid''', quote_literal(:'cid'));
 
--- Every argument against every text value.
+-- The matrix is complete: every argument of every function of schema
+-- parley (at the installed version; test/api-catalog.sh proves these are
+-- api/api.txt's) has rows in templates, and every argument that is not
+-- text has rows in typed as well.  Each row this query returns says what
+-- to add (a function of a new version: its arguments' rows in both
+-- tables, and their new results in expected/60_hostile.out); a row of the
+-- tables that names no argument (a typo, a renamed argument) or calls
+-- another function is listed too.  It must return no rows.
+WITH api_args AS (
+    SELECT p.proname::text AS fn, a.name AS arg, format_type(a.type, NULL) AS type
+      FROM pg_proc p
+      JOIN pg_namespace n ON n.oid = p.pronamespace
+     CROSS JOIN LATERAL unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargnames,
+                               coalesce(p.proargmodes, array_fill('i'::"char", ARRAY[p.pronargs])))
+                        AS a(type, name, mode)
+     WHERE n.nspname = 'parley' AND a.mode IN ('i', 'b', 'v')
+), matrix AS (
+    SELECT 'templates' AS tab, fn, split_part(split_part(arg, '[', 1), ' ', 1) AS arg, q FROM templates
+    UNION ALL
+    SELECT 'typed', fn, split_part(split_part(arg, '[', 1), ' ', 1), q FROM typed
+)
+SELECT a.fn, a.arg, a.type,
+       'add a row to templates: every text value as ' ||
+       CASE WHEN a.type LIKE '%[]' THEN 'its element, arg ''' || a.arg || '[1]'''
+            WHEN a.type = 'text' THEN 'the argument'
+            ELSE 'the argument, cast to ' || a.type END AS missing
+  FROM api_args a
+ WHERE NOT EXISTS (SELECT 1 FROM matrix m WHERE m.tab = 'templates' AND (m.fn, m.arg) = (a.fn, a.arg))
+UNION ALL
+SELECT a.fn, a.arg, a.type,
+       'add a row to typed: the ' || a.type || ' values of hostile_typed' ||
+       CASE WHEN EXISTS (SELECT 1 FROM hostile_typed h WHERE h.type = a.type) THEN ''
+            ELSE ', which has none: add them' END
+  FROM api_args a
+ WHERE a.type <> 'text'
+   AND NOT EXISTS (SELECT 1 FROM matrix m WHERE m.tab = 'typed' AND (m.fn, m.arg) = (a.fn, a.arg))
+UNION ALL
+SELECT m.fn, m.arg, NULL,
+       'a row of ' || m.tab || ' names no argument of parley.' || m.fn || ' or calls another function'
+  FROM matrix m
+ WHERE NOT EXISTS (SELECT 1 FROM api_args a WHERE (a.fn, a.arg) = (m.fn, m.arg))
+    OR m.q NOT LIKE '%parley.' || m.fn || '(%'
+ ORDER BY 1, 2, 4;
+
+-- Every argument against every text value, and every typed argument
+-- against every value of its type.
 CREATE TEMP TABLE outcomes AS
-SELECT t.fn, t.arg, h.label,
+SELECT t.fn, t.arg, 'text' AS type, h.label,
        pg_temp.try(format(t.q, quote_nullable(h.v))) AS result
-  FROM templates t, hostile_text h;
+  FROM templates t, hostile_text h
+UNION ALL
+SELECT t.fn, t.arg, t.type, h.label, pg_temp.try(format(t.q, h.v))
+  FROM typed t JOIN hostile_typed h USING (type);
 
 SELECT fn, arg, string_agg(result || ': ' || labels, ' | ' ORDER BY result) AS outcomes
   FROM (SELECT fn, arg, result, string_agg(label, ',' ORDER BY label) AS labels
-          FROM outcomes GROUP BY fn, arg, result) g
+          FROM outcomes WHERE type = 'text' GROUP BY fn, arg, result) g
  GROUP BY fn, arg ORDER BY fn, arg;
+
+SELECT fn, arg, type, string_agg(result || ': ' || labels, ' | ' ORDER BY result) AS outcomes
+  FROM (SELECT fn, arg, type, result, string_agg(label, ',' ORDER BY label) AS labels
+          FROM outcomes WHERE type <> 'text' GROUP BY fn, arg, type, result) g
+ GROUP BY fn, arg, type ORDER BY fn, arg;
 
 -- Nothing is an internal error (XX000) or a crash-class error.
 SELECT fn, arg, label, result FROM outcomes
  WHERE result LIKE 'XX%' OR result LIKE '58%' OR result LIKE '57%' ORDER BY 1, 2, 3;
-
--- Typed arguments with values of their own.
-SELECT v AS bigint_value,
-       pg_temp.try(format($$SELECT parley.message_list(%L, 'h1', %s)$$, :'cid', v)) AS list_before,
-       pg_temp.try(format($$SELECT parley.message_list(%L, 'h1', NULL, %s)$$, :'cid', v)) AS list_after,
-       pg_temp.try(format($$SELECT parley.message_list(%L, 'h1', NULL, NULL, (%s)::int)$$, :'cid', v)) AS list_limit,
-       pg_temp.try(format($$SELECT parley.read_mark(%L, 'h2', %s)$$, :'cid', v)) AS read_mark,
-       pg_temp.try(format($$SELECT parley.message_edit(%L, %s, 'h1', 'x')$$, :'cid', v)) AS edit
-  FROM unnest(ARRAY['NULL', '0', '-1', '9223372036854775807', '(-9223372036854775807 - 1)',
-                    '2147483648', '-2147483648']) AS v;
-
--- 0.4.0: a token's ttl (60-86400) and the revocation poll's since.
-SELECT v AS integer_value,
-       pg_temp.try(format($$SELECT parley.guest_token_claims('h1', %s)$$, v)) AS token_ttl
-  FROM unnest(ARRAY['NULL', '0', '-1', '59', '60', '86400', '86401', '2147483647',
-                    '(-2147483647 - 1)']) AS v;
-SELECT v AS timestamptz_value,
-       pg_temp.try(format($$SELECT parley.guest_tokens_revoked_since(%s::timestamptz)$$, v)) AS revoked_since
-  FROM unnest(ARRAY['NULL', $$'-infinity'$$, $$'infinity'$$, $$'epoch'$$, $$'4713-01-01 00:00+00 BC'$$,
-                    $$'294276-12-31 23:59:59+00'$$, $$'not a time'$$, $$''$$]) AS v;
-
-SELECT label,
-       pg_temp.try(format($$SELECT parley.guest_upsert('h3', 'N', %s)$$, v)) AS guest_metadata,
-       pg_temp.try(format($$SELECT parley.message_post(%L, 'h1', 'x', NULL, %s)$$, :'cid', v)) AS message_metadata
-  FROM (VALUES
-    ('null', 'NULL::jsonb'),
-    ('json null', $$'null'::jsonb$$),
-    ('array', $$'[]'::jsonb$$),
-    ('string', $$'"x"'::jsonb$$),
-    ('number', $$'1e1000'::jsonb$$),
-    ('1MB object', $$jsonb_build_object('a', repeat('x', 1048576))$$),
-    ('10k keys', $$(SELECT jsonb_object_agg('k' || i, i) FROM generate_series(1, 10000) i)$$),
-    ('depth 32', $$(repeat('{"a":', 32) || '1' || repeat('}', 32))::jsonb$$),
-    ('depth 33', $$(repeat('{"a":', 33) || '1' || repeat('}', 33))::jsonb$$),
-    ('depth 5000', $$(repeat('[', 5000) || repeat(']', 5000))::jsonb$$),
-    ('u0000', $$'{"a": "\u0000"}'::jsonb$$),
-    ('lone surrogate', $$'{"a": "\ud800"}'::jsonb$$),
-    ('injection key', $$'{"''; DROP TABLE parley.guests; --": 1}'::jsonb$$)
-  ) AS m(label, v)
- ORDER BY 1;
-
-SELECT label,
-       pg_temp.try(format($$SELECT parley.conversation_create('h1', 'group', %s)$$, v)) AS create_group,
-       pg_temp.try(format($$SELECT parley.conversation_create('h1', 'direct', %s)$$, v)) AS create_direct
-  FROM (VALUES
-    ('null array', 'NULL::text[]'),
-    ('empty array', $$'{}'::text[]$$),
-    ('null element', 'ARRAY[NULL]::text[]'),
-    ('2-d array', $$'{{h2},{h2}}'::text[]$$),
-    ('1001 unknown', $$(SELECT array_agg('g' || i) FROM generate_series(1, 1001) i)$$),
-    ('100k unknown', $$(SELECT array_agg('g' || i) FROM generate_series(1, 100000) i)$$),
-    ('1MB element', $$ARRAY[repeat('a', 1048576)]$$),
-    ('injection', $$ARRAY['h2'') OR 1=1; --']$$),
-    ('self and h2 twice', $$ARRAY['h1', 'h2', 'h2']$$)
-  ) AS a(label, v)
- ORDER BY 1;
 
 -- Strings that are not valid UTF-8 never reach a function: PostgreSQL
 -- refuses them where they are written (22021).

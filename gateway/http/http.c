@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 
@@ -51,6 +52,7 @@ struct req_ctx
 	struct token_guest guest;
 	int			demo_step;		/* 1: the demo's upsert, 2: its claims */
 	const char *demo_values[1];
+	char		demo_guest[TOKEN_GUEST_MAX + 1];
 	char		cors[300];		/* CORS header lines for every reply */
 };
 
@@ -155,6 +157,20 @@ finish_minted(struct req_ctx *ctx, const char *answer)
 
 	if (ctx->demo_step == 1)
 	{
+		/* The upsert answered the guest: its id is the claims' argument. */
+		cJSON	   *guest = cJSON_Parse(answer);
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(guest, "guest_id");
+
+		if (!cJSON_IsString(id) || strlen(id->valuestring) > TOKEN_GUEST_MAX)
+		{
+			cJSON_Delete(guest);
+			problem_set(&p, 500, CODE_INTERNAL, "unexpected answer of guest_upsert");
+			finish_problem(ctx, &p, NULL);
+			return;
+		}
+		snprintf(ctx->demo_guest, sizeof(ctx->demo_guest), "%s", id->valuestring);
+		cJSON_Delete(guest);
+		ctx->demo_values[0] = ctx->demo_guest;
 		ctx->demo_step = 2;
 		pool_job_init(&ctx->job, srv.demo_claims, 1, ctx->demo_values, false, ctx->job.done, ctx);
 		if (!pool_submit(srv.pool, &ctx->job, config.request_timeout_ms, false, &p))
@@ -200,7 +216,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			}
 			if (PQgetisnull(res, 0, 0))
 				break;
-			if (ctx->demo_step == 1 || r->name == routes_mint_name)
+			if (ctx->demo_step != 0 || r->name == routes_mint_name)
 			{
 				finish_minted(ctx, PQgetvalue(res, 0, 0));
 				return;

@@ -176,6 +176,10 @@ test_binding(void)
 			  "an as naming another guest is 403 guest_mismatch");
 		request_parse_free(&rp);
 	}
+	/* 0.4.0: the acting guest, when given (the extension checks it) */
+	r = bind(METHOD_PUT, "/v1/guests/alice", "as=bob", "application/json", "{\"display_name\":\"A\"}", &rp);
+	CHECK(strcmp(r, "ok") == 0 && rp.nvalues == 3 && rp.values[2] && strcmp(rp.values[2], "bob") == 0,
+		  "guest_upsert binds as: %s", r);
 	request_parse_free(&rp);
 
 	r = bind(METHOD_PUT, "/v1/guests/a", NULL, "text/plain", "{}", &rp);

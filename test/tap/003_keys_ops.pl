@@ -100,6 +100,7 @@ my %want = (
 	'/v1/guests/{guest_id}/friends'                      => [qw(get)],
 	'/v1/guests/{guest_id}/friends/{other_id}'           => [qw(delete put)],
 	'/v1/guests/{guest_id}/blocks/{other_id}'            => [qw(delete put)],
+	'/v1/guests/{guest_id}/tokens'                       => [qw(delete post)],
 	'/healthz'                                           => [qw(get)],
 	'/readyz'                                            => [qw(get)],
 	'/metrics'                                           => [qw(get)],

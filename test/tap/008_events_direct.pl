@@ -1,6 +1,6 @@
 
 # Live events for posts made through the gateway that holds the streams
-# (gateway/deliver.c): the stream gets the POST's own reply, byte for byte,
+# (gateway/events/deliver.c): the stream gets the POST's own reply, byte for byte,
 # without a database read; a replayed post is not sent twice; a stream that
 # is behind still gets everything in order through a fetch; and the
 # notification formats of this and older gateways ("m <cid> <seq>",

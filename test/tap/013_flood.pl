@@ -4,9 +4,8 @@
 # parleyd's descriptors come back to where they were.  Out of descriptors
 # (a hard limit of 128), parleyd pauses accept() instead of spinning on
 # it, logs that once, and serves again when connections close.  (A client that
-# dribbles a byte of header before each timeout is not cut off by parleyd:
-# evhttp's timeouts are inactivity timeouts.  docs/security.md puts that
-# on the proxy in front.)
+# dribbles a byte of header at a time is cut off too: PARLEY_HTTP_TIMEOUT is a
+# deadline for the whole request, answered 408; 016_http_strict.pl tests it.)
 use strict;
 use warnings;
 
