@@ -75,6 +75,8 @@ function sessionEnded(err) {
   setState('ended');
   document.body.dataset.session = 'ended';
   ui.post.hidden = true;
+  ui.app.hidden = true;
+  openCid = null;
   showBanner(`Session ended: ${err && err.code === 'token_expired' ? 'the token expired' :
     'the token was refused (revoked?)'}. Sign in again.`);
   ui.login.hidden = false;
