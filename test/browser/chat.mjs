@@ -195,8 +195,9 @@ async function main() {
     await pageA.waitForFunction(() => document.body.dataset.session === 'ended' &&
       !document.querySelector('#banner').hidden, { timeout: WAIT, polling: 50 });
     check(await pageA.$eval('#state', (e) => e.textContent) === 'ended' &&
-      await pageA.$eval('#post', (e) => e.hidden),
-      "alice's page says her session ended and offers no more posting");
+      await pageA.$eval('#post', (e) => e.offsetParent === null) &&
+      await pageA.$eval('#guest-id', (e) => e.offsetParent !== null),
+      "alice's page says her session ended: no more posting, the sign-in again");
     check(await pageB.$eval('#state', (e) => e.textContent) === 'live',
       "bob's session is untouched");
     await pageA.screenshot({ path: path.join(outDir, 'revoked.png') });
