@@ -279,6 +279,11 @@ config_load(char *errbuf, size_t errlen)
 				 strlen(config.jwt_secret));
 		return false;
 	}
+	if (config.demo && config.jwt_secret[0] == '\0')
+	{
+		snprintf(errbuf, errlen, "PARLEY_DEMO=1 needs PARLEY_JWT_SECRET: the demo mints guest tokens");
+		return false;
+	}
 	return true;
 }
 

@@ -5,7 +5,7 @@
  *	  there and passes -DPARLEY_VERSION="x.y.z", and debian/rules checks that
  *	  debian/changelog names the same.  parleyd --version, the start-up
  *	  line, OpenAPI's info.version and the extension version PARLEY_MIGRATE
- *	  installs all say PARLEY_VERSION; test/tap/016_version.pl checks that
+ *	  installs all say PARLEY_VERSION; test/tap/023_version.pl checks that
  *	  they agree.
  */
 #ifndef PARLEY_VERSION_H

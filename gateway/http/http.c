@@ -557,7 +557,7 @@ serve_readyz(struct req_ctx *ctx)
 	static const char ready[] = "{\"status\":\"ready\"}";
 	struct problem p;
 
-	if (pool_is_up(srv.pool) && auth_loaded())
+	if (pool_is_up(srv.pool) && auth_loaded() && token_ready())
 	{
 		finish(ctx, 200, "application/json", NULL, ready, sizeof(ready) - 1);
 		return;
@@ -566,7 +566,8 @@ serve_readyz(struct req_ctx *ctx)
 	problem_set(&p, 503, CODE_DB_UNAVAILABLE, "%s",
 				!pool_ever_up(srv.pool) ? "not connected to the database yet" :
 				!pool_is_up(srv.pool) ? "the database is not reachable" :
-				"service keys are not loaded yet");
+				!auth_loaded() ? "service keys are not loaded yet" :
+				"guest token revocations are not loaded yet");
 	finish_problem(ctx, &p, NULL);
 }
 

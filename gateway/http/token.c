@@ -426,6 +426,12 @@ out:
 }
 
 bool
+token_ready(void)
+{
+	return !token_enabled() || (tk.loaded && util_ms_since(&tk.loaded_at) <= STALE_MS);
+}
+
+bool
 token_verify(const char *tok, size_t len, struct token_guest *g, struct problem *p)
 {
 	unsigned char hash[32];
@@ -434,7 +440,7 @@ token_verify(const char *tok, size_t len, struct token_guest *g, struct problem 
 	const char *why = NULL;
 	int64_t		now = (int64_t) time(NULL);
 
-	if (!tk.loaded || util_ms_since(&tk.loaded_at) > STALE_MS)
+	if (!token_ready())
 	{
 		problem_set(p, 503, CODE_DB_UNAVAILABLE,
 					"guest token revocations are not loaded: the database is unreachable");

@@ -51,6 +51,9 @@ bool		token_setup(struct event_base *base, struct pool *pool,
 						token_revoked_fn on_revoked);
 void		token_shutdown(void);
 
+/* Revocations loaded and fresh (always true when tokens are off): /readyz. */
+bool		token_ready(void);
+
 /* Does this bearer value look like a JWT (three dot-separated parts)? */
 bool		token_is_jwt(const char *s, size_t len);
 

@@ -39,6 +39,10 @@ my $key  = ParleyTest::create_key($node, 'game');
 		env => { PARLEY_JWT_SECRET => 'too-short' });
 	ok(ParleyTest::poll_until(sub { !$gw->alive }, 30), 'a secret under 32 bytes: parleyd exits');
 	like($gw->log_text, qr/PARLEY_JWT_SECRET: must be at least 32 bytes/, 'and says why');
+	$gw = ParleyTest->start(node => $node, key => $key, name => 'demo_nosecret', wait => 'none',
+		env => { PARLEY_DEMO => 1 });
+	ok(ParleyTest::poll_until(sub { !$gw->alive }, 30), 'PARLEY_DEMO=1 without a secret: parleyd exits');
+	like($gw->log_text, qr/PARLEY_DEMO=1 needs PARLEY_JWT_SECRET/, 'and says why');
 }
 
 my %env = (PARLEY_JWT_SECRET => $SECRET, PARLEY_CORS_ORIGINS => 'https://game.example, https://b.example',
