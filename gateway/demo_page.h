@@ -14,8 +14,8 @@
  *	    parleyd runs), with a size bound; a read is a few small local files
  *	    for a development page, so it is done on the event loop.
  */
-#ifndef PARLEY_HTTP_DEMO_PAGE_H
-#define PARLEY_HTTP_DEMO_PAGE_H
+#ifndef PARLEY_DEMO_PAGE_H
+#define PARLEY_DEMO_PAGE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,4 +49,4 @@ bool		demo_page_serve(const char *path, bool get_or_head, struct demo_page_file 
 
 void		demo_page_free(void);
 
-#endif							/* PARLEY_HTTP_DEMO_PAGE_H */
+#endif							/* PARLEY_DEMO_PAGE_H */
