@@ -12,10 +12,15 @@ for t in string.gmatch(os.getenv("LIST_TOKENS") or "", "%S+") do
 end
 assert(#tokens == 5, "LIST_TOKENS: five guest tokens (l_1 .. l_5)")
 
+-- Built in init(), where wrk.host is known (wrk.format adds Host from it;
+-- at the top level it is still empty, and parleyd refuses an empty Host).
 local reqs = {}
-for k = 1, 5 do
-   reqs[k] = wrk.format("GET", "/v1/conversations/" .. cid(conv) .. "/messages",
-                        {["Authorization"] = "Bearer " .. tokens[k]})
+function init(args)
+   seed_random()
+   for k = 1, 5 do
+      reqs[k] = wrk.format("GET", "/v1/conversations/" .. cid(conv) .. "/messages",
+                           {["Authorization"] = "Bearer " .. tokens[k]})
+   end
 end
 
 request = function()
