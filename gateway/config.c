@@ -76,6 +76,22 @@ static const struct setting settings[] = {
 	"requests per second per service key (token bucket); 0 = no limit"},
 	{"PARLEY_RATE_BURST", SET_INT, "0", CF(rate_burst), 0, 1000000,
 	"requests a key may send at once above the rate; 0 = PARLEY_RATE_LIMIT"},
+	{"PARLEY_JWT_SECRET", SET_STRING, "", CF(jwt_secret), 0, 0,
+	"HS256 secret of guest tokens (API.md section 7), at least 32 bytes; empty = guest tokens off (only service keys)"},
+	{"PARLEY_JWT_AUDIENCE", SET_STRING, "", CF(jwt_audience), 0, 0,
+	"when set, a guest token must carry this aud, and minted tokens carry it"},
+	{"PARLEY_REVOKE_POLL_MS", SET_INT, "200", CF(revoke_poll_ms), 50, 1000,
+	"ms between polls of guest token revocations (a revoked guest is refused within this plus one statement)"},
+	{"PARLEY_CORS_ORIGINS", SET_STRING, "", CF(cors_origins), 0, 0,
+	"comma-separated origins browsers may call from (https://game.example); empty = no CORS headers"},
+	{"PARLEY_GUEST_RATE_LIMIT", SET_INT, "0", CF(guest_rate_limit), 0, 1000000,
+	"requests per second per guest with a guest token (token bucket); 0 = no limit"},
+	{"PARLEY_GUEST_RATE_BURST", SET_INT, "0", CF(guest_rate_burst), 0, 1000000,
+	"requests a guest may send at once above the rate; 0 = PARLEY_GUEST_RATE_LIMIT"},
+	{"PARLEY_DEMO", SET_BOOL, "0", CF(demo), 0, 0,
+	"1 = the dev-only POST /demo/token (mints a token for any guest without a key): never in production"},
+	{"PARLEY_DEMO_DIR", SET_STRING, "demo", CF(demo_dir), 0, 0,
+	"with PARLEY_DEMO=1, the directory of the demo chat page served at /demo/ (make run: the source tree's demo/)"},
 	{"PARLEY_ENV_FILE", SET_STRING, ".env", CF(env_file), 0, 0,
 	"file of NAME=value lines read at start; a missing default .env is ignored"},
 	{"PARLEY_EVENTS", SET_BOOL, "1", CF(events), 0, 0,
@@ -263,6 +279,18 @@ config_load(char *errbuf, size_t errlen)
 			value = settings[i].default_value;
 		if (!apply_setting(&settings[i], value, errbuf, errlen))
 			return false;
+	}
+	/* RFC 7518 section 3.2: an HS256 key at least as long as the hash. */
+	if (config.jwt_secret[0] != '\0' && strlen(config.jwt_secret) < 32)
+	{
+		snprintf(errbuf, errlen, "PARLEY_JWT_SECRET: must be at least 32 bytes (it has %zu)",
+				 strlen(config.jwt_secret));
+		return false;
+	}
+	if (config.demo && config.jwt_secret[0] == '\0')
+	{
+		snprintf(errbuf, errlen, "PARLEY_DEMO=1 needs PARLEY_JWT_SECRET: the demo mints guest tokens");
+		return false;
 	}
 	return true;
 }

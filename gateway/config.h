@@ -32,6 +32,14 @@ struct config
 	int			max_body;			/* bytes; larger bodies get 413 */
 	int			rate_limit;			/* requests/s per service key; 0 = off */
 	int			rate_burst;			/* token bucket size; 0 = rate_limit */
+	char	   *jwt_secret;			/* HS256 secret of guest tokens; "" = off */
+	char	   *jwt_audience;		/* required aud of guest tokens; "" = none */
+	int			revoke_poll_ms;		/* revocation poll period */
+	char	   *cors_origins;		/* comma list of allowed origins; "" = none */
+	int			guest_rate_limit;	/* requests/s per guest; 0 = off */
+	int			guest_rate_burst;	/* bucket size; 0 = guest_rate_limit */
+	bool		demo;				/* POST /demo/token (dev only) */
+	char	   *demo_dir;			/* the demo page's files, served at /demo/ */
 	char	   *resolv_conf;		/* for the database host lookup; "" = /etc/resolv.conf */
 	char	   *env_file;			/* where .env settings were read from */
 	bool		events;				/* live events: notify, listen, stream */

@@ -13,7 +13,7 @@ packages=(
     pgbouncer wrk
     postgresql-15-plproxy
     debhelper dpkg-dev fakeroot postgresql-server-dev-all systemd
-    nodejs
+    nodejs chromium fonts-dejavu-core
 )
 # npm (the OpenAPI checks, make clients: test/node-deps.sh): Debian's own
 # package, unless the installed nodejs brings npm with it (NodeSource's).

@@ -17,6 +17,12 @@ export PARLEY_LISTEN=$listen
 # parleyd creates or updates the extension at start when its role may
 # (docs/operations.md, "Upgrading"); set PARLEY_MIGRATE=0 to refuse instead.
 export PARLEY_MIGRATE=${PARLEY_MIGRATE:-1}
+# The demo chat page at /demo/ and its token endpoint (docs/gateway.md, "The
+# demo page"): a development aid that make run turns on, never production.
+# Guest tokens need a secret: a fresh random one per run unless set.
+export PARLEY_DEMO=${PARLEY_DEMO:-1}
+export PARLEY_DEMO_DIR=${PARLEY_DEMO_DIR:-$PWD/demo}
+export PARLEY_JWT_SECRET=${PARLEY_JWT_SECRET:-$(head -c 32 /dev/urandom | base64)}
 
 echo "== build"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null
@@ -25,6 +31,7 @@ parleyd=$PWD/gateway/parleyd
 if [ -n "${DATABASE_URL:-}" ]; then
     echo "== parleyd on DATABASE_URL (create a key there with: SELECT parley.service_key_create('name'))"
     echo "   http://$listen"
+    [ "$PARLEY_DEMO" = 1 ] && echo "   demo chat page: http://$listen/demo/ (open it in two tabs)"
     exec "$parleyd"
 fi
 
@@ -81,6 +88,7 @@ cat <<INFO
   database   $DATABASE_URL
   parleyd    http://$listen
   dev key    $key
+  demo page  http://$listen/demo/   (PARLEY_DEMO=$PARLEY_DEMO: sign in as two guests in two tabs)
 
   try:
     curl -s -X PUT http://$listen/v1/guests/alice \\

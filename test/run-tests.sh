@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 . test/lib.sh
 
 bash test/install-deps.sh
+bash test/browser/install.sh
+# 019_browser.pl fails rather than skips when the browser is missing.
+export PARLEY_BROWSER_REQUIRED=1
 
 echo "== build"
 make -s PG_CONFIG="$PG_CONFIG" build

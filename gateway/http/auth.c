@@ -183,7 +183,7 @@ auth_bearer_token(const char *authorization, size_t *len)
 	n = strlen(s);
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
-	if (n == 0 || n > 256)
+	if (n == 0 || n > 4096)
 		return NULL;
 	*len = n;
 	return s;

@@ -5,7 +5,8 @@
  *	  becomes a req_ctx that lives until its one reply: every path out of
  *	  the handler ends in finish(), which sends, logs, counts and frees.
  *
- *	  Order of checks: route (404/405), service key (401), rate limit (429),
+ *	  Order of checks: route (404/405), service key or guest token (401;
+ *	  403 service_key_required), rate limit per key or per guest (429),
  *	  body size (413), content type (415), parameters and body shape (400),
  *	  then the pool
  *	  (503 when no connection is up or the queue is full).
@@ -20,19 +21,24 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <openssl/crypto.h>
 
 #include "accept.h"
 #include "auth.h"
 #include "config.h"
 #include "client.h"
 #include "db/replica.h"
+#include "demo.h"
+#include "demo_page.h"
 #include "events/events.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "token.h"
 #include "util.h"
 
 struct req_ctx
@@ -48,8 +54,14 @@ struct req_ctx
 	bool		streaming;		/* the client was handed to an event stream */
 	int			retry_after_s;	/* for Retry-After when not the default */
 	char		path[256];		/* sanitized, for the log line */
-	const char *guest;			/* the acting guest (in rp), or NULL */
+	const char *ryw_guest;		/* the acting guest (in rp) for read-your-writes, or NULL */
 	bool		on_replica;		/* the job runs on the read pool */
+	bool		is_guest;		/* a guest token, verified: guest below */
+	struct token_guest guest;
+	int			demo_step;		/* 1: the demo's upsert, 2: its claims */
+	const char *demo_values[1];
+	char		demo_guest[TOKEN_GUEST_MAX + 1];
+	char		cors[300];		/* CORS header lines for every reply */
 };
 
 static struct
@@ -60,6 +72,9 @@ static struct
 	const struct pool_stmt *read_stmts[ROUTE_COUNT_MAX];	/* GET routes' there */
 	const char *openapi;
 	int			in_flight;
+	const struct pool_stmt *demo_upsert;	/* PARLEY_DEMO=1 only */
+	const struct pool_stmt *demo_claims;
+	struct stream_sink *guest_streams;	/* streams opened with a guest token */
 }			srv;
 
 /*
@@ -104,7 +119,12 @@ finish(struct req_ctx *ctx, int status, const char *content_type, const char *ex
 			 ctx->streaming ? " (stream)" : "", ctx->on_replica ? " (replica)" : "");
 	metrics_request(ctx->route, status, ms);
 	if (!ctx->streaming)
-		client_reply(ctx->client, status, content_type, extra, body, len);
+	{
+		char		headers[640];
+
+		snprintf(headers, sizeof(headers), "%s%s", ctx->cors, extra ? extra : "");
+		client_reply(ctx->client, status, content_type, headers, body, len);
+	}
 
 	request_parse_free(&ctx->rp);
 	free(ctx);
@@ -157,6 +177,53 @@ replica_failure(PGresult *res, const struct problem *err)
 
 static void submit(struct req_ctx *ctx, bool on_replica);
 
+/* The minting route's name (api/api.txt): its answer is signed here. */
+static const char *routes_mint_name;
+
+/*
+ * guest_token_claims() answered: sign the claims (token.c).  For the demo
+ * endpoint's first step (the upsert), ask for the claims first.
+ */
+static void
+finish_minted(struct req_ctx *ctx, const char *answer)
+{
+	struct problem p;
+	size_t		len = 0;
+	char	   *body;
+
+	if (ctx->demo_step == 1)
+	{
+		/* The upsert answered the guest: its id is the claims' argument. */
+		cJSON	   *guest = cJSON_Parse(answer);
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(guest, "guest_id");
+
+		if (!cJSON_IsString(id) || strlen(id->valuestring) > TOKEN_GUEST_MAX)
+		{
+			cJSON_Delete(guest);
+			problem_set(&p, 500, CODE_INTERNAL, "unexpected answer of guest_upsert");
+			finish_problem(ctx, &p, NULL);
+			return;
+		}
+		snprintf(ctx->demo_guest, sizeof(ctx->demo_guest), "%s", id->valuestring);
+		cJSON_Delete(guest);
+		ctx->demo_values[0] = ctx->demo_guest;
+		ctx->demo_step = 2;
+		pool_job_init(&ctx->job, srv.demo_claims, 1, ctx->demo_values, false, ctx->job.done, ctx);
+		if (!pool_submit(srv.pool, &ctx->job, config.request_timeout_ms, false, &p))
+			finish_problem(ctx, &p, NULL);
+		return;
+	}
+	body = token_mint(answer, &len, &p);
+	if (body == NULL)
+	{
+		finish_problem(ctx, &p, NULL);
+		return;
+	}
+	finish(ctx, 201, "application/json", NULL, body, len);
+	OPENSSL_cleanse(body, len);
+	free(body);
+}
+
 /* The statement's answer (or a problem from the pool) becomes the reply. */
 static void
 on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
@@ -175,7 +242,7 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		return;
 	}
 	if (r->method != METHOD_GET)
-		replica_wrote(ctx->guest);	/* whatever the answer: it may have committed */
+		replica_wrote(ctx->ryw_guest);	/* whatever the answer: it may have committed */
 	if (err != NULL)
 	{
 		metrics_db_error(err->code);
@@ -195,6 +262,11 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			}
 			if (PQgetisnull(res, 0, 0))
 				break;
+			if (ctx->demo_step != 0 || r->name == routes_mint_name)
+			{
+				finish_minted(ctx, PQgetvalue(res, 0, 0));
+				return;
+			}
 			status = r->status;
 			if (status == 0)
 			{
@@ -251,14 +323,77 @@ check_key(struct req_ctx *ctx, struct problem *p)
 	return false;
 }
 
-/* The key's token bucket (ratelimit.c); 429 when it is empty. */
+/*
+ * ?access_token= of an event stream (EventSource cannot send headers),
+ * percent-decoded into buf; false when absent.
+ */
+static bool
+query_access_token(const char *query, char *buf, size_t buflen)
+{
+	static const char name[] = "access_token=";
+	const char *s = query;
+
+	while (s != NULL && *s != '\0')
+	{
+		const char *amp = strchr(s, '&');
+		size_t		len = amp ? (size_t) (amp - s) : strlen(s);
+
+		if (len > sizeof(name) - 1 && len - (sizeof(name) - 1) < buflen &&
+			strncmp(s, name, sizeof(name) - 1) == 0)
+			return percent_decode(s + sizeof(name) - 1, len - (sizeof(name) - 1), false, buf) > 0;
+		s = amp ? amp + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * Who is calling: a guest token (Authorization: Bearer <jwt>, or
+ * ?access_token= on event streams) when guest tokens are on, else a
+ * service key.  A guest on a service-key-only route is 403; a guest's
+ * id becomes the acting guest of request_bind().
+ */
+static bool
+check_auth(struct req_ctx *ctx, const char *query, struct problem *p)
+{
+	const char *authz = http_msg_field(ctx->req, "Authorization");
+	size_t		len = 0;
+	const char *bearer = auth_bearer_token(authz, &len);
+	char		qtok[TOKEN_MAX_LEN + 1];
+	bool		ok;
+
+	if (bearer == NULL && authz == NULL && ctx->rp.route->kind == ROUTE_EVENTS &&
+		query_access_token(query, qtok, sizeof(qtok)))
+	{
+		bearer = qtok;
+		len = strlen(qtok);
+	}
+	if (bearer == NULL || !token_enabled() || !token_is_jwt(bearer, len))
+		return check_key(ctx, p);
+	ok = token_verify(bearer, len, &ctx->guest, p);
+	OPENSSL_cleanse(qtok, sizeof(qtok));
+	if (!ok)
+		return false;
+	ctx->is_guest = true;
+	snprintf(ctx->key_label, sizeof(ctx->key_label), "guest:%s", ctx->guest.guest);
+	if (ctx->rp.route->service_only)
+	{
+		problem_set(p, 403, CODE_SERVICE_KEY_REQUIRED,
+					"this route needs a service key; a guest token may not call it");
+		return false;
+	}
+	ctx->rp.acting_guest = ctx->guest.guest;
+	return true;
+}
+
+/* The key's or the guest's token bucket (ratelimit.c); 429 when empty. */
 static bool
 check_rate(struct req_ctx *ctx, struct problem *p)
 {
-	if (ratelimit_take(ctx->key_label, &ctx->retry_after_s))
+	if (ctx->is_guest ? ratelimit_take_guest(ctx->guest.guest, &ctx->retry_after_s) :
+		ratelimit_take(ctx->key_label, &ctx->retry_after_s))
 		return true;
-	problem_set(p, 429, CODE_RATE_LIMITED, "too many requests for this service key; retry after %d s",
-				ctx->retry_after_s);
+	problem_set(p, 429, CODE_RATE_LIMITED, "too many requests for this %s; retry after %d s",
+				ctx->is_guest ? "guest" : "service key", ctx->retry_after_s);
 	return false;
 }
 
@@ -274,7 +409,28 @@ struct stream_sink
 	struct client *client;
 	struct req_ctx *ctx;		/* NULL once answered */
 	struct events_stream *stream;	/* NULL until events_stream_open returns */
+	/* a guest token's stream: in srv.guest_streams, ended on revocation */
+	bool		is_guest;
+	struct token_guest guest;
+	struct stream_sink *prev;
+	struct stream_sink *next;
 };
+
+/* Unlink a guest's stream from srv.guest_streams, then free it. */
+static void
+sink_free(struct stream_sink *sink)
+{
+	if (sink->is_guest)
+	{
+		if (sink->prev != NULL)
+			sink->prev->next = sink->next;
+		else
+			srv.guest_streams = sink->next;
+		if (sink->next != NULL)
+			sink->next->prev = sink->prev;
+	}
+	free(sink);
+}
 
 static void
 on_sink_gone(void *arg)
@@ -283,7 +439,33 @@ on_sink_gone(void *arg)
 
 	if (sink->stream != NULL)
 		events_stream_gone(sink->stream);
-	free(sink);
+	sink_free(sink);
+}
+
+/*
+ * token.c learnt that guest's tokens issued before valid_from are revoked:
+ * end their streams now (API.md section 7: within 1 s).  A stream not
+ * started yet is left to its start, which checks again.
+ */
+static void
+on_guest_revoked(const char *guest, int64_t valid_from)
+{
+	struct stream_sink *sink = srv.guest_streams;
+
+	while (sink != NULL)
+	{
+		struct stream_sink *next = sink->next;
+
+		if (sink->ctx == NULL && sink->stream != NULL &&
+			sink->guest.iat < valid_from && strcmp(sink->guest.guest, guest) == 0)
+		{
+			log_info("ending a stream of guest %s: its tokens were revoked", guest);
+			events_stream_gone(sink->stream);
+			client_stream_abort(sink->client);
+			sink_free(sink);
+		}
+		sink = next;
+	}
 }
 
 static void
@@ -292,9 +474,12 @@ sink_start(void *conn)
 	struct stream_sink *sink = conn;
 	struct req_ctx *ctx = sink->ctx;
 
+	char		headers[400];
+
 	sink->ctx = NULL;
-	client_stream_start(sink->client, "text/event-stream",
-						"Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+	snprintf(headers, sizeof(headers), "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n%s",
+			 ctx->cors);
+	client_stream_start(sink->client, "text/event-stream", headers);
 	ctx->streaming = true;
 	finish(ctx, 200, NULL, NULL, NULL, 0);
 }
@@ -306,7 +491,7 @@ sink_refuse(void *conn, const struct problem *p)
 
 	client_stream_set_gone(sink->client, NULL, NULL);
 	finish_problem(sink->ctx, p, NULL);
-	free(sink);
+	sink_free(sink);
 }
 
 static size_t
@@ -327,7 +512,7 @@ sink_end(void *conn)
 	struct stream_sink *sink = conn;
 
 	client_stream_end(sink->client);
-	free(sink);
+	sink_free(sink);
 }
 
 static void
@@ -336,7 +521,7 @@ sink_abort(void *conn)
 	struct stream_sink *sink = conn;
 
 	client_stream_abort(sink->client);
-	free(sink);
+	sink_free(sink);
 }
 
 static const struct events_sink_ops stream_sink_ops = {
@@ -368,6 +553,15 @@ serve_events(struct req_ctx *ctx)
 	}
 	sink->client = ctx->client;
 	sink->ctx = ctx;
+	if (ctx->is_guest)
+	{
+		sink->is_guest = true;
+		sink->guest = ctx->guest;
+		sink->next = srv.guest_streams;
+		if (sink->next != NULL)
+			sink->next->prev = sink;
+		srv.guest_streams = sink;
+	}
 	client_stream_set_gone(ctx->client, on_sink_gone, sink);
 	/* NULL: refused already (the sink and ctx are gone) */
 	stream = events_stream_open(&stream_sink_ops, sink, ctx->rp.values[0], ctx->rp.values[1],
@@ -433,7 +627,7 @@ serve_sql(struct req_ctx *ctx, const char *query)
 	const char *ct = http_msg_field(ctx->req, "Content-Type");
 	struct problem p;
 
-	if (!check_key(ctx, &p) || !check_rate(ctx, &p) ||
+	if (!check_auth(ctx, query, &p) || !check_rate(ctx, &p) ||
 		!request_bind(&ctx->rp, query, ct, m->body, m->body_len, (size_t) config.max_body, &p) ||
 		(ctx->rp.route->kind == ROUTE_EVENTS &&
 		 !events_cursor(&ctx->rp.values[2], http_msg_field(ctx->req, "Last-Event-ID"), &p)))
@@ -446,9 +640,9 @@ serve_sql(struct req_ctx *ctx, const char *query)
 		serve_events(ctx);
 		return;
 	}
-	ctx->guest = acting_guest(&ctx->rp);
+	ctx->ryw_guest = acting_guest(&ctx->rp);
 	submit(ctx, ctx->rp.route->method == METHOD_GET && srv.read_pool != NULL &&
-		   replica_read_on_replica(ctx->guest));
+		   replica_read_on_replica(ctx->ryw_guest));
 }
 
 static void
@@ -457,7 +651,7 @@ serve_readyz(struct req_ctx *ctx)
 	static const char ready[] = "{\"status\":\"ready\"}";
 	struct problem p;
 
-	if (pool_is_up(srv.pool) && auth_loaded())
+	if (pool_is_up(srv.pool) && auth_loaded() && token_ready())
 	{
 		finish(ctx, 200, "application/json", NULL, ready, sizeof(ready) - 1);
 		return;
@@ -466,7 +660,8 @@ serve_readyz(struct req_ctx *ctx)
 	problem_set(&p, 503, CODE_DB_UNAVAILABLE, "%s",
 				!pool_ever_up(srv.pool) ? "not connected to the database yet" :
 				!pool_is_up(srv.pool) ? "the database is not reachable" :
-				"service keys are not loaded yet");
+				!auth_loaded() ? "service keys are not loaded yet" :
+				"guest token revocations are not loaded yet");
 	finish_problem(ctx, &p, NULL);
 }
 
@@ -500,6 +695,97 @@ serve_metrics(struct req_ctx *ctx)
 	evbuffer_free(buf);
 }
 
+/* The dev-only token endpoint (demo.h): bound like a route, no key. */
+static void
+serve_demo(struct req_ctx *ctx)
+{
+	const struct http_msg *m = &ctx->req->msg;
+	struct problem p;
+
+	ctx->rp.route = &demo_route;
+	if (!request_bind(&ctx->rp, m->query, http_msg_field(ctx->req, "Content-Type"), m->body,
+					  m->body_len, (size_t) config.max_body, &p))
+	{
+		finish_problem(ctx, &p, NULL);
+		return;
+	}
+	ctx->demo_step = 1;
+	pool_job_init(&ctx->job, srv.demo_upsert, ctx->rp.nvalues, ctx->rp.values, false,
+				  on_db_done, ctx);
+	if (!pool_submit(srv.pool, &ctx->job, config.request_timeout_ms, false, &p))
+		finish_problem(ctx, &p, NULL);
+}
+
+/* Is origin one of PARLEY_CORS_ORIGINS (a comma list; exact matches)? */
+static bool
+cors_listed(const char *origin)
+{
+	size_t		n = strlen(origin);
+	const char *s = config.cors_origins;
+
+	while (n > 0 && s != NULL && *s != '\0')
+	{
+		const char *comma = strchr(s, ',');
+		size_t		len = comma ? (size_t) (comma - s) : strlen(s);
+
+		while (len > 0 && (*s == ' ' || *s == '\t'))
+			s++, len--;
+		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		if (len == n && memcmp(s, origin, n) == 0)
+			return true;
+		s = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * CORS (API.md section 7): with PARLEY_CORS_ORIGINS set, every reply says
+ * Vary: Origin, and a listed origin gets Access-Control-Allow-Origin.  A
+ * preflight (OPTIONS) is answered 204 here, with the allow headers for a
+ * listed origin and none for another.  Returns true when it answered.
+ */
+static bool
+cors(struct req_ctx *ctx)
+{
+	const char *origin = http_msg_field(ctx->req, "Origin");
+	bool		listed;
+
+	if (config.cors_origins[0] == '\0')
+		return false;
+	listed = origin != NULL && strlen(origin) < 200 && cors_listed(origin);
+	if (listed)
+		snprintf(ctx->cors, sizeof(ctx->cors),
+				 "Access-Control-Allow-Origin: %s\r\nAccess-Control-Expose-Headers: Retry-After\r\n"
+				 "Vary: Origin\r\n", origin);
+	else
+		snprintf(ctx->cors, sizeof(ctx->cors), "Vary: Origin\r\n");
+	if (ctx->req->msg.method != HTTP_OPTIONS)
+		return false;
+	finish(ctx, 204, NULL, listed ?
+		   "Access-Control-Allow-Methods: GET, HEAD, POST, PUT, PATCH, DELETE\r\n"
+		   "Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID\r\n"
+		   "Access-Control-Max-Age: 600\r\n" : NULL, NULL, 0);
+	return true;
+}
+
+/* PARLEY_DEMO=1: a file of the demo page (demo_page.c); routes come first. */
+static void
+serve_demo_page(struct req_ctx *ctx)
+{
+	struct demo_page_file f;
+	struct problem p;
+
+	if (!demo_page_serve(ctx->req->msg.path,
+						 ctx->method == METHOD_GET || ctx->method == METHOD_HEAD, &f, &p))
+	{
+		finish_problem(ctx, &p, p.status == 405 ? "GET, HEAD" : NULL);
+		return;
+	}
+	finish(ctx, f.status, f.content_type, f.extra, f.body, f.len);
+	free(f.body);
+}
+
 static void
 on_request(struct client *c, const struct http_parse *req, void *arg)
 {
@@ -525,9 +811,19 @@ on_request(struct client *c, const struct http_parse *req, void *arg)
 	log_sanitize(m->path, ctx->path, sizeof(ctx->path));
 	request_parse_init(&ctx->rp);
 
+	if (cors(ctx))
+		return;
+	if (config.demo && demo_matches(ctx->method, m->path))
+	{
+		serve_demo(ctx);
+		return;
+	}
 	if (!request_route(&ctx->rp, ctx->method, m->path, &p, allow, sizeof(allow)))
 	{
-		finish_problem(ctx, &p, allow);
+		if (p.status == 404 && demo_page_owns(m->path))
+			serve_demo_page(ctx);
+		else
+			finish_problem(ctx, &p, allow);
 		return;
 	}
 	ctx->route = (int) (ctx->rp.route - routes);
@@ -612,6 +908,27 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 		return false;
 	}
 	ratelimit_setup(config.rate_limit, config.rate_burst);
+	ratelimit_setup_guest(config.guest_rate_limit, config.guest_rate_burst);
+	for (int i = 0; i < nroutes; i++)
+		if (strcmp(routes[i].name, "guest_token_claims") == 0)
+			routes_mint_name = routes[i].name;
+	if (config.demo &&
+		((srv.demo_upsert = pool_statement(pool, "demo_upsert", demo_route.sql)) == NULL ||
+		 (srv.demo_claims = pool_statement(pool, "demo_claims", DEMO_CLAIMS_SQL)) == NULL))
+	{
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	if (config.demo)
+		log_warn("PARLEY_DEMO=1: POST %s mints a token for any guest without a key (never in production)",
+				 DEMO_PATH);
+	if (!token_setup(base, pool, on_guest_revoked))
+	{
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	if (!demo_page_setup(err, errlen))
+		return false;
 	lev = accept_listen(base, host, port, err, errlen);
 	if (lev == NULL)
 		return false;
@@ -645,4 +962,6 @@ http_free(void)
 {
 	client_server_free();
 	ratelimit_free();
+	token_shutdown();
+	demo_page_free();
 }

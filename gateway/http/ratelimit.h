@@ -19,6 +19,10 @@ void		ratelimit_setup(int rate, int burst);
  */
 bool		ratelimit_take(const char *key_name, int *retry_after_s);
 
+/* The same per guest (guest tokens), with PARLEY_GUEST_RATE_LIMIT/_BURST. */
+void		ratelimit_setup_guest(int rate, int burst);
+bool		ratelimit_take_guest(const char *guest, int *retry_after_s);
+
 void		ratelimit_free(void);
 
 #endif							/* PARLEY_RATELIMIT_H */

@@ -448,6 +448,16 @@ bind_query(struct request_parse *rp, int i, const struct route_param *param, str
 	}
 	if (v != NULL && v[0] == '\0')
 		v = NULL;				/* as=, limit=: as if absent */
+	if (rp->acting_guest != NULL && strcmp(param->name, "as") == 0)
+	{
+		if (v != NULL && strcmp(v, rp->acting_guest) != 0)
+		{
+			problem_set(p, 403, CODE_GUEST_MISMATCH,
+						"\"as\" names another guest than the token's");
+			return false;
+		}
+		v = rp->acting_guest;
+	}
 	rp->values[i] = v;
 	switch (param->source)
 	{

@@ -28,6 +28,13 @@ struct request_parse
 {
 	const struct route *route;	/* set by request_route() */
 
+	/*
+	 * The guest of a verified guest token, set before request_bind() (NULL
+	 * for a service key): the query parameter "as" defaults to it, and an
+	 * "as" naming another guest is 403 guest_mismatch (API.md section 7).
+	 */
+	const char *acting_guest;
+
 	char	   *path_buf;		/* decoded segments point in here */
 	int			nsegments;
 	char	   *segments[REQUEST_MAX_SEGMENTS];

@@ -154,6 +154,28 @@ test_binding(void)
 		  strcmp(rp.values[1], "{\"display_name\":\"A\"}") == 0 && rp.values[2] == NULL,
 		  "guest_upsert binds: %s", r);
 	request_parse_free(&rp);
+
+	/* A guest token's guest is the acting guest: "as" defaults to it. */
+	{
+		struct problem pr;
+		char		allow[64];
+		static const char body[] = "{\"display_name\":\"A\"}";
+
+		request_parse_init(&rp);
+		rp.acting_guest = "bob";
+		CHECK(request_route(&rp, METHOD_PUT, "/v1/guests/alice", &pr, allow, sizeof(allow)) &&
+			  request_bind(&rp, NULL, "application/json", body, strlen(body), 65536, &pr) &&
+			  rp.values[2] != NULL && strcmp(rp.values[2], "bob") == 0,
+			  "as defaults to the token's guest");
+		request_parse_free(&rp);
+		request_parse_init(&rp);
+		rp.acting_guest = "bob";
+		CHECK(request_route(&rp, METHOD_PUT, "/v1/guests/alice", &pr, allow, sizeof(allow)) &&
+			  !request_bind(&rp, "as=alice", "application/json", body, strlen(body), 65536, &pr) &&
+			  pr.status == 403 && strcmp(pr.code, "guest_mismatch") == 0,
+			  "an as naming another guest is 403 guest_mismatch");
+		request_parse_free(&rp);
+	}
 	/* 0.4.0: the acting guest, when given (the extension checks it) */
 	r = bind(METHOD_PUT, "/v1/guests/alice", "as=bob", "application/json", "{\"display_name\":\"A\"}", &rp);
 	CHECK(strcmp(r, "ok") == 0 && rp.nvalues == 3 && rp.values[2] && strcmp(rp.values[2], "bob") == 0,

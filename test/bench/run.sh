@@ -76,7 +76,9 @@ psql -f "$bench/plpgsql.sql"
 echo "== parleyd"
 port=$(free_port)
 url=http://127.0.0.1:$port
-PARLEY_LISTEN=127.0.0.1:$port PARLEY_ENV_FILE=/dev/null PARLEY_LOG_LEVEL=warn \
+# A guest token secret for list_messages_token (random per run).
+PARLEY_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+PARLEY_JWT_SECRET=$PARLEY_JWT_SECRET PARLEY_LISTEN=127.0.0.1:$port PARLEY_ENV_FILE=/dev/null PARLEY_LOG_LEVEL=warn \
     DATABASE_URL="host=$PGHOST port=$PGPORT dbname=postgres user=parley_gateway" \
     gateway/parleyd >"$work/parleyd.log" 2>&1 &
 parleyd_pid=$!
@@ -88,6 +90,14 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ]; do
 done
 
 export BENCH_WRK_DIR=$bench/wrk PARLEY_KEY=$key
+# list_messages_token: one day-long guest token per participant l_1..l_5.
+LIST_TOKENS=
+for k in 1 2 3 4 5; do
+    LIST_TOKENS="$LIST_TOKENS $(curl -s -X POST -H "Authorization: Bearer $key" \
+        -H 'Content-Type: application/json' -d '{"ttl": 86400}' "$url/v1/guests/l_$k/tokens" |
+        sed -n 's/.*"token":"\([^"]*\)".*/\1/p')"
+done
+export LIST_TOKENS
 export POST_BODY='{"body": "hello from the bench"}'
 export GUEST_BODY='{"display_name": "Bench Guest", "metadata": {"level": 3, "clan": "blue"}}'
 
@@ -213,6 +223,8 @@ median() {
 wanted() { [ -z "${WORKLOADS:-}" ] || [[ " $WORKLOADS " == *" $1 "* ]]; }
 header "workloads"
 wanted list_messages && workload list_messages -D conv=1000
+# The same with guest tokens: compare the two lines' parleyd CPU/req.
+wanted list_messages_token && workload list_messages_token -D conv=1000
 wanted conversation_list && workload conversation_list
 wanted guest_upsert && workload guest_upsert -D body="$GUEST_BODY"
 wanted post_message && workload post_message -D body="$POST_BODY"

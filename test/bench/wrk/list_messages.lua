@@ -5,9 +5,14 @@ dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
 local headers = {["Authorization"] = auth}
 local conv = tonumber(os.getenv("LIST_CONV") or "1000")
 
+-- Built in init(), where wrk.host is known (wrk.format adds Host from it;
+-- at the top level it is still empty, and parleyd refuses an empty Host).
 local reqs = {}
-for k = 1, 5 do
-   reqs[k] = wrk.format("GET", "/v1/conversations/" .. cid(conv) .. "/messages?as=l_" .. k, headers)
+function init(args)
+   seed_random()
+   for k = 1, 5 do
+      reqs[k] = wrk.format("GET", "/v1/conversations/" .. cid(conv) .. "/messages?as=l_" .. k, headers)
+   end
 end
 
 request = function()

@@ -1,0 +1,245 @@
+# Guest sessions (API.md section 7): HS256 guest tokens minted by the
+# gateway or by any JWT library, the token's guest as the acting guest,
+# service-key-only routes, every refusal of a bad token, revocation within
+# 1 s on every gateway (also with requests in flight), ?access_token= on
+# streams and their end on revocation, tokens never in the log, CORS,
+# per-guest rate limits and the dev-only demo endpoint.
+use strict;
+use warnings;
+
+use Digest::SHA qw(hmac_sha256);
+use JSON::PP;
+use MIME::Base64 qw(encode_base64url);
+use ParleyTest;
+use SSEClient;
+use Test::More;
+use Time::HiRes qw(time usleep);
+
+my $SECRET = 'a-test-secret-of-more-than-32-bytes-0123456789';
+my $JSONC  = JSON::PP->new->canonical;
+
+# A token as any JWT library makes it (or a broken one, by its parts).
+sub jwt
+{
+	my (%o) = @_;
+	my $head = $o{head} // { alg => 'HS256', typ => 'JWT' };
+	my $h = encode_base64url($JSONC->encode($head));
+	my $c = encode_base64url($JSONC->encode($o{claims}));
+	my $sig = exists $o{sig} ? $o{sig}
+	  : encode_base64url(hmac_sha256("$h.$c", $o{secret} // $SECRET));
+	return "$h.$c.$sig";
+}
+
+my $node = ParleyTest::new_node('sessions');
+my $key  = ParleyTest::create_key($node, 'game');
+
+# --- a short secret refuses to start ---------------------------------------------
+{
+	my $gw = ParleyTest->start(node => $node, key => $key, name => 'short', wait => 'none',
+		env => { PARLEY_JWT_SECRET => 'too-short' });
+	ok(ParleyTest::poll_until(sub { !$gw->alive }, 30), 'a secret under 32 bytes: parleyd exits');
+	like($gw->log_text, qr/PARLEY_JWT_SECRET: must be at least 32 bytes/, 'and says why');
+	$gw = ParleyTest->start(node => $node, key => $key, name => 'demo_nosecret', wait => 'none',
+		env => { PARLEY_DEMO => 1 });
+	ok(ParleyTest::poll_until(sub { !$gw->alive }, 30), 'PARLEY_DEMO=1 without a secret: parleyd exits');
+	like($gw->log_text, qr/PARLEY_DEMO=1 needs PARLEY_JWT_SECRET/, 'and says why');
+}
+
+my %env = (PARLEY_JWT_SECRET => $SECRET, PARLEY_CORS_ORIGINS => 'https://game.example, https://b.example',
+	PARLEY_LOG_LEVEL => 'debug');
+my $gw  = ParleyTest->start(node => $node, key => $key, name => 'gw1', env => \%env);
+my $gw2 = ParleyTest->start(node => $node, key => $key, name => 'gw2', env => \%env);
+
+is($gw->req(PUT => "/v1/guests/$_", { display_name => ucfirst $_ })->{status}, 201, "guest $_")
+  for qw(alice bob carol);
+
+# --- minting ------------------------------------------------------------------------
+my $r = $gw->req(POST => '/v1/guests/alice/tokens', { ttl => 600 });
+is($r->{status}, 201, 'mint: 201');
+my $alice = $r->{json}{token};
+like($alice, qr/^[\w-]+\.[\w-]+\.[\w-]{43}$/, 'a compact JWT');
+like($r->{json}{expires_at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'expires_at');
+is($gw->req(POST => '/v1/guests/alice/tokens', {})->{status}, 201, 'ttl defaults (3600)');
+is($gw->req(POST => '/v1/guests/ghost/tokens', {})->{status}, 404, 'unknown guest: 404');
+is($gw->req(POST => '/v1/guests/alice/tokens', { ttl => 59 })->{status}, 400, 'ttl under 60: 400');
+is($gw->req(POST => '/v1/guests/alice/tokens', { ttl => 86401 })->{status}, 400, 'ttl over 24 h: 400');
+my $bob = $gw->req(POST => '/v1/guests/bob/tokens', { ttl => 600 })->{json}{token};
+
+# A token minted by a game server with its own library works the same.
+my $now = time();
+my $carol = jwt(claims => { sub => 'carol', iat => int($now), exp => int($now) + 600 });
+
+sub as_guest { my ($tok, $m, $p, $b) = @_; return $gw->req($m, $p, $b, key => $tok); }
+
+# --- acting as the token's guest -------------------------------------------------------
+is(as_guest($alice, GET => '/v1/guests/bob')->{status}, 200, 'a guest reads another profile');
+is(as_guest($alice, PUT => '/v1/guests/alice', { display_name => 'Al' })->{status}, 200, 'and writes its own');
+$r = as_guest($alice, PUT => '/v1/guests/bob', { display_name => 'Bobby' });
+is($r->{status}, 403, "another guest's profile: 403");
+is($r->{json}{code}, 'guest_mismatch', 'guest_mismatch');
+$r = as_guest($carol, POST => '/v1/conversations', { kind => 'direct', participants => ['alice'] });
+is($r->{status}, 201, 'a self-minted token creates a conversation with no as');
+my $cid = $r->{json}{id};
+$r = as_guest($alice, POST => "/v1/conversations/$cid/messages?as=carol", { body => 'x' });
+is($r->{status}, 403, 'as naming another guest: 403');
+is($r->{json}{code}, 'guest_mismatch', 'guest_mismatch');
+is(as_guest($alice, POST => "/v1/conversations/$cid/messages?as=alice", { body => 'hi' })->{status}, 201,
+	'as naming the token guest is fine');
+is(as_guest($alice, GET => "/v1/conversations/$cid/messages")->{status}, 200, 'list messages as the token guest');
+is(as_guest($bob, GET => "/v1/conversations/$cid/messages")->{status}, 403, 'bob is no participant: the extension says 403');
+for my $sv ([POST => '/v1/guests/alice/tokens', {}], [DELETE => '/v1/guests/alice/tokens'],
+	[GET => '/v1/guests/alice/friends'], [PUT => '/v1/guests/alice/blocks/bob'])
+{
+	$r = as_guest($alice, @$sv);
+	is($r->{status}, 403, "$sv->[0] $sv->[1] with a guest token: 403");
+	is($r->{json}{code}, 'service_key_required', 'service_key_required');
+}
+
+# --- every refusal --------------------------------------------------------------------
+my %ok = (sub => 'alice', iat => int($now), exp => int($now) + 600);
+my @bad = (
+	[ 'alg none', jwt(head => { alg => 'none', typ => 'JWT' }, claims => \%ok, sig => ''), 'unauthorized' ],
+	[ 'alg none, signed anyway', jwt(head => { alg => 'none' }, claims => \%ok), 'unauthorized' ],
+	[ 'alg HS512', jwt(head => { alg => 'HS512' }, claims => \%ok), 'unauthorized' ],
+	[ 'alg RS256', jwt(head => { alg => 'RS256' }, claims => \%ok), 'unauthorized' ],
+	[ 'bad signature', jwt(claims => \%ok, secret => 'another-secret-of-more-than-32-bytes-xx'), 'unauthorized' ],
+	[ 'truncated signature', substr($alice, 0, -2), 'unauthorized' ],
+	[ 'expired', jwt(claims => { %ok, iat => int($now) - 700, exp => int($now) - 100 }), 'token_expired' ],
+	[ 'no exp', jwt(claims => { sub => 'alice', iat => int($now) }), 'unauthorized' ],
+	[ 'no iat', jwt(claims => { sub => 'alice', exp => int($now) + 60 }), 'unauthorized' ],
+	[ 'iat in the future', jwt(claims => { %ok, iat => int($now) + 300, exp => int($now) + 900 }), 'unauthorized' ],
+	[ 'lifetime over 24 h', jwt(claims => { %ok, exp => int($now) + 86401 }), 'unauthorized' ],
+	[ 'no sub', jwt(claims => { iat => int($now), exp => int($now) + 60 }), 'unauthorized' ],
+	[ 'garbage', 'a.b.c', 'unauthorized' ],
+);
+for my $b (@bad)
+{
+	my ($what, $tok, $code) = @$b;
+	$r = as_guest($tok, GET => '/v1/guests/bob');
+	is($r->{status}, 401, "$what: 401");
+	is($r->{json}{code}, $code, "$what: $code");
+	unlike($r->{body} // '', qr/\Q$tok\E/, "$what: the token is not echoed");
+}
+is(as_guest(jwt(claims => { %ok, iat => int($now) + 30, exp => int($now) + 600 }), GET => '/v1/guests/bob')->{status},
+	200, 'an iat within 60 s of skew is fine');
+# Unknown guest: the token is valid; the database answers for the guest.
+my $ghost = jwt(claims => { %ok, sub => 'ghost' });
+is(as_guest($ghost, GET => '/v1/guests/bob')->{status}, 200, 'unknown guest: reads a profile');
+$r = as_guest($ghost, POST => '/v1/conversations', { kind => 'direct', participants => ['bob'] });
+is($r->{status}, 404, 'unknown guest acting: 404 from the extension');
+
+# --- streams with ?access_token= -------------------------------------------------------
+my $s = SSEClient->open($gw->{port}, "/v1/conversations/$cid/events?access_token=$carol");
+is($s->status, 200, 'a stream with ?access_token=');
+my $s2 = SSEClient->open($gw2->{port}, "/v1/conversations/$cid/events?access_token=$carol&after=0");
+is($s2->status, 200, 'and on the second gateway');
+ok($s2->wait_until(sub { $s2->ids >= 1 }, 30), 'it replays');
+my $sx = SSEClient->open($gw->{port}, "/v1/conversations/$cid/events?access_token=$carol&as=alice");
+is($sx->status, 403, 'a stream with as naming another guest: 403');
+my $sn = SSEClient->open($gw->{port}, "/v1/conversations/$cid/events?as=carol");
+is($sn->status, 401, 'a stream with no token: 401');
+
+# --- revocation: every gateway within 1 s, with requests in flight ----------------------
+# Load on gw2 while revoking on gw1.
+my @inflight = do { local $gw2->{key} = $carol; map { $gw2->send_async(GET => "/v1/conversations/$cid/messages") } 1 .. 20 };
+my $t0 = time();
+is($gw->req(DELETE => '/v1/guests/carol/tokens')->{status}, 204, 'revoke: 204');
+my $t_revoked = time();
+my %first;
+for my $g ([gw1 => $gw], [gw2 => $gw2])
+{
+	my ($name, $x) = @$g;
+	ok(ParleyTest::poll_until(sub { $x->req(GET => '/v1/guests/bob', undef, key => $carol)->{status} == 401 }, 30),
+		"$name refuses the revoked token");
+	$first{$name} = time() - $t_revoked;
+}
+ParleyTest::read_response($_) for @inflight;
+diag(sprintf('revocation seen after %.3f s (gw1), %.3f s (gw2)', $first{gw1}, $first{gw2}));
+my @after = map { ($_ % 2 ? $gw : $gw2)->req(GET => '/v1/guests/bob', undef, key => $carol)->{status} } 1 .. 20;
+is_deeply([ grep { $_ != 401 } @after ], [], 'every later request with it: 401');
+ok($s->wait_until(sub { $s->ended }, 30), "the revoked guest's stream ends (gw1)");
+ok($s2->wait_until(sub { $s2->ended }, 30), 'and on gw2');
+$r = $gw->req(POST => '/v1/guests/carol/tokens', {});
+is($r->{status}, 201, 'a token minted after the revocation');
+is(as_guest($r->{json}{token}, GET => '/v1/guests/bob')->{status}, 200, 'works at once');
+is(as_guest($alice, GET => '/v1/guests/bob')->{status}, 200, "other guests' tokens are unaffected");
+
+# A stream outlives its token's exp (checked at open only).
+my $short = jwt(claims => { sub => 'alice', iat => int(time()), exp => int(time()) + 2 });
+my $ss = SSEClient->open($gw->{port}, "/v1/conversations/$cid/events?access_token=$short");
+is($ss->status, 200, 'a stream with a token about to expire');
+ok(ParleyTest::poll_until(sub { as_guest($short, GET => '/v1/guests/bob')->{status} == 401 }, 30), 'the token expires');
+is(as_guest($alice, POST => "/v1/conversations/$cid/messages", { body => 'after exp' })->{status}, 201, 'a post');
+ok($ss->wait_until(sub { grep { ($_->{data} // '') =~ /after exp/ } $ss->messages }, 30),
+	'the stream still delivers after its token expired');
+$ss->close;
+
+# --- CORS -------------------------------------------------------------------------------
+$r = $gw->req(OPTIONS => '/v1/guests/bob', undef, key => undef,
+	headers => { Origin => 'https://game.example', 'Access-Control-Request-Method' => 'PUT',
+		'Access-Control-Request-Headers' => 'authorization, content-type' });
+is($r->{status}, 204, 'preflight: 204');
+is($r->{headers}{'access-control-allow-origin'}, 'https://game.example', 'allow origin');
+like($r->{headers}{'access-control-allow-methods'} // '', qr/PUT/, 'allow methods');
+like($r->{headers}{'access-control-allow-headers'} // '', qr/Authorization.*Content-Type.*Last-Event-ID/, 'allow headers');
+like($r->{headers}{'access-control-max-age'} // '', qr/^\d+$/, 'max age');
+$r = $gw->req(OPTIONS => '/v1/guests/bob', undef, key => undef,
+	headers => { Origin => 'https://evil.example', 'Access-Control-Request-Method' => 'PUT' });
+ok(!grep(/^access-control-/, keys %{ $r->{headers} }), 'a foreign origin: no CORS headers');
+$r = as_guest($alice, GET => '/v1/guests/bob');
+like($r->{headers}{vary} // '', qr/Origin/, 'Vary: Origin always');
+$r = $gw->req(GET => '/v1/guests/bob', undef, key => $alice, headers => { Origin => 'https://b.example' });
+is($r->{headers}{'access-control-allow-origin'}, 'https://b.example', 'a listed origin on a response');
+$r = $gw->req(GET => '/v1/guests/bob', undef, key => $alice, headers => { Origin => 'https://evil.example' });
+ok(!exists $r->{headers}{'access-control-allow-origin'}, 'a foreign origin on a response: none');
+$r = $gw->req(GET => '/v1/guests/nobody', undef, key => $alice, headers => { Origin => 'https://b.example' });
+is($r->{headers}{'access-control-allow-origin'}, 'https://b.example', 'errors carry it too');
+
+# --- tokens never in the log ------------------------------------------------------------
+$gw->stop('gw1');
+$gw2->stop('gw2');
+for my $x ([gw1 => $gw], [gw2 => $gw2])
+{
+	my $log = $x->[1]->log_text;
+	for my $tok ($alice, $bob, $carol, $short)
+	{
+		my ($sig) = $tok =~ /\.([^.]+)$/;
+		unlike($log, qr/\Q$sig\E/, "$x->[0] log: no token signature");
+	}
+	unlike($log, qr/eyJ/, "$x->[0] log: nothing that looks like a JWT part");
+	unlike($log, qr/access_token/, "$x->[0] log: no access_token");
+}
+
+# --- no CORS headers by default; per-guest rate limits; demo off ------------------------
+$gw = ParleyTest->start(node => $node, key => $key, name => 'limits',
+	env => { PARLEY_JWT_SECRET => $SECRET, PARLEY_GUEST_RATE_LIMIT => 1, PARLEY_GUEST_RATE_BURST => 3 });
+$r = $gw->req(GET => '/v1/guests/bob', undef, headers => { Origin => 'https://game.example' });
+ok(!grep(/^(access-control-|vary$)/, keys %{ $r->{headers} }), 'CORS off by default');
+my @st = map { as_guest($alice, GET => '/v1/guests/bob')->{status} } 1 .. 8;
+is_deeply([ @st[0 .. 2] ], [ 200, 200, 200 ], 'a guest: the burst passes');
+ok(grep({ $_ == 429 } @st), 'then 429');
+$r = as_guest($alice, GET => '/v1/guests/bob');
+is($r->{status}, 429, 'still limited');
+like($r->{headers}{'retry-after'} // '', qr/^[1-9]\d*$/, 'Retry-After');
+is(as_guest($bob, GET => '/v1/guests/bob')->{status}, 200, 'another guest has its own bucket');
+is($gw->req(GET => '/v1/guests/bob')->{status}, 200, 'the service key is not limited by guests');
+is($gw->req(POST => '/demo/token', { guest_id => 'dan', display_name => 'Dan' }, key => undef)->{status}, 404,
+	'the demo endpoint is off by default');
+$gw->stop('limits');
+
+# --- the demo endpoint (PARLEY_DEMO=1) and PARLEY_JWT_AUDIENCE --------------------------
+$gw = ParleyTest->start(node => $node, key => $key, name => 'demo',
+	env => { PARLEY_JWT_SECRET => $SECRET, PARLEY_DEMO => 1, PARLEY_JWT_AUDIENCE => 'parley-demo' });
+$r = $gw->req(POST => '/demo/token', { guest_id => 'dan', display_name => 'Dan' }, key => undef);
+is($r->{status}, 201, 'demo token: 201');
+my $dan = $r->{json}{token};
+is(as_guest($dan, GET => '/v1/guests/dan')->{json}{display_name}, 'Dan', 'the demo created the guest; its token works');
+is($gw->req(POST => '/demo/token', { guest_id => 'dan' }, key => undef)->{status}, 400, 'demo: display_name required');
+is(as_guest($alice, GET => '/v1/guests/bob')->{status}, 401, 'with an audience, a token without aud: 401');
+is(as_guest(jwt(claims => { %ok, iat => int(time()), exp => int(time()) + 60, aud => 'parley-demo' }),
+	GET => '/v1/guests/bob')->{status}, 200, 'with the aud: 200');
+is(as_guest(jwt(claims => { %ok, iat => int(time()), exp => int(time()) + 60, aud => 'other' }),
+	GET => '/v1/guests/bob')->{status}, 401, 'another aud: 401');
+$gw->stop('demo');
+
+done_testing();
