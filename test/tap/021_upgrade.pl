@@ -69,7 +69,8 @@ my $key = ParleyTest::create_key($node, 'upgrade-test', 'up');
 my $owner_url = sprintf('host=%s port=%d dbname=up', $node->host, $node->port);
 my @gws = map {
 	ParleyTest->start(node => $node, key => $key, wait => 'none', name => "migrate$_",
-		env => { PARLEY_MIGRATE => 1, DATABASE_URL => $owner_url })
+		env => { PARLEY_MIGRATE => 1, DATABASE_URL => $owner_url,
+			PARLEY_JWT_SECRET => "upgrade-test-secret-of-at-least-32-bytes" })
 } 1 .. 10;
 $_->wait_for('/readyz', 60) for @gws;
 pass('ten gateways with PARLEY_MIGRATE=1 are ready');
