@@ -65,9 +65,11 @@ for my $line (split(/\n/, read_file("$dir/errcodes.txt")))
 }
 
 # Codes every /v1 route can answer with: its input (a query parameter, the
-# body, a body sent where none is taken), the key, the rate limit, the
-# database.
-my @every_route = qw(validation_failed invalid_json unauthorized payload_too_large
+# body, a body sent where none is taken), the key or guest token (API.md
+# section 7: an expired token, an `as` or profile of another guest, a
+# service-key-only route), the rate limit, the database.
+my @every_route = qw(validation_failed invalid_json unauthorized token_expired
+  guest_mismatch service_key_required payload_too_large
   unsupported_media_type rate_limited internal_error database_unavailable
   database_timeout conflict_retry);
 

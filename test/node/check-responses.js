@@ -89,6 +89,12 @@ for (const rec of records) {
   const path = rec.path.split('?')[0];
   const method = rec.method.toUpperCase();
   const isHead = method === 'HEAD';
+  // Not part of the API the document describes: the dev-only demo
+  // (PARLEY_DEMO=1: its static files and /demo/token, never in production)
+  // and CORS preflights (API.md section 7: 204 with the allow headers).
+  if (path === '/demo' || path.startsWith('/demo/') || (method === 'OPTIONS' && rec.status === 204)) {
+    continue;
+  }
   const tpl = findPath(path);
   const op = tpl && doc.paths[tpl][(isHead ? 'GET' : method).toLowerCase()];
 
