@@ -18,6 +18,14 @@ util_ms_since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+int
+util_backoff_next(int cur_ms, int min_ms, int max_ms)
+{
+	if (cur_ms == 0)
+		return min_ms;
+	return cur_ms * 2 > max_ms ? max_ms : cur_ms * 2;
+}
+
 struct timeval
 util_timeval_ms(long ms)
 {

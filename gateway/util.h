@@ -17,6 +17,9 @@ struct evbuffer;
 /* Milliseconds of CLOCK_MONOTONIC since *t0. */
 double		util_ms_since(const struct timespec *t0);
 
+/* The next delay of an exponential backoff: min after 0, then doubled up to max. */
+int			util_backoff_next(int cur_ms, int min_ms, int max_ms);
+
 /* A timeval of ms milliseconds (ms >= 0). */
 struct timeval util_timeval_ms(long ms);
 

@@ -167,8 +167,7 @@ change_failed(struct hub_conv *c, bool retry)
 		changes_next();
 		return;
 	}
-	cq.backoff_ms = cq.backoff_ms == 0 ? RETRY_MIN_MS :
-		cq.backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : cq.backoff_ms * 2;
+	cq.backoff_ms = util_backoff_next(cq.backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
 	tv = util_timeval_ms(cq.backoff_ms);
 	if (cq.retry_timer != NULL)
 		evtimer_add(cq.retry_timer, &tv);

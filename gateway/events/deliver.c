@@ -263,8 +263,7 @@ batch_failed(struct batch *b, bool retry)
 		fetch_next();
 		return;
 	}
-	dq.backoff_ms = dq.backoff_ms == 0 ? RETRY_MIN_MS :
-		dq.backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : dq.backoff_ms * 2;
+	dq.backoff_ms = util_backoff_next(dq.backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
 	tv = util_timeval_ms(dq.backoff_ms);
 	if (dq.retry_timer != NULL)
 		evtimer_add(dq.retry_timer, &tv);
