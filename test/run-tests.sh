@@ -4,12 +4,31 @@
 # SANITIZE=1 runs the gateway suites against an ASan+UBSan build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. test/lib.sh
 
 bash test/install-deps.sh
 bash test/browser/install.sh
 # 019_browser.pl fails rather than skips when the browser is missing.
 export PARLEY_BROWSER_REQUIRED=1
+
+work=$(mktemp -d /tmp/parley-test.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+    declare -F cluster_stop >/dev/null && cluster_stop
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Build and test against a private copy of the PostgreSQL install
+# (test/private-pg.sh): "make install" writes there, not into /usr, so runs
+# of other checkouts on this machine (or make run) cannot swap the
+# extension's files under this one.  PG_CONFIG=... make test uses the
+# install named instead.
+if [ -z "${PG_CONFIG:-}" ]; then
+    PG_CONFIG=$(bash test/private-pg.sh "$work/pginst")
+fi
+export PG_CONFIG
+. test/lib.sh
 
 echo "== build"
 make -s PG_CONFIG="$PG_CONFIG" build
@@ -20,15 +39,6 @@ make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 failed=0
 echo "== generated files"
 make -s PG_CONFIG="$PG_CONFIG" check-generated || failed=1
-
-work=$(mktemp -d /tmp/parley-test.XXXXXX)
-chmod 755 "$work"
-cleanup() {
-    cluster_stop
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 echo "== cluster"
 cluster_start "$work/pg"
@@ -56,6 +66,7 @@ fi
 
 # As root: make deb, dpkg -i, systemd-analyze verify, 040_packages.pl.
 echo "== packages"
-bash test/package-test.sh || failed=1
+# (on the system install, which dpkg writes: not the private copy)
+env -u PG_CONFIG bash test/package-test.sh || failed=1
 
 exit $failed
