@@ -15,7 +15,7 @@
 #include "fmgr.h"
 #include "utils/elog.h"
 
-#define PARLEY_VERSION "0.4.0"
+#define PARLEY_VERSION "0.6.0"
 
 /*
  * ERRCODE_PARLEY_<CODE>: the SQLSTATEs of class PR, generated from
@@ -42,7 +42,11 @@ typedef enum ParleyApi
 	PARLEY_API_0_1,				/* 0.1.0: the first API */
 	PARLEY_API_0_2,				/* 0.2.0: friends and blocks */
 	PARLEY_API_0_3,				/* 0.3.0: change_seq for live events */
-	PARLEY_API_0_4,				/* 0.4.0: guest sessions (the acting guest) */
+	PARLEY_API_0_4,				/* 0.4.0: guest sessions (the acting guest),
+								 * one stream per guest */
+	PARLEY_API_0_5,				/* 0.5.0: reactions, replies, search,
+								 * attachments, conversation settings */
+	PARLEY_API_0_6,				/* 0.6.0: moderation and data rights */
 	PARLEY_API_COUNT			/* not a version: the number of them */
 } ParleyApi;
 

@@ -1,15 +1,24 @@
-# The upgrade 0.1.0 -> 0.4.0 (the DBA's day): a database filled at 0.1.0
-# keeps every row through ALTER EXTENSION parley UPDATE, the updated schema
-# equals a fresh 0.4.0 install, and parleyd's PARLEY_MIGRATE upgrades once
+# The upgrade 0.1.0 -> the current version (the DBA's day): a database
+# filled at 0.1.0 keeps every row through ALTER EXTENSION parley UPDATE, the
+# updated schema equals a fresh install of the current version, and parleyd's PARLEY_MIGRATE upgrades once
 # when ten gateways start at the same time -- or, without the privilege,
-# says what the DBA must run.  Databases filled at 0.2.0 and 0.3.0 update
-# to the same schema, and a gateway role granted at 0.3.0 keeps working.
+# says what the DBA must run.  Databases filled at every earlier version
+# update to the same schema, and a gateway role granted at 0.3.0 keeps
+# working.
 use strict;
 use warnings;
 
 use ParleyTest;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+# The current version: default_version of extension/parley.control.
+my ($cur) = do {
+	open my $fh, '<', "$ENV{PARLEY_SRC}/extension/parley.control" or die "parley.control: $!";
+	map { /^default_version\s*=\s*'([^']+)'/ ? $1 : () } <$fh>;
+};
+die 'no default_version in parley.control' unless $cur;
+(my $cur_re = $cur) =~ s/\./\\./g;
 
 my $node = ParleyTest::new_node('upgrade', bare => 1);
 $node->safe_psql('postgres', 'CREATE DATABASE up');
@@ -20,7 +29,7 @@ is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 
 is($node->safe_psql('up', q{SELECT to_regclass('parley.friendships') IS NOT NULL}), 'f',
 	'0.1.0 has no friendships table');
 
-# --- fill at 0.1.0, with the same parley.so that serves 0.4.0 --------------------
+# --- fill at 0.1.0, with the same parley.so that serves the current version ------
 $node->safe_psql('up', q{
 	SELECT parley.guest_upsert('g' || i, 'Guest ' || i, jsonb_build_object('n', i))
 	  FROM generate_series(1, 20) AS i;
@@ -59,7 +68,7 @@ $gw = ParleyTest->start(node => $node, db => 'up', wait => 'none', name => 'unpr
 	env => { PARLEY_MIGRATE => 1, PARLEY_CONNECT_TIMEOUT => 2 });
 $status = $gw->wait_exit(30);
 is($status, 1, 'PARLEY_MIGRATE as the gateway role: exit 1');
-like($gw->log_text, qr/role "parley_gateway" may not change the extension.*a DBA must run: ALTER EXTENSION parley UPDATE TO '0\.4\.0'/,
+like($gw->log_text, qr/role "parley_gateway" may not change the extension.*a DBA must run: ALTER EXTENSION parley UPDATE TO '$cur_re'/,
 	'... and the message says what the DBA must run');
 is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
 	'0.1.0', '... and nothing changed');
@@ -75,9 +84,9 @@ my @gws = map {
 $_->wait_for('/readyz', 60) for @gws;
 pass('ten gateways with PARLEY_MIGRATE=1 are ready');
 is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
-	'0.4.0', 'the database is at 0.4.0');
-my $updated = grep { $_->log_text =~ /updated extension parley 0\.1\.0 -> 0\.4\.0/ } @gws;
-my $current = grep { $_->log_text =~ /extension parley 0\.4\.0 is current/ } @gws;
+	$cur, "the database is at $cur");
+my $updated = grep { $_->log_text =~ /updated extension parley 0\.1\.0 -> $cur_re/ } @gws;
+my $current = grep { $_->log_text =~ /extension parley $cur_re is current/ } @gws;
 is($updated, 1, 'exactly one gateway updated');
 is($current, 9, 'the nine others found it current');
 
@@ -169,9 +178,9 @@ is($node->safe_psql('fresh', q{
 $node->safe_psql('postgres', 'DROP DATABASE fresh');
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 
-# --- databases filled at 0.2.0 and 0.3.0, updated to 0.4.0 --------------------------------
+# --- databases filled at every earlier version, updated to the current one ----------------
 my %from;
-for my $v ('0.2.0', '0.3.0')
+for my $v (grep { $_ ne $cur } '0.2.0', '0.3.0', '0.4.0', '0.5.0')
 {
 	my $db = 'from' . ($v =~ s/\.//gr);
 	$from{$v} = $db;
@@ -188,7 +197,7 @@ for my $v ('0.2.0', '0.3.0')
 	$node->safe_psql($db, 'GRANT USAGE ON SCHEMA parley TO parley_gateway');
 	$node->safe_psql($db, 'ALTER EXTENSION parley UPDATE');
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
-		'0.4.0', "$v -> 0.4.0");
+		$cur, "$v -> $cur");
 	is($node->safe_psql($db, q{SELECT (SELECT count(*) FROM parley.guests) || ' ' ||
 		(SELECT count(*) FROM parley.messages) || ' ' || (SELECT count(*) FROM parley.friendships)}),
 		$rows, "... every row kept ($rows)");
@@ -198,11 +207,11 @@ for my $v ('0.2.0', '0.3.0')
 	$node->safe_psql($db, q{UPDATE parley.guests SET tokens_valid_from = NULL});
 }
 
-# --- the updated schema equals a fresh 0.4.0 install ----------------------------------------
+# --- the updated schema equals a fresh install of the current version ---------------------
 $node->safe_psql('fresh', 'CREATE EXTENSION parley');
 $node->safe_psql('fresh', 'GRANT USAGE ON SCHEMA parley TO parley_gateway');
 is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'parley'}),
-	'0.4.0', 'a fresh install is 0.4.0');
+	$cur, "a fresh install is $cur");
 
 # Plain pg_dump leaves extension members out; --binary-upgrade dumps each of
 # them (tables, indexes, functions, view, comments, grants).  Lines that
@@ -236,11 +245,11 @@ like($members_fresh, qr/message_post_v0_2/, '... and the function symbols');
 like($members_fresh, qr/message_edit_v0_3/, '... of 0.3.0 too');
 like($members_fresh, qr/guest_upsert_v0_4/, '... and of 0.4.0');
 like($members_fresh, qr/GRANT USAGE ON SCHEMA parley TO pg_monitor/, '... and the grants (pg_monitor)');
-is($members_up, $members_fresh, 'updated and fresh 0.4.0 have the same members, comments and grants');
+is($members_up, $members_fresh, "updated and fresh $cur have the same members, comments and grants");
 is(schema('up'), schema('fresh'), 'pg_dump --schema-only of both is the same');
 for my $v (sort keys %from)
 {
-	is(schema($from{$v}, '--binary-upgrade'), $members_fresh, "updated from $v: the same members as fresh 0.4.0");
+	is(schema($from{$v}, '--binary-upgrade'), $members_fresh, "updated from $v: the same members as fresh $cur");
 	is(schema($from{$v}), schema('fresh'), "updated from $v: the same pg_dump --schema-only");
 }
 is($node->safe_psql('up', q{SELECT extconfig::regclass[]::text FROM pg_extension WHERE extname = 'parley'}),

@@ -1,0 +1,6 @@
+/* parley_proxy 0.5.0 -> 0.6.0: the parley 0.6.0 API (moderation and data
+ * rights, API.md section 10) in a proxy database.  The shards run parley
+ * 0.6.0.  A fresh install runs parley_proxy--0.2.0.sql and then the update
+ * scripts. */
+
+\echo Use "ALTER EXTENSION parley_proxy UPDATE TO '0.6.0'" to load this file. \quit
