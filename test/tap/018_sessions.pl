@@ -88,12 +88,25 @@ is(as_guest($alice, POST => "/v1/conversations/$cid/messages?as=alice", { body =
 is(as_guest($alice, GET => "/v1/conversations/$cid/messages")->{status}, 200, 'list messages as the token guest');
 is(as_guest($bob, GET => "/v1/conversations/$cid/messages")->{status}, 403, 'bob is no participant: the extension says 403');
 for my $sv ([POST => '/v1/guests/alice/tokens', {}], [DELETE => '/v1/guests/alice/tokens'],
-	[GET => '/v1/guests/alice/friends'], [PUT => '/v1/guests/alice/blocks/bob'])
+	[POST => '/v1/guests/bob/tokens'], [DELETE => '/v1/guests/ghost/tokens'])
 {
 	$r = as_guest($alice, @$sv);
 	is($r->{status}, 403, "$sv->[0] $sv->[1] with a guest token: 403");
 	is($r->{json}{code}, 'service_key_required', 'service_key_required');
 }
+
+# Friends and blocks: the acting guest is the token's (020_friends has the rest).
+$r = as_guest($alice, PUT => '/v1/guests/alice/friends/bob');
+is($r->{status}, 201, 'a guest sends a friend request for itself');
+is($r->{json}{guest_id}, 'alice', 'from its side');
+is(as_guest($bob, GET => '/v1/guests/bob/friends?status=incoming')->{json}{friends}[0]{other_id}, 'alice',
+	'the other guest lists it with its own token');
+$r = as_guest($alice, GET => '/v1/guests/bob/friends');
+is($r->{status}, 403, "another guest's friends: 403");
+is($r->{json}{code}, 'guest_mismatch', 'guest_mismatch, from the extension');
+$r = as_guest($alice, PUT => '/v1/guests/bob/blocks/alice');
+is($r->{json}{code}, 'guest_mismatch', 'blocking for another guest: guest_mismatch');
+is(as_guest($alice, DELETE => '/v1/guests/alice/friends/bob')->{status}, 204, 'and withdraws it');
 
 # --- every refusal --------------------------------------------------------------------
 my %ok = (sub => 'alice', iat => int($now), exp => int($now) + 600);
