@@ -9,6 +9,7 @@ use warnings;
 
 use Digest::SHA qw(hmac_sha256);
 use JSON::PP;
+use POSIX ();
 use MIME::Base64 qw(encode_base64url);
 use ParleyTest;
 use SSEClient;
@@ -176,6 +177,46 @@ $r = $gw->req(POST => '/v1/guests/carol/tokens', {});
 is($r->{status}, 201, 'a token minted after the revocation');
 is(as_guest($r->{json}{token}, GET => '/v1/guests/bob')->{status}, 200, 'works at once');
 is(as_guest($alice, GET => '/v1/guests/bob')->{status}, 200, "other guests' tokens are unaffected");
+
+# A revocation that lands while a stream is still opening (its subscribe
+# check held up by a lock on the conversation's database) ends it too: the
+# opening stream is refused 401 within the poll, not started once the
+# check answers.
+{
+	is($gw->req(PUT => '/v1/guests/erin', { display_name => 'Erin' })->{status}, 201, 'guest erin');
+	my $erin = $gw->req(POST => '/v1/guests/erin/tokens', {})->{json}{token};
+	my $ecid = $gw->req(POST => '/v1/conversations?as=erin', { kind => 'direct', participants => ['alice'] })->{json}{id};
+	my $db = ParleyTest::conversation_db($node, $ecid);
+	my $hold = 6;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		$node->psql($db, "BEGIN; LOCK TABLE parley.participants IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($hold); COMMIT");
+		POSIX::_exit(0);
+	}
+	ok(ParleyTest::poll_until(sub { $node->safe_psql($db, q{SELECT count(*) FROM pg_locks
+		WHERE relation = 'parley.participants'::regclass AND mode = 'AccessExclusiveLock' AND granted}) == 1 }, 60),
+		'the conversation database holds a lock the subscribe check waits for');
+	my $t_lock = time();
+	my $os = SSEClient->open($gw->{port}, "/v1/conversations/$ecid/events?access_token=$erin");
+	ok(ParleyTest::poll_until(sub { $node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity
+		WHERE wait_event_type = 'Lock' AND query LIKE '%events_subscribe%'}) >= 1 }, 60),
+		'the stream is opening: its subscribe check waits');
+	$os->pump(0);
+	ok(!defined $os->{head}, 'no answer yet');
+	my $t0 = time();
+	is($gw->req(DELETE => '/v1/guests/erin/tokens')->{status}, 204, 'revoke erin while her stream opens');
+	is($os->status(30), 401, 'the opening stream is refused: 401');
+	my $took = time() - $t0;
+	diag(sprintf('opening stream refused %.3f s after the revocation', $took));
+	ok(time() - $t_lock < $hold, 'before its subscribe check could answer');
+	like($os->body, qr/revoked/, 'it says why');
+	unlike($os->body, qr/\Q$erin\E/, 'without the token');
+	waitpid($pid, 0);
+	is(SSEClient->open($gw->{port}, "/v1/conversations/$ecid/events?access_token=$erin")->status, 401,
+		'reopening with the revoked token: 401');
+}
 
 # A stream outlives its token's exp (checked at open only).
 my $short = jwt(claims => { sub => 'alice', iat => int(time()), exp => int(time()) + 2 });
