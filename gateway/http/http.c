@@ -936,11 +936,8 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	if (config.demo)
 		log_warn("PARLEY_DEMO=1: POST %s mints a token for any guest without a key (never in production)",
 				 DEMO_PATH);
-	if (!token_setup(base, pool, on_guest_revoked))
-	{
-		snprintf(err, errlen, "out of memory");
+	if (!token_setup(base, pool, on_guest_revoked, err, errlen))
 		return false;
-	}
 	if (!demo_page_setup(err, errlen))
 		return false;
 	lev = accept_listen(base, host, port, err, errlen);

@@ -296,4 +296,117 @@ is(as_guest(jwt(claims => { %ok, iat => int(time()), exp => int(time()) + 60, au
 	GET => '/v1/guests/bob')->{status}, 401, 'another aud: 401');
 $gw->stop('demo');
 
+# --- asymmetric keys: PARLEY_JWT_PUBLIC_KEY (EdDSA, RS256) ------------------------------
+# Keys made by the openssl CLI now; tokens signed as a game server would,
+# with its private key (the gateway holds only the public one).
+{
+	my $kdir = PostgreSQL::Test::Utils::tempdir();
+	my $ossl = sub { system('openssl', @_) == 0 or die "openssl @_: $?"; };
+	for my $k ([ed => 'ed25519'], [ed2 => 'ed25519'], [rsa => 'RSA', 2048], [rsa2 => 'RSA', 2048],
+		[rsa1k => 'RSA', 1024], [ec => 'EC'])
+	{
+		my ($name, $algo, $bits) = @$k;
+		$ossl->('genpkey', '-algorithm', $algo, ($bits ? ('-pkeyopt', "rsa_keygen_bits:$bits") : ()),
+			($algo eq 'EC' ? ('-pkeyopt', 'ec_paramgen_curve:P-256') : ()), '-out', "$kdir/$name.pem");
+		$ossl->('pkey', '-in', "$kdir/$name.pem", '-pubout', '-out', "$kdir/$name.pub");
+	}
+	my $slurp = sub { open(my $fh, '<:raw', $_[0]) or die "$_[0]: $!"; local $/; return scalar <$fh>; };
+	# A token signed with private key $key (EdDSA or RS256 by the key), header alg $alg.
+	my $signed = sub {
+		my ($key, $alg, $claims) = @_;
+		my $data = encode_base64url($JSONC->encode({ alg => $alg, typ => 'JWT' })) . '.'
+		  . encode_base64url($JSONC->encode($claims));
+		open(my $fh, '>:raw', "$kdir/data") or die; print $fh $data; close $fh;
+		if ($key =~ /^ed/) { $ossl->('pkeyutl', '-sign', '-inkey', "$kdir/$key.pem", '-rawin', '-in', "$kdir/data", '-out', "$kdir/sig"); }
+		else { $ossl->('dgst', '-sha256', '-sign', "$kdir/$key.pem", '-out', "$kdir/sig", "$kdir/data"); }
+		return "$data." . encode_base64url($slurp->("$kdir/sig"));
+	};
+	my $t = int(time());
+	my %c = (sub => 'alice', iat => $t, exp => $t + 600);
+
+	# Bad keys: parleyd refuses to start and says why.
+	for my $bad ([ 'a missing file', "$kdir/nope.pub", qr/cannot read/ ],
+		[ 'a private key', "$kdir/ed.pem", qr/no PEM public key/ ],
+		[ 'an EC P-256 key', "$kdir/ec.pub", qr/an Ed25519 key \(EdDSA\) or an RSA key/ ],
+		[ 'a 1024-bit RSA key', "$kdir/rsa1k.pub", qr/an Ed25519 key \(EdDSA\) or an RSA key/ ])
+	{
+		my ($what, $val, $re) = @$bad;
+		my $x = ParleyTest->start(node => $node, key => $key, name => 'badkey', wait => 'none',
+			env => { PARLEY_JWT_PUBLIC_KEY => $val });
+		ok(ParleyTest::poll_until(sub { !$x->alive }, 30), "PARLEY_JWT_PUBLIC_KEY $what: parleyd exits");
+		like($x->log_text, $re, '... and says why');
+	}
+
+	# Ed25519 as a file path; no secret.
+	my $ge = ParleyTest->start(node => $node, key => $key, name => 'eddsa',
+		env => { PARLEY_JWT_PUBLIC_KEY => "$kdir/ed.pub", PARLEY_LOG_LEVEL => 'debug' });
+	my $ed = $signed->('ed', 'EdDSA', \%c);
+	like($ed, qr/^[\w-]+\.[\w-]+\.[\w-]{86}$/, 'an EdDSA token (64-byte signature)');
+	is($ge->req(GET => '/v1/guests/bob', undef, key => $ed)->{status}, 200, 'EdDSA with an Ed25519 public key file: 200');
+	$r = $ge->req(PUT => '/v1/guests/bob', { display_name => 'B' }, key => $ed);
+	is($r->{json}{code}, 'guest_mismatch', 'the acting guest is its sub');
+	my $es = SSEClient->open($ge->{port}, "/v1/conversations/$cid/events?access_token=$ed");
+	is($es->status, 200, 'an EdDSA stream with ?access_token=');
+	$es->close;
+	is($ge->req(GET => '/v1/guests/bob')->{status}, 200, 'service keys still work');
+	my ($edh, $edc, $eds) = split /\./, $ed;
+	my @edbad = (
+		[ 'alg RS256 (the key is Ed25519)', $signed->('rsa', 'RS256', \%c), 'unauthorized' ],
+		[ 'alg HS256 (no secret here)', jwt(claims => \%c), 'unauthorized' ],
+		[ 'HS256 keyed with the public key PEM (key confusion)', jwt(claims => \%c, secret => $slurp->("$kdir/ed.pub")), 'unauthorized' ],
+		[ 'alg none', jwt(head => { alg => 'none' }, claims => \%c, sig => ''), 'unauthorized' ],
+		[ 'alg none with the EdDSA signature', jwt(head => { alg => 'none' }, claims => \%c, sig => $eds), 'unauthorized' ],
+		[ 'signed by another Ed25519 key', $signed->('ed2', 'EdDSA', \%c), 'unauthorized' ],
+		[ 'claims changed after signing', "$edh." . encode_base64url($JSONC->encode({ %c, sub => 'bob' })) . ".$eds", 'unauthorized' ],
+		[ 'a signature byte flipped', "$edh.$edc." . (substr($eds, 0, 10) . (substr($eds, 10, 1) eq 'A' ? 'B' : 'A') . substr($eds, 11)), 'unauthorized' ],
+		[ 'a truncated signature', "$edh.$edc." . substr($eds, 0, 43), 'unauthorized' ],
+		[ 'expired', $signed->('ed', 'EdDSA', { %c, iat => $t - 700, exp => $t - 100 }), 'token_expired' ],
+		[ 'lifetime over 24 h', $signed->('ed', 'EdDSA', { %c, exp => $t + 86401 }), 'unauthorized' ],
+	);
+	for my $b (@edbad)
+	{
+		my ($what, $tok, $code) = @$b;
+		$r = $ge->req(GET => '/v1/guests/bob', undef, key => $tok);
+		is($r->{status}, 401, "EdDSA gateway, $what: 401");
+		is($r->{json}{code}, $code, "... $code");
+		unlike($r->{body} // '', qr/\Q$tok\E/, '... the token is not echoed');
+	}
+	$r = $ge->req(POST => '/v1/guests/alice/tokens', {});
+	is($r->{status}, 503, 'minting needs PARLEY_JWT_SECRET: 503 on a public-key-only gateway');
+	like($r->{json}{detail} // '', qr/private key/, '... the service signs with its private key');
+	is($ge->req(DELETE => '/v1/guests/alice/tokens')->{status}, 204, 'revoking works');
+	ok(ParleyTest::poll_until(sub { $ge->req(GET => '/v1/guests/bob', undef, key => $ed)->{status} == 401 }, 30),
+		'the EdDSA token is refused after the revocation');
+	sleep 1;    # API.md section 7: a service waits a second before minting again
+	my $t2 = int(time());
+	is($ge->req(GET => '/v1/guests/bob', undef, key => $signed->('ed', 'EdDSA', { %c, iat => $t2, exp => $t2 + 60 }))->{status},
+		200, 'a token signed after it works');
+	$ge->stop('eddsa');
+	my $log = $ge->log_text;
+	unlike($log, qr/\Q$eds\E/, 'the EdDSA signature is not in the log');
+
+	# RSA as PEM text, beside an HS256 secret: each alg with its own key.
+	my $gr = ParleyTest->start(node => $node, key => $key, name => 'rs256',
+		env => { PARLEY_JWT_PUBLIC_KEY => $slurp->("$kdir/rsa.pub"), PARLEY_JWT_SECRET => $SECRET });
+	$t = int(time());
+	%c = (sub => 'alice', iat => $t, exp => $t + 600);
+	my $rs = $signed->('rsa', 'RS256', \%c);
+	is($gr->req(GET => '/v1/guests/bob', undef, key => $rs)->{status}, 200, 'RS256 with RSA PEM text: 200');
+	is($gr->req(GET => '/v1/guests/bob', undef, key => jwt(claims => \%c))->{status}, 200, 'HS256 with the secret beside it: 200');
+	my ($rsh, $rsc, $rss) = split /\./, $rs;
+	for my $b ([ 'alg EdDSA (the key is RSA)', $signed->('ed', 'EdDSA', \%c) ],
+		[ 'signed by another RSA key', $signed->('rsa2', 'RS256', \%c) ],
+		[ 'the RS256 signature under alg RS512', jwt(head => { alg => 'RS512', typ => 'JWT' }, claims => \%c, sig => $rss) ],
+		[ 'the RS256 signature under alg PS256', jwt(head => { alg => 'PS256', typ => 'JWT' }, claims => \%c, sig => $rss) ],
+		[ 'HS256 keyed with the public key PEM (key confusion)', jwt(claims => \%c, secret => $slurp->("$kdir/rsa.pub")) ],
+		[ 'claims changed after signing', "$rsh." . encode_base64url($JSONC->encode({ %c, sub => 'bob' })) . ".$rss" ])
+	{
+		$r = $gr->req(GET => '/v1/guests/bob', undef, key => $b->[1]);
+		is($r->{status}, 401, "RS256 gateway, $b->[0]: 401");
+		is($r->{json}{code}, 'unauthorized', '... unauthorized');
+	}
+	is($gr->req(POST => '/v1/guests/alice/tokens', {})->{status}, 201, 'with a secret too, minting works (HS256)');
+	$gr->stop('rs256');
+}
+
 done_testing();
