@@ -62,6 +62,11 @@ like($alice, qr/^[\w-]+\.[\w-]+\.[\w-]{43}$/, 'a compact JWT');
 like($r->{json}{expires_at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'expires_at');
 is($gw->req(POST => '/v1/guests/alice/tokens', {})->{status}, 201, 'ttl defaults (3600)');
 is($gw->req(POST => '/v1/guests/ghost/tokens', {})->{status}, 404, 'unknown guest: 404');
+ParleyTest::problem($gw->req(DELETE => '/v1/guests/ghost/tokens'), 404, 'guest_not_found',
+	'revoking for an unknown guest: 404 guest_not_found');
+$r = $gw->req(POST => '/v1/guests/bob/tokens');
+is($r->{status}, 201, 'minting without a body: 201 (the body is optional)');
+like($r->{json}{token} // '', qr/^[\w-]+\.[\w-]+\.[\w-]{43}$/, '... with a token');
 is($gw->req(POST => '/v1/guests/alice/tokens', { ttl => 59 })->{status}, 400, 'ttl under 60: 400');
 is($gw->req(POST => '/v1/guests/alice/tokens', { ttl => 86401 })->{status}, 400, 'ttl over 24 h: 400');
 my $bob = $gw->req(POST => '/v1/guests/bob/tokens', { ttl => 600 })->{json}{token};
@@ -152,6 +157,13 @@ my $sx = SSEClient->open($gw->{port}, "/v1/conversations/$cid/events?access_toke
 is($sx->status, 403, 'a stream with as naming another guest: 403');
 my $sn = SSEClient->open($gw->{port}, "/v1/conversations/$cid/events?as=carol");
 is($sn->status, 401, 'a stream with no token: 401');
+# Only event routes read access_token (API.md section 7's fine points).
+for my $p ('/v1/guests/bob', "/v1/conversations/$cid/messages")
+{
+	$r = $gw->req(GET => "$p?access_token=$carol", undef, key => undef);
+	is($r->{status}, 401, "GET $p with ?access_token= and no Authorization: 401");
+	unlike($r->{body} // '', qr/\Q$carol\E/, '... the token is not echoed');
+}
 
 # --- revocation: every gateway within 1 s, with requests in flight ----------------------
 # Load on gw2 while revoking on gw1.
@@ -173,6 +185,16 @@ my @after = map { ($_ % 2 ? $gw : $gw2)->req(GET => '/v1/guests/bob', undef, key
 is_deeply([ grep { $_ != 401 } @after ], [], 'every later request with it: 401');
 ok($s->wait_until(sub { $s->ended }, 30), "the revoked guest's stream ends (gw1)");
 ok($s2->wait_until(sub { $s2->ended }, 30), 'and on gw2');
+# The revocation refuses every token whose iat is at or before its second,
+# and no later one (valid_from is that second + 1; through the proxy the
+# earliest of the shards').
+my ($vf) = sort { $a <=> $b } ParleyTest::data_psql_all($node,
+	q{SELECT extract(epoch FROM tokens_valid_from)::bigint FROM parley.guests WHERE guest_id = 'carol'});
+ok($vf >= int($t0) && $vf <= int($t_revoked) + 1, 'valid_from is the second after the revocation');
+is(as_guest(jwt(claims => { sub => 'carol', iat => $vf - 1, exp => $vf + 600 }), GET => '/v1/guests/bob')->{status},
+	401, "a token with iat in the revocation's second: 401");
+is(as_guest(jwt(claims => { sub => 'carol', iat => $vf, exp => $vf + 600 }), GET => '/v1/guests/bob')->{status},
+	200, 'a token with iat one second later: 200');
 $r = $gw->req(POST => '/v1/guests/carol/tokens', {});
 is($r->{status}, 201, 'a token minted after the revocation');
 is(as_guest($r->{json}{token}, GET => '/v1/guests/bob')->{status}, 200, 'works at once');
@@ -249,6 +271,18 @@ ok(!exists $r->{headers}{'access-control-allow-origin'}, 'a foreign origin on a 
 $r = $gw->req(GET => '/v1/guests/nobody', undef, key => $alice, headers => { Origin => 'https://b.example' });
 is($r->{headers}{'access-control-allow-origin'}, 'https://b.example', 'errors carry it too');
 
+# --- tokens never in metrics ---
+{
+	my $m = $gw->req(GET => '/metrics', undef, key => undef)->{body} // '';
+	like($m, qr/^parley_/m, 'metrics answered');
+	for my $tok ($alice, $bob, $carol)
+	{
+		my ($sig) = $tok =~ /\.([^.]+)$/;
+		unlike($m, qr/\Q$sig\E/, 'metrics: no token signature');
+	}
+	unlike($m, qr/eyJ|access_token/, 'metrics: nothing that looks like a token');
+}
+
 # --- tokens never in the log ------------------------------------------------------------
 $gw->stop('gw1');
 $gw2->stop('gw2');
@@ -295,6 +329,24 @@ is(as_guest(jwt(claims => { %ok, iat => int(time()), exp => int(time()) + 60, au
 is(as_guest(jwt(claims => { %ok, iat => int(time()), exp => int(time()) + 60, aud => 'other' }),
 	GET => '/v1/guests/bob')->{status}, 401, 'another aud: 401');
 $gw->stop('demo');
+
+# --- revocations cannot be loaded: 503 (API.md section 7's fine points) -----------------
+{
+	my $gd = ParleyTest->start(node => $node, key => $key, name => 'dbdown', env => { PARLEY_JWT_SECRET => $SECRET });
+	my $tok = jwt(claims => { sub => 'alice', iat => int(time()), exp => int(time()) + 600 });
+	is($gd->req(GET => '/v1/guests/bob', undef, key => $tok)->{status}, 200, 'a guest token works');
+	$node->stop('fast');
+	ok(ParleyTest::poll_until(sub { $gd->req(GET => '/v1/guests/bob', undef, key => $tok)->{status} == 503 }, 60),
+		'the database gone: a guest token gets 503 once revocations are stale (10 s)');
+	$r = $gd->req(GET => '/v1/guests/bob', undef, key => $tok);
+	is($r->{json}{code}, 'database_unavailable', '... database_unavailable');
+	unlike($r->{body} // '', qr/\Q$tok\E/, '... without the token');
+	is($gd->req(GET => '/readyz', undef, key => undef)->{status}, 503, '/readyz: 503');
+	$node->start;
+	ok(ParleyTest::poll_until(sub { $gd->req(GET => '/v1/guests/bob', undef, key => $tok)->{status} == 200 }, 60),
+		'the database back: the token works again');
+	$gd->stop('dbdown');
+}
 
 # --- asymmetric keys: PARLEY_JWT_PUBLIC_KEY (EdDSA, RS256) ------------------------------
 # Keys made by the openssl CLI now; tokens signed as a game server would,
