@@ -241,8 +241,9 @@ sub function_operation
 	{
 		my $s = {type => 'object', properties => \%props};
 		$s->{required} = \@required if @required;
+		# No field required: the body may be left out (the gateway takes {}).
 		$op->{requestBody} = {
-			required => JSON::PP::true,
+			required => @required ? JSON::PP::true : JSON::PP::false,
 			content => {'application/json' => {schema => $s}}
 		};
 	}

@@ -14,8 +14,15 @@
  * request racing a block, run one after the other instead of colliding on
  * the primary key.
  *
- * Checks, in order: arguments (400, also for oneself), both guests exist
- * (404), then the rule of the function.
+ * Checks, in order: arguments (400, also for oneself), the acting guest
+ * (0.4.0: 403 guest_mismatch), both guests exist (404), then the rule of
+ * the function.
+ *
+ * 0.4.0 (API.md section 7) adds a last argument, actor: the acting guest
+ * (a guest token's guest), NULL for a service.  When given it must be
+ * guest_id, the guest whose side of the pair changes or is listed: a guest
+ * acts only for itself.  The 0.2.0 symbols (no actor) serve databases at
+ * 0.2.0 and 0.3.0.
  */
 #include "postgres.h"
 
@@ -131,14 +138,36 @@ static ParleyQuery q_list_before = {
 };
 
 /*
- * The two guest id arguments; "what" names the action in the error for
- * oneself ("send a friend request to", "block").
+ * 0.4.0: the actor argument (argno), when given, must be guest: 403
+ * guest_mismatch.  "what" names the action ("change the friends of").
  */
 static void
-pair_args(FunctionCallInfo fcinfo, const char *what, char **guest, char **other)
+check_actor(FunctionCallInfo fcinfo, ParleyApi api, int argno, const char *guest,
+			const char *what)
+{
+	char	   *actor;
+
+	if (api < PARLEY_API_0_4 || PG_ARGISNULL(argno))
+		return;
+	actor = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (strcmp(actor, guest) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_GUEST_MISMATCH),
+				 errmsg("guest \"%s\" may not %s guest \"%s\"", actor, what, guest),
+				 errhint("A guest acts only for itself: guest_id must be the acting guest.")));
+}
+
+/*
+ * The two guest id arguments and (0.4.0) the actor, the third; "what"
+ * names the action in the error for oneself ("send a friend request to",
+ * "block").
+ */
+static void
+pair_args(FunctionCallInfo fcinfo, ParleyApi api, const char *what, char **guest, char **other)
 {
 	*guest = parley_guest_id_arg(fcinfo, 0, "guest_id");
 	*other = parley_guest_id_arg(fcinfo, 1, "other_id");
+	check_actor(fcinfo, api, 2, *guest, "change the friends and blocks of");
 	if (strcmp(*guest, *other) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -189,9 +218,8 @@ parley_raise_blocked(const char *guest, const char *other, const char *what)
 			 errhint("Only the guest who blocked can lift the block.")));
 }
 
-PG_FUNCTION_INFO_V1(friend_request);
-Datum
-friend_request(PG_FUNCTION_ARGS)
+static Datum
+friend_request_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	char	   *guest;
 	char	   *other;
@@ -199,7 +227,7 @@ friend_request(PG_FUNCTION_ARGS)
 	int			status = 200;
 	JsonOut		jo = {0};
 
-	pair_args(fcinfo, "send a friend request to", &guest, &other);
+	pair_args(fcinfo, api, "send a friend request to", &guest, &other);
 	begin_pair_change(guest, other, values);
 
 	if (parley_pair_blocked(guest, other))
@@ -226,15 +254,14 @@ friend_request(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, status));
 }
 
-PG_FUNCTION_INFO_V1(friend_remove);
-Datum
-friend_remove(PG_FUNCTION_ARGS)
+static Datum
+friend_remove_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	char	   *guest;
 	char	   *other;
 	Datum		values[2];
 
-	pair_args(fcinfo, "be friends with", &guest, &other);
+	pair_args(fcinfo, api, "be friends with", &guest, &other);
 	begin_pair_change(guest, other, values);
 
 	if (parley_query_exec(&q_delete_friendship, values, NULL, false, 0) == 0)
@@ -248,16 +275,15 @@ friend_remove(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(guest_block);
-Datum
-guest_block(PG_FUNCTION_ARGS)
+static Datum
+guest_block_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	char	   *guest;
 	char	   *other;
 	Datum		values[2];
 	JsonOut		jo = {0};
 
-	pair_args(fcinfo, "block", &guest, &other);
+	pair_args(fcinfo, api, "block", &guest, &other);
 	begin_pair_change(guest, other, values);
 
 	parley_query_exec(&q_delete_friendship, values, NULL, false, 0);
@@ -268,15 +294,14 @@ guest_block(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
-PG_FUNCTION_INFO_V1(guest_unblock);
-Datum
-guest_unblock(PG_FUNCTION_ARGS)
+static Datum
+guest_unblock_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	char	   *guest;
 	char	   *other;
 	Datum		values[2];
 
-	pair_args(fcinfo, "unblock", &guest, &other);
+	pair_args(fcinfo, api, "unblock", &guest, &other);
 	begin_pair_change(guest, other, values);
 
 	if (parley_query_exec(&q_delete_block, values, NULL, false, 0) == 0)
@@ -304,9 +329,8 @@ list_cursor_decode(text *cursor, TimestampTz *since)
 	return other;
 }
 
-PG_FUNCTION_INFO_V1(friend_list);
-Datum
-friend_list(PG_FUNCTION_ARGS)
+static Datum
+friend_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	char	   *guest = parley_guest_id_arg(fcinfo, 0, "guest_id");
 	const char *status = "accepted";
@@ -319,6 +343,7 @@ friend_list(PG_FUNCTION_ARGS)
 	SPITupleTable *page;
 	JsonOut		jo = {0};
 
+	check_actor(fcinfo, api, 4, guest, "list the friends of");
 	if (!PG_ARGISNULL(1))
 	{
 		status = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -367,3 +392,15 @@ friend_list(PG_FUNCTION_ARGS)
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
+
+/* 0.2.0 and 0.3.0: no actor.  0.4.0: the actor, last. */
+PARLEY_API_ENTRY(friend_request, friend_request_impl, PARLEY_API_0_2)
+PARLEY_API_ENTRY(friend_request_v0_4, friend_request_impl, PARLEY_API_0_4)
+PARLEY_API_ENTRY(friend_remove, friend_remove_impl, PARLEY_API_0_2)
+PARLEY_API_ENTRY(friend_remove_v0_4, friend_remove_impl, PARLEY_API_0_4)
+PARLEY_API_ENTRY(guest_block, guest_block_impl, PARLEY_API_0_2)
+PARLEY_API_ENTRY(guest_block_v0_4, guest_block_impl, PARLEY_API_0_4)
+PARLEY_API_ENTRY(guest_unblock, guest_unblock_impl, PARLEY_API_0_2)
+PARLEY_API_ENTRY(guest_unblock_v0_4, guest_unblock_impl, PARLEY_API_0_4)
+PARLEY_API_ENTRY(friend_list, friend_list_impl, PARLEY_API_0_2)
+PARLEY_API_ENTRY(friend_list_v0_4, friend_list_impl, PARLEY_API_0_4)

@@ -78,6 +78,8 @@ static const struct setting settings[] = {
 	"requests a key may send at once above the rate; 0 = PARLEY_RATE_LIMIT"},
 	{"PARLEY_JWT_SECRET", SET_STRING, "", CF(jwt_secret), 0, 0,
 	"HS256 secret of guest tokens (API.md section 7), at least 32 bytes; empty = guest tokens off (only service keys)"},
+	{"PARLEY_JWT_PUBLIC_KEY", SET_STRING, "", CF(jwt_public_key), 0, 0,
+	"PEM public key (the text, or a file's path) that verifies EdDSA (Ed25519) or RS256 guest tokens a service signs with its private key; empty = HS256 only"},
 	{"PARLEY_JWT_AUDIENCE", SET_STRING, "", CF(jwt_audience), 0, 0,
 	"when set, a guest token must carry this aud, and minted tokens carry it"},
 	{"PARLEY_REVOKE_POLL_MS", SET_INT, "200", CF(revoke_poll_ms), 50, 1000,

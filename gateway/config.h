@@ -33,6 +33,7 @@ struct config
 	int			rate_limit;			/* requests/s per service key; 0 = off */
 	int			rate_burst;			/* token bucket size; 0 = rate_limit */
 	char	   *jwt_secret;			/* HS256 secret of guest tokens; "" = off */
+	char	   *jwt_public_key;		/* PEM text or file of EdDSA/RS256 tokens; "" = none */
 	char	   *jwt_audience;		/* required aud of guest tokens; "" = none */
 	int			revoke_poll_ms;		/* revocation poll period */
 	char	   *cors_origins;		/* comma list of allowed origins; "" = none */

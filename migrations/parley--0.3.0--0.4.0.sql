@@ -91,6 +91,78 @@ $$;
 
 DROP FUNCTION parley.guest_upsert(text, text, jsonb);
 
+-- section 7: friends and blocks with the acting guest
+-- The five friend and block functions take the acting guest (a guest
+-- token's; NULL for a service) as a last argument, actor: when given it
+-- must be guest_id (403 guest_mismatch, raised in extension/friends.c), so
+-- a guest token may call their routes.  As for guest_upsert: the new
+-- signatures, the old ones' EXECUTE grants copied to them, the old ones
+-- dropped.  Kept before the pg_init_privs clean-up below, which must stay
+-- last (it drops the copied grants from the extension's initial ones).
+CREATE FUNCTION parley.friend_request(guest_id text, other_id text, actor text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'friend_request_v0_4'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.friend_request(text, text, text) IS 'Ask other_id to be friends (last_status() 201, "outgoing"), or accept its request (200, "accepted").  actor: the acting guest, who must be guest_id; NULL for a service.';
+
+CREATE FUNCTION parley.friend_remove(guest_id text, other_id text, actor text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'friend_remove_v0_4'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.friend_remove(text, text, text) IS 'Unfriend, cancel an outgoing request or decline an incoming one.  actor: the acting guest, who must be guest_id; NULL for a service.';
+
+CREATE FUNCTION parley.guest_block(guest_id text, other_id text, actor text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'guest_block_v0_4'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.guest_block(text, text, text) IS 'Block other_id: ends any friendship or request between the two.  actor: the acting guest, who must be guest_id; NULL for a service.';
+
+CREATE FUNCTION parley.guest_unblock(guest_id text, other_id text, actor text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'guest_unblock_v0_4'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.guest_unblock(text, text, text) IS 'Lift a block guest_id holds against other_id.  actor: the acting guest, who must be guest_id; NULL for a service.';
+
+CREATE FUNCTION parley.friend_list(guest_id text, status text DEFAULT 'accepted',
+                                   before text DEFAULT NULL, "limit" integer DEFAULT 50,
+                                   actor text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'friend_list_v0_4'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.friend_list(text, text, text, integer, text) IS 'A guest''s friends or requests (status accepted, incoming or outgoing), newest first; {"friends", "has_more", "next_before"}.  actor: the acting guest, who must be guest_id; NULL for a service.';
+
+REVOKE ALL ON FUNCTION
+    parley.friend_request(text, text, text),
+    parley.friend_remove(text, text, text),
+    parley.guest_block(text, text, text),
+    parley.guest_unblock(text, text, text),
+    parley.friend_list(text, text, text, integer, text)
+FROM PUBLIC;
+
+DO $$
+DECLARE
+    r name;
+BEGIN
+    FOR r IN
+        SELECT a.rolname FROM pg_catalog.pg_roles a
+         WHERE NOT a.rolsuper
+           AND pg_catalog.has_function_privilege(a.oid, 'parley.friend_request(text, text)', 'EXECUTE')
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION parley.friend_request(text, text, text),'
+                                  ' parley.friend_remove(text, text, text),'
+                                  ' parley.guest_block(text, text, text),'
+                                  ' parley.guest_unblock(text, text, text),'
+                                  ' parley.friend_list(text, text, text, integer, text) TO %I', r);
+    END LOOP;
+END
+$$;
+
+DROP FUNCTION parley.friend_request(text, text);
+DROP FUNCTION parley.friend_remove(text, text);
+DROP FUNCTION parley.guest_block(text, text);
+DROP FUNCTION parley.guest_unblock(text, text);
+DROP FUNCTION parley.friend_list(text, text, text, integer);
+
 -- pg_dump dumps the grants on an extension's objects that differ from
 -- pg_init_privs, and a GRANT or REVOKE in an extension's script records the
 -- object's whole ACL there: the grants a DBA had made on the schema before

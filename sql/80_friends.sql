@@ -206,6 +206,43 @@ SELECT regress.err($$SELECT parley.friend_list('fr_nobody')$$);
 SELECT regress.err($$SELECT parley.friend_list(NULL)$$);
 
 -- ---------------------------------------------------------------------------
+-- the acting guest (0.4.0, API.md section 7): actor, when given, must be
+-- guest_id (a guest token's guest acts only for itself); NULL is a service
+-- ---------------------------------------------------------------------------
+SELECT count(*) AS guests FROM (
+    SELECT parley.guest_upsert(g, initcap(substr(g, 4)))
+      FROM unnest(ARRAY['fr_gus', 'fr_hal']) AS g) s;
+SELECT parley.friend_request('fr_hal', 'fr_ann', NULL)->>'status' AS service_request;
+SELECT pg_temp.rows() AS before_mismatch \gset
+-- another guest acting: 403 guest_mismatch (PR015), and nothing changes
+SELECT regress.err($$SELECT parley.friend_request('fr_gus', 'fr_hal', 'fr_hal')$$);
+SELECT regress.err($$SELECT parley.friend_remove('fr_hal', 'fr_ann', 'fr_ann')$$);
+SELECT regress.err($$SELECT parley.guest_block('fr_gus', 'fr_hal', 'fr_hal')$$);
+SELECT regress.err($$SELECT parley.guest_unblock('fr_gus', 'fr_hal', 'fr_hal')$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_hal', 'outgoing', NULL, 50, 'fr_ann')$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_hal', actor => 'fr_gus')$$);
+-- the order of checks: arguments (400) first, then the actor, then the guests (404)
+SELECT regress.err($$SELECT parley.friend_request('fr gus', 'fr_hal', 'fr_hal')$$);
+SELECT regress.err($$SELECT parley.friend_request('fr_gus', 'fr_nobody', 'fr_hal')$$);
+SELECT regress.err($$SELECT parley.friend_request('fr_gus', 'fr_gus', 'fr_hal')$$);
+SELECT regress.err($$SELECT parley.friend_list('fr_nobody', actor => 'fr_gus')$$);
+SELECT pg_temp.rows() = :'before_mismatch' AS mismatches_changed_nothing;
+-- the guest itself: every function works as for a service
+SELECT parley.friend_request('fr_gus', 'fr_hal', 'fr_gus')->>'status' AS request, parley.last_status();
+SELECT parley.friend_request('fr_hal', 'fr_gus', actor => 'fr_hal')->>'status' AS accept, parley.last_status();
+SELECT pg_temp.ids(parley.friend_list('fr_gus', actor => 'fr_gus')) AS gus_friends;
+SELECT parley.friend_remove('fr_hal', 'fr_gus', 'fr_hal') AS removed, parley.last_status();
+SELECT parley.guest_block('fr_gus', 'fr_hal', 'fr_gus')->>'status' AS block, parley.last_status();
+SELECT regress.err($$SELECT parley.guest_unblock('fr_hal', 'fr_gus', 'fr_hal')$$) AS only_the_blocker;
+SELECT parley.guest_unblock('fr_gus', 'fr_hal', 'fr_gus') AS unblocked, parley.last_status();
+-- the 0.4.0 signatures replaced the 0.2.0 ones (one function each)
+SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args
+  FROM pg_proc p
+ WHERE p.pronamespace = 'parley'::regnamespace
+   AND p.proname IN ('friend_request', 'friend_remove', 'guest_block', 'guest_unblock', 'friend_list')
+ ORDER BY 1;
+
+-- ---------------------------------------------------------------------------
 -- the new tables are dumped, and the gateway role cannot touch them
 -- ---------------------------------------------------------------------------
 SELECT c.relname

@@ -444,8 +444,10 @@ on_sink_gone(void *arg)
 
 /*
  * token.c learnt that guest's tokens issued before valid_from are revoked:
- * end their streams now (API.md section 7: within 1 s).  A stream not
- * started yet is left to its start, which checks again.
+ * end their streams now (API.md section 7: within 1 s).  A stream still
+ * opening (its subscribe check not answered yet: ctx set, no head sent)
+ * is refused with 401 instead, so a revocation that lands while a stream
+ * opens ends it too; one started already is cut.
  */
 static void
 on_guest_revoked(const char *guest, int64_t valid_from)
@@ -456,12 +458,24 @@ on_guest_revoked(const char *guest, int64_t valid_from)
 	{
 		struct stream_sink *next = sink->next;
 
-		if (sink->ctx == NULL && sink->stream != NULL &&
-			sink->guest.iat < valid_from && strcmp(sink->guest.guest, guest) == 0)
+		if (sink->stream != NULL && sink->guest.iat < valid_from &&
+			strcmp(sink->guest.guest, guest) == 0)
 		{
-			log_info("ending a stream of guest %s: its tokens were revoked", guest);
 			events_stream_gone(sink->stream);
-			client_stream_abort(sink->client);
+			if (sink->ctx != NULL)
+			{
+				struct problem p;
+
+				log_info("refusing an opening stream of guest %s: its tokens were revoked", guest);
+				problem_set(&p, 401, CODE_UNAUTHORIZED, "the guest's tokens were revoked");
+				client_stream_set_gone(sink->client, NULL, NULL);
+				finish_problem(sink->ctx, &p, NULL);
+			}
+			else
+			{
+				log_info("ending a stream of guest %s: its tokens were revoked", guest);
+				client_stream_abort(sink->client);
+			}
 			sink_free(sink);
 		}
 		sink = next;
@@ -922,11 +936,8 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	if (config.demo)
 		log_warn("PARLEY_DEMO=1: POST %s mints a token for any guest without a key (never in production)",
 				 DEMO_PATH);
-	if (!token_setup(base, pool, on_guest_revoked))
-	{
-		snprintf(err, errlen, "out of memory");
+	if (!token_setup(base, pool, on_guest_revoked, err, errlen))
 		return false;
-	}
 	if (!demo_page_setup(err, errlen))
 		return false;
 	lev = accept_listen(base, host, port, err, errlen);

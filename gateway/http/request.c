@@ -352,11 +352,31 @@ body_acceptable(const char *content_type, size_t body_len, size_t max_body,
 	return true;
 }
 
+/* Does every body field of the route have a default (none is required)? */
+static bool
+body_optional(const struct json_field *fields)
+{
+	for (const struct json_field *f = fields; f->name != NULL; f++)
+		if (f->required)
+			return false;
+	return true;
+}
+
+/*
+ * A body-taking route's body.  When none of its fields is required, no body
+ * at all (empty, no Content-Type) is the empty object: API.md section 7's
+ * minting body is optional.
+ */
 static bool
 bind_body(struct request_parse *rp, const char *content_type, const char *body,
 		  size_t body_len, size_t max_body, struct problem *p)
 {
-	if (!body_acceptable(content_type, body_len, max_body, p))
+	if (body_len == 0 && content_type == NULL && body_optional(rp->route->body))
+	{
+		body = "{}";
+		body_len = 2;
+	}
+	else if (!body_acceptable(content_type, body_len, max_body, p))
 		return false;
 	rp->body = malloc(body_len + 1);
 	if (rp->body == NULL)

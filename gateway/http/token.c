@@ -2,9 +2,12 @@
  * token.c
  *	  Guest tokens: verification (with a small cache), minting, and the
  *	  revocation poll.  The cryptography is OpenSSL's: HMAC-SHA256 with
- *	  HMAC(), base64 with EVP_EncodeBlock/EVP_DecodeBlock, SHA-256 for the
- *	  cache key, CRYPTO_memcmp for every comparison of secret-derived bytes;
- *	  JSON is cJSON's.  Why not libjwt: docs/security.md.
+ *	  HMAC(), EdDSA (Ed25519) and RS256 (RSASSA-PKCS1-v1_5 with SHA-256)
+ *	  with EVP_DigestVerify() and the PEM public key of
+ *	  PARLEY_JWT_PUBLIC_KEY, base64 with EVP_EncodeBlock/EVP_DecodeBlock,
+ *	  SHA-256 for the cache key, CRYPTO_memcmp for every comparison of
+ *	  secret-derived bytes; JSON is cJSON's.  Why not libjwt:
+ *	  docs/security.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 
 #include "config.h"
 #include "log.h"
@@ -22,6 +26,8 @@
 #include "util.h"
 
 #define SIG_LEN 32				/* HMAC-SHA256 */
+#define SIG_MAX 512				/* RS256 with a key of up to 4096 bits */
+#define RSA_BITS_MIN 2048		/* RFC 7518 section 3.3 */
 #define SKEW_S 60				/* an iat this far in the future is fine */
 #define LIFETIME_MAX_S 86400	/* exp - iat */
 #define CACHE_SIZE 4096			/* verified tokens, direct-mapped */
@@ -59,12 +65,87 @@ static struct
 	token_revoked_fn on_revoked;
 	struct cache_entry *cache;
 	struct revoked *revoked[REVOKED_BUCKETS];
+	EVP_PKEY   *pubkey;			/* PARLEY_JWT_PUBLIC_KEY's, or NULL */
+	const char *pub_alg;		/* its alg: "EdDSA" or "RS256" */
 }			tk;
+
+static bool
+secret_set(void)
+{
+	return config.jwt_secret != NULL && config.jwt_secret[0] != '\0';
+}
+
+static bool
+pubkey_set(void)
+{
+	return config.jwt_public_key != NULL && config.jwt_public_key[0] != '\0';
+}
 
 bool
 token_enabled(void)
 {
-	return config.jwt_secret != NULL && config.jwt_secret[0] != '\0';
+	return secret_set() || pubkey_set();
+}
+
+/*
+ * PARLEY_JWT_PUBLIC_KEY: PEM text (it starts with "-----BEGIN") or the path
+ * of a PEM file; a SubjectPublicKeyInfo ("PUBLIC KEY") of an Ed25519 key
+ * (alg EdDSA) or an RSA key of at least 2048 bits (alg RS256).
+ */
+static bool
+load_public_key(char *err, size_t errlen)
+{
+	const char *v = config.jwt_public_key;
+	BIO		   *bio;
+	EVP_PKEY   *key;
+
+	if (strncmp(v, "-----BEGIN", 10) == 0)
+		bio = BIO_new_mem_buf(v, -1);
+	else
+		bio = BIO_new_file(v, "r");
+	if (bio == NULL)
+	{
+		snprintf(err, errlen, "PARLEY_JWT_PUBLIC_KEY: cannot read \"%s\" (neither PEM text nor a readable file)", v);
+		return false;
+	}
+	key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (key == NULL)
+	{
+		snprintf(err, errlen, "PARLEY_JWT_PUBLIC_KEY: no PEM public key (-----BEGIN PUBLIC KEY-----) in it");
+		return false;
+	}
+	if (EVP_PKEY_id(key) == EVP_PKEY_ED25519)
+		tk.pub_alg = "EdDSA";
+	else if (EVP_PKEY_id(key) == EVP_PKEY_RSA && EVP_PKEY_bits(key) >= RSA_BITS_MIN &&
+			 EVP_PKEY_size(key) <= SIG_MAX)
+		tk.pub_alg = "RS256";
+	else
+	{
+		snprintf(err, errlen, "PARLEY_JWT_PUBLIC_KEY: an Ed25519 key (EdDSA) or an RSA key of %d-%d bits (RS256) is needed, not this %d-bit %s key",
+				 RSA_BITS_MIN, SIG_MAX * 8, EVP_PKEY_bits(key), OBJ_nid2sn(EVP_PKEY_id(key)));
+		EVP_PKEY_free(key);
+		return false;
+	}
+	tk.pubkey = key;
+	return true;
+}
+
+/* The signature sig[0..siglen) of data[0..len) under the public key. */
+static bool
+pubkey_verify(const char *data, size_t len, const unsigned char *sig, size_t siglen)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool		ok;
+
+	if (ctx == NULL)
+		return false;
+	/* Ed25519 hashes by itself (no digest); RS256 is PKCS #1 v1.5 with SHA-256. */
+	ok = EVP_DigestVerifyInit(ctx, NULL, tk.pub_alg[0] == 'R' ? EVP_sha256() : NULL, NULL,
+							  tk.pubkey) == 1 &&
+		EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *) data, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
 }
 
 /* ---- base64url (RFC 4648 section 5, no padding), over OpenSSL's base64 -- */
@@ -297,13 +378,17 @@ poll_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 bool
-token_setup(struct event_base *base, struct pool *pool, token_revoked_fn on_revoked)
+token_setup(struct event_base *base, struct pool *pool, token_revoked_fn on_revoked,
+			char *err, size_t errlen)
 {
 	int			ms = config.revoke_poll_ms;
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	if (!token_enabled())
 		return true;
+	if (pubkey_set() && !load_public_key(err, errlen))
+		return false;
+	snprintf(err, errlen, "out of memory");
 	tk.pool = pool;
 	tk.on_revoked = on_revoked;
 	tk.since_param = NULL;
@@ -322,6 +407,8 @@ token_shutdown(void)
 	tk.timer = NULL;
 	free(tk.cache);
 	tk.cache = NULL;
+	EVP_PKEY_free(tk.pubkey);
+	tk.pubkey = NULL;
 	for (int b = 0; b < REVOKED_BUCKETS; b++)
 	{
 		while (tk.revoked[b] != NULL)
@@ -368,16 +455,19 @@ check_aud(const cJSON *claims)
 
 /*
  * The signature and the claims of a token not in the cache.  The header
- * is read first so that nothing but HS256 is ever considered; the claims
- * only after the signature matched.
+ * is read first so that only a configured algorithm is ever considered
+ * (HS256 with PARLEY_JWT_SECRET, the public key's EdDSA or RS256); the
+ * claims only after the signature matched.
  */
 static bool
 verify_uncached(const char *tok, size_t len, struct token_guest *g, const char **why)
 {
 	const char *dot1 = memchr(tok, '.', len);
 	const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t) (dot1 + 1 - tok)) : NULL;
-	unsigned char sig[SIG_LEN + 4];
+	unsigned char sig[SIG_MAX + 4];
 	unsigned char want[SIG_LEN];
+	size_t		siglen = (size_t) (tok + len - (dot2 ? dot2 + 1 : tok));
+	bool		hs256;
 	cJSON	   *head = NULL;
 	cJSON	   *claims = NULL;
 	const cJSON *v;
@@ -390,16 +480,29 @@ verify_uncached(const char *tok, size_t len, struct token_guest *g, const char *
 	if (head == NULL)
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(head, "alg");
-	*why = "token algorithm is not HS256";
-	if (!cJSON_IsString(v) || strcmp(v->valuestring, "HS256") != 0 ||
-		cJSON_GetObjectItemCaseSensitive(head, "crit") != NULL)
+	*why = "token algorithm is not the configured one";
+	if (!cJSON_IsString(v) || cJSON_GetObjectItemCaseSensitive(head, "crit") != NULL)
+		goto out;
+	hs256 = secret_set() && strcmp(v->valuestring, "HS256") == 0;
+	if (!hs256 && !(tk.pubkey != NULL && strcmp(v->valuestring, tk.pub_alg) == 0))
 		goto out;
 	*why = "bad token signature";
-	if ((size_t) (tok + len - (dot2 + 1)) != 43 ||
-		b64url_decode(dot2 + 1, 43, sig) != SIG_LEN ||
-		!hmac_sha256(tok, (size_t) (dot2 - tok), want) ||
-		CRYPTO_memcmp(sig, want, SIG_LEN) != 0)
-		goto out;
+	if (hs256)
+	{
+		if (siglen != 43 || b64url_decode(dot2 + 1, 43, sig) != SIG_LEN ||
+			!hmac_sha256(tok, (size_t) (dot2 - tok), want) ||
+			CRYPTO_memcmp(sig, want, SIG_LEN) != 0)
+			goto out;
+	}
+	else
+	{
+		long		n;
+
+		if (siglen > (SIG_MAX * 4 + 2) / 3 ||
+			(n = b64url_decode(dot2 + 1, siglen, sig)) <= 0 ||
+			!pubkey_verify(tok, (size_t) (dot2 - tok), sig, (size_t) n))
+			goto out;
+	}
 	*why = "malformed token claims";
 	claims = decode_json_part(dot1 + 1, (size_t) (dot2 - dot1 - 1));
 	if (claims == NULL)
@@ -501,10 +604,11 @@ token_mint(const char *claims_json, size_t *len, struct problem *p)
 	struct tm	tm;
 	time_t		t;
 
-	if (!token_enabled())
+	if (!secret_set())
 	{
 		cJSON_Delete(claims);
-		problem_set(p, 503, CODE_DB_UNAVAILABLE,
+		problem_set(p, 503, CODE_DB_UNAVAILABLE, "%s", token_enabled() ?
+					"this gateway only verifies guest tokens (PARLEY_JWT_PUBLIC_KEY): the service signs them with its private key" :
 					"guest tokens are off: PARLEY_JWT_SECRET is not set on this gateway");
 		return NULL;
 	}

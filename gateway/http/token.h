@@ -1,13 +1,18 @@
 /*
  * token.h
- *	  Guest tokens (API.md section 7): HS256 JWTs with sub, iat, exp (and
- *	  aud when PARLEY_JWT_AUDIENCE is set), verified and minted with
- *	  PARLEY_JWT_SECRET; revocations polled from the database
+ *	  Guest tokens (API.md section 7): JWTs with sub, iat, exp (and aud
+ *	  when PARLEY_JWT_AUDIENCE is set): HS256 verified and minted with
+ *	  PARLEY_JWT_SECRET, and EdDSA (Ed25519) or RS256 verified with the
+ *	  public key PARLEY_JWT_PUBLIC_KEY (the service mints those with its
+ *	  private key); revocations polled from the database
  *	  (parley.guest_tokens_revoked_since) every PARLEY_REVOKE_POLL_MS.
  *
  *	  Invariants:
- *	  - a token is accepted only when its header's alg is exactly "HS256",
- *	    its HMAC-SHA256 matches (CRYPTO_memcmp over the raw 32 bytes), and
+ *	  - a token is accepted only when its header's alg is exactly "HS256"
+ *	    with a secret set and its HMAC-SHA256 matches (CRYPTO_memcmp over
+ *	    the raw 32 bytes), or exactly the public key's alg ("EdDSA" for an
+ *	    Ed25519 key, "RS256" for an RSA key) and EVP_DigestVerify accepts
+ *	    its signature; and
  *	    its claims pass every check of section 7; the token's text never
  *	    reaches the log, metrics or an error body;
  *	  - verified tokens are cached by the SHA-256 of their text; a hit
@@ -46,9 +51,12 @@ typedef void (*token_revoked_fn) (const char *guest, int64_t valid_from);
 /* Are guest tokens on (PARLEY_JWT_SECRET set)? */
 bool		token_enabled(void);
 
-/* Register the poll statement and start its timer (when tokens are on). */
+/*
+ * Load PARLEY_JWT_PUBLIC_KEY, register the poll statement and start its
+ * timer (when tokens are on); false with err filled (a bad key).
+ */
 bool		token_setup(struct event_base *base, struct pool *pool,
-						token_revoked_fn on_revoked);
+						token_revoked_fn on_revoked, char *err, size_t errlen);
 void		token_shutdown(void);
 
 /* Revocations loaded and fresh (always true when tokens are off): /readyz. */

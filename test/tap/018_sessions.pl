@@ -9,6 +9,7 @@ use warnings;
 
 use Digest::SHA qw(hmac_sha256);
 use JSON::PP;
+use POSIX ();
 use MIME::Base64 qw(encode_base64url);
 use ParleyTest;
 use SSEClient;
@@ -61,6 +62,11 @@ like($alice, qr/^[\w-]+\.[\w-]+\.[\w-]{43}$/, 'a compact JWT');
 like($r->{json}{expires_at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'expires_at');
 is($gw->req(POST => '/v1/guests/alice/tokens', {})->{status}, 201, 'ttl defaults (3600)');
 is($gw->req(POST => '/v1/guests/ghost/tokens', {})->{status}, 404, 'unknown guest: 404');
+ParleyTest::problem($gw->req(DELETE => '/v1/guests/ghost/tokens'), 404, 'guest_not_found',
+	'revoking for an unknown guest: 404 guest_not_found');
+$r = $gw->req(POST => '/v1/guests/bob/tokens');
+is($r->{status}, 201, 'minting without a body: 201 (the body is optional)');
+like($r->{json}{token} // '', qr/^[\w-]+\.[\w-]+\.[\w-]{43}$/, '... with a token');
 is($gw->req(POST => '/v1/guests/alice/tokens', { ttl => 59 })->{status}, 400, 'ttl under 60: 400');
 is($gw->req(POST => '/v1/guests/alice/tokens', { ttl => 86401 })->{status}, 400, 'ttl over 24 h: 400');
 my $bob = $gw->req(POST => '/v1/guests/bob/tokens', { ttl => 600 })->{json}{token};
@@ -88,12 +94,25 @@ is(as_guest($alice, POST => "/v1/conversations/$cid/messages?as=alice", { body =
 is(as_guest($alice, GET => "/v1/conversations/$cid/messages")->{status}, 200, 'list messages as the token guest');
 is(as_guest($bob, GET => "/v1/conversations/$cid/messages")->{status}, 403, 'bob is no participant: the extension says 403');
 for my $sv ([POST => '/v1/guests/alice/tokens', {}], [DELETE => '/v1/guests/alice/tokens'],
-	[GET => '/v1/guests/alice/friends'], [PUT => '/v1/guests/alice/blocks/bob'])
+	[POST => '/v1/guests/bob/tokens'], [DELETE => '/v1/guests/ghost/tokens'])
 {
 	$r = as_guest($alice, @$sv);
 	is($r->{status}, 403, "$sv->[0] $sv->[1] with a guest token: 403");
 	is($r->{json}{code}, 'service_key_required', 'service_key_required');
 }
+
+# Friends and blocks: the acting guest is the token's (020_friends has the rest).
+$r = as_guest($alice, PUT => '/v1/guests/alice/friends/bob');
+is($r->{status}, 201, 'a guest sends a friend request for itself');
+is($r->{json}{guest_id}, 'alice', 'from its side');
+is(as_guest($bob, GET => '/v1/guests/bob/friends?status=incoming')->{json}{friends}[0]{other_id}, 'alice',
+	'the other guest lists it with its own token');
+$r = as_guest($alice, GET => '/v1/guests/bob/friends');
+is($r->{status}, 403, "another guest's friends: 403");
+is($r->{json}{code}, 'guest_mismatch', 'guest_mismatch, from the extension');
+$r = as_guest($alice, PUT => '/v1/guests/bob/blocks/alice');
+is($r->{json}{code}, 'guest_mismatch', 'blocking for another guest: guest_mismatch');
+is(as_guest($alice, DELETE => '/v1/guests/alice/friends/bob')->{status}, 204, 'and withdraws it');
 
 # --- every refusal --------------------------------------------------------------------
 my %ok = (sub => 'alice', iat => int($now), exp => int($now) + 600);
@@ -138,6 +157,13 @@ my $sx = SSEClient->open($gw->{port}, "/v1/conversations/$cid/events?access_toke
 is($sx->status, 403, 'a stream with as naming another guest: 403');
 my $sn = SSEClient->open($gw->{port}, "/v1/conversations/$cid/events?as=carol");
 is($sn->status, 401, 'a stream with no token: 401');
+# Only event routes read access_token (API.md section 7's fine points).
+for my $p ('/v1/guests/bob', "/v1/conversations/$cid/messages")
+{
+	$r = $gw->req(GET => "$p?access_token=$carol", undef, key => undef);
+	is($r->{status}, 401, "GET $p with ?access_token= and no Authorization: 401");
+	unlike($r->{body} // '', qr/\Q$carol\E/, '... the token is not echoed');
+}
 
 # --- revocation: every gateway within 1 s, with requests in flight ----------------------
 # Load on gw2 while revoking on gw1.
@@ -159,10 +185,60 @@ my @after = map { ($_ % 2 ? $gw : $gw2)->req(GET => '/v1/guests/bob', undef, key
 is_deeply([ grep { $_ != 401 } @after ], [], 'every later request with it: 401');
 ok($s->wait_until(sub { $s->ended }, 30), "the revoked guest's stream ends (gw1)");
 ok($s2->wait_until(sub { $s2->ended }, 30), 'and on gw2');
+# The revocation refuses every token whose iat is at or before its second,
+# and no later one (valid_from is that second + 1; through the proxy the
+# earliest of the shards').
+my ($vf) = sort { $a <=> $b } ParleyTest::data_psql_all($node,
+	q{SELECT extract(epoch FROM tokens_valid_from)::bigint FROM parley.guests WHERE guest_id = 'carol'});
+ok($vf >= int($t0) && $vf <= int($t_revoked) + 1, 'valid_from is the second after the revocation');
+is(as_guest(jwt(claims => { sub => 'carol', iat => $vf - 1, exp => $vf + 600 }), GET => '/v1/guests/bob')->{status},
+	401, "a token with iat in the revocation's second: 401");
+is(as_guest(jwt(claims => { sub => 'carol', iat => $vf, exp => $vf + 600 }), GET => '/v1/guests/bob')->{status},
+	200, 'a token with iat one second later: 200');
 $r = $gw->req(POST => '/v1/guests/carol/tokens', {});
 is($r->{status}, 201, 'a token minted after the revocation');
 is(as_guest($r->{json}{token}, GET => '/v1/guests/bob')->{status}, 200, 'works at once');
 is(as_guest($alice, GET => '/v1/guests/bob')->{status}, 200, "other guests' tokens are unaffected");
+
+# A revocation that lands while a stream is still opening (its subscribe
+# check held up by a lock on the conversation's database) ends it too: the
+# opening stream is refused 401 within the poll, not started once the
+# check answers.
+{
+	is($gw->req(PUT => '/v1/guests/erin', { display_name => 'Erin' })->{status}, 201, 'guest erin');
+	my $erin = $gw->req(POST => '/v1/guests/erin/tokens', {})->{json}{token};
+	my $ecid = $gw->req(POST => '/v1/conversations?as=erin', { kind => 'direct', participants => ['alice'] })->{json}{id};
+	my $db = ParleyTest::conversation_db($node, $ecid);
+	my $hold = 6;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		$node->psql($db, "BEGIN; LOCK TABLE parley.participants IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($hold); COMMIT");
+		POSIX::_exit(0);
+	}
+	ok(ParleyTest::poll_until(sub { $node->safe_psql($db, q{SELECT count(*) FROM pg_locks
+		WHERE relation = 'parley.participants'::regclass AND mode = 'AccessExclusiveLock' AND granted}) == 1 }, 60),
+		'the conversation database holds a lock the subscribe check waits for');
+	my $t_lock = time();
+	my $os = SSEClient->open($gw->{port}, "/v1/conversations/$ecid/events?access_token=$erin");
+	ok(ParleyTest::poll_until(sub { $node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity
+		WHERE wait_event_type = 'Lock' AND query LIKE '%events_subscribe%'}) >= 1 }, 60),
+		'the stream is opening: its subscribe check waits');
+	$os->pump(0);
+	ok(!defined $os->{head}, 'no answer yet');
+	my $t0 = time();
+	is($gw->req(DELETE => '/v1/guests/erin/tokens')->{status}, 204, 'revoke erin while her stream opens');
+	is($os->status(30), 401, 'the opening stream is refused: 401');
+	my $took = time() - $t0;
+	diag(sprintf('opening stream refused %.3f s after the revocation', $took));
+	ok(time() - $t_lock < $hold, 'before its subscribe check could answer');
+	like($os->body, qr/revoked/, 'it says why');
+	unlike($os->body, qr/\Q$erin\E/, 'without the token');
+	waitpid($pid, 0);
+	is(SSEClient->open($gw->{port}, "/v1/conversations/$ecid/events?access_token=$erin")->status, 401,
+		'reopening with the revoked token: 401');
+}
 
 # A stream outlives its token's exp (checked at open only).
 my $short = jwt(claims => { sub => 'alice', iat => int(time()), exp => int(time()) + 2 });
@@ -194,6 +270,18 @@ $r = $gw->req(GET => '/v1/guests/bob', undef, key => $alice, headers => { Origin
 ok(!exists $r->{headers}{'access-control-allow-origin'}, 'a foreign origin on a response: none');
 $r = $gw->req(GET => '/v1/guests/nobody', undef, key => $alice, headers => { Origin => 'https://b.example' });
 is($r->{headers}{'access-control-allow-origin'}, 'https://b.example', 'errors carry it too');
+
+# --- tokens never in metrics ---
+{
+	my $m = $gw->req(GET => '/metrics', undef, key => undef)->{body} // '';
+	like($m, qr/^parley_/m, 'metrics answered');
+	for my $tok ($alice, $bob, $carol)
+	{
+		my ($sig) = $tok =~ /\.([^.]+)$/;
+		unlike($m, qr/\Q$sig\E/, 'metrics: no token signature');
+	}
+	unlike($m, qr/eyJ|access_token/, 'metrics: nothing that looks like a token');
+}
 
 # --- tokens never in the log ------------------------------------------------------------
 $gw->stop('gw1');
@@ -241,5 +329,136 @@ is(as_guest(jwt(claims => { %ok, iat => int(time()), exp => int(time()) + 60, au
 is(as_guest(jwt(claims => { %ok, iat => int(time()), exp => int(time()) + 60, aud => 'other' }),
 	GET => '/v1/guests/bob')->{status}, 401, 'another aud: 401');
 $gw->stop('demo');
+
+# --- revocations cannot be loaded: 503 (API.md section 7's fine points) -----------------
+{
+	my $gd = ParleyTest->start(node => $node, key => $key, name => 'dbdown', env => { PARLEY_JWT_SECRET => $SECRET });
+	my $tok = jwt(claims => { sub => 'alice', iat => int(time()), exp => int(time()) + 600 });
+	is($gd->req(GET => '/v1/guests/bob', undef, key => $tok)->{status}, 200, 'a guest token works');
+	$node->stop('fast');
+	ok(ParleyTest::poll_until(sub { $gd->req(GET => '/v1/guests/bob', undef, key => $tok)->{status} == 503 }, 60),
+		'the database gone: a guest token gets 503 once revocations are stale (10 s)');
+	$r = $gd->req(GET => '/v1/guests/bob', undef, key => $tok);
+	is($r->{json}{code}, 'database_unavailable', '... database_unavailable');
+	unlike($r->{body} // '', qr/\Q$tok\E/, '... without the token');
+	is($gd->req(GET => '/readyz', undef, key => undef)->{status}, 503, '/readyz: 503');
+	$node->start;
+	ok(ParleyTest::poll_until(sub { $gd->req(GET => '/v1/guests/bob', undef, key => $tok)->{status} == 200 }, 60),
+		'the database back: the token works again');
+	$gd->stop('dbdown');
+}
+
+# --- asymmetric keys: PARLEY_JWT_PUBLIC_KEY (EdDSA, RS256) ------------------------------
+# Keys made by the openssl CLI now; tokens signed as a game server would,
+# with its private key (the gateway holds only the public one).
+{
+	my $kdir = PostgreSQL::Test::Utils::tempdir();
+	my $ossl = sub { system('openssl', @_) == 0 or die "openssl @_: $?"; };
+	for my $k ([ed => 'ed25519'], [ed2 => 'ed25519'], [rsa => 'RSA', 2048], [rsa2 => 'RSA', 2048],
+		[rsa1k => 'RSA', 1024], [ec => 'EC'])
+	{
+		my ($name, $algo, $bits) = @$k;
+		$ossl->('genpkey', '-algorithm', $algo, ($bits ? ('-pkeyopt', "rsa_keygen_bits:$bits") : ()),
+			($algo eq 'EC' ? ('-pkeyopt', 'ec_paramgen_curve:P-256') : ()), '-out', "$kdir/$name.pem");
+		$ossl->('pkey', '-in', "$kdir/$name.pem", '-pubout', '-out', "$kdir/$name.pub");
+	}
+	my $slurp = sub { open(my $fh, '<:raw', $_[0]) or die "$_[0]: $!"; local $/; return scalar <$fh>; };
+	# A token signed with private key $key (EdDSA or RS256 by the key), header alg $alg.
+	my $signed = sub {
+		my ($key, $alg, $claims) = @_;
+		my $data = encode_base64url($JSONC->encode({ alg => $alg, typ => 'JWT' })) . '.'
+		  . encode_base64url($JSONC->encode($claims));
+		open(my $fh, '>:raw', "$kdir/data") or die; print $fh $data; close $fh;
+		if ($key =~ /^ed/) { $ossl->('pkeyutl', '-sign', '-inkey', "$kdir/$key.pem", '-rawin', '-in', "$kdir/data", '-out', "$kdir/sig"); }
+		else { $ossl->('dgst', '-sha256', '-sign', "$kdir/$key.pem", '-out', "$kdir/sig", "$kdir/data"); }
+		return "$data." . encode_base64url($slurp->("$kdir/sig"));
+	};
+	my $t = int(time());
+	my %c = (sub => 'alice', iat => $t, exp => $t + 600);
+
+	# Bad keys: parleyd refuses to start and says why.
+	for my $bad ([ 'a missing file', "$kdir/nope.pub", qr/cannot read/ ],
+		[ 'a private key', "$kdir/ed.pem", qr/no PEM public key/ ],
+		[ 'an EC P-256 key', "$kdir/ec.pub", qr/an Ed25519 key \(EdDSA\) or an RSA key/ ],
+		[ 'a 1024-bit RSA key', "$kdir/rsa1k.pub", qr/an Ed25519 key \(EdDSA\) or an RSA key/ ])
+	{
+		my ($what, $val, $re) = @$bad;
+		my $x = ParleyTest->start(node => $node, key => $key, name => 'badkey', wait => 'none',
+			env => { PARLEY_JWT_PUBLIC_KEY => $val });
+		ok(ParleyTest::poll_until(sub { !$x->alive }, 30), "PARLEY_JWT_PUBLIC_KEY $what: parleyd exits");
+		like($x->log_text, $re, '... and says why');
+	}
+
+	# Ed25519 as a file path; no secret.
+	my $ge = ParleyTest->start(node => $node, key => $key, name => 'eddsa',
+		env => { PARLEY_JWT_PUBLIC_KEY => "$kdir/ed.pub", PARLEY_LOG_LEVEL => 'debug' });
+	my $ed = $signed->('ed', 'EdDSA', \%c);
+	like($ed, qr/^[\w-]+\.[\w-]+\.[\w-]{86}$/, 'an EdDSA token (64-byte signature)');
+	is($ge->req(GET => '/v1/guests/bob', undef, key => $ed)->{status}, 200, 'EdDSA with an Ed25519 public key file: 200');
+	$r = $ge->req(PUT => '/v1/guests/bob', { display_name => 'B' }, key => $ed);
+	is($r->{json}{code}, 'guest_mismatch', 'the acting guest is its sub');
+	my $es = SSEClient->open($ge->{port}, "/v1/conversations/$cid/events?access_token=$ed");
+	is($es->status, 200, 'an EdDSA stream with ?access_token=');
+	$es->close;
+	is($ge->req(GET => '/v1/guests/bob')->{status}, 200, 'service keys still work');
+	my ($edh, $edc, $eds) = split /\./, $ed;
+	my @edbad = (
+		[ 'alg RS256 (the key is Ed25519)', $signed->('rsa', 'RS256', \%c), 'unauthorized' ],
+		[ 'alg HS256 (no secret here)', jwt(claims => \%c), 'unauthorized' ],
+		[ 'HS256 keyed with the public key PEM (key confusion)', jwt(claims => \%c, secret => $slurp->("$kdir/ed.pub")), 'unauthorized' ],
+		[ 'alg none', jwt(head => { alg => 'none' }, claims => \%c, sig => ''), 'unauthorized' ],
+		[ 'alg none with the EdDSA signature', jwt(head => { alg => 'none' }, claims => \%c, sig => $eds), 'unauthorized' ],
+		[ 'signed by another Ed25519 key', $signed->('ed2', 'EdDSA', \%c), 'unauthorized' ],
+		[ 'claims changed after signing', "$edh." . encode_base64url($JSONC->encode({ %c, sub => 'bob' })) . ".$eds", 'unauthorized' ],
+		[ 'a signature byte flipped', "$edh.$edc." . (substr($eds, 0, 10) . (substr($eds, 10, 1) eq 'A' ? 'B' : 'A') . substr($eds, 11)), 'unauthorized' ],
+		[ 'a truncated signature', "$edh.$edc." . substr($eds, 0, 43), 'unauthorized' ],
+		[ 'expired', $signed->('ed', 'EdDSA', { %c, iat => $t - 700, exp => $t - 100 }), 'token_expired' ],
+		[ 'lifetime over 24 h', $signed->('ed', 'EdDSA', { %c, exp => $t + 86401 }), 'unauthorized' ],
+	);
+	for my $b (@edbad)
+	{
+		my ($what, $tok, $code) = @$b;
+		$r = $ge->req(GET => '/v1/guests/bob', undef, key => $tok);
+		is($r->{status}, 401, "EdDSA gateway, $what: 401");
+		is($r->{json}{code}, $code, "... $code");
+		unlike($r->{body} // '', qr/\Q$tok\E/, '... the token is not echoed');
+	}
+	$r = $ge->req(POST => '/v1/guests/alice/tokens', {});
+	is($r->{status}, 503, 'minting needs PARLEY_JWT_SECRET: 503 on a public-key-only gateway');
+	like($r->{json}{detail} // '', qr/private key/, '... the service signs with its private key');
+	is($ge->req(DELETE => '/v1/guests/alice/tokens')->{status}, 204, 'revoking works');
+	ok(ParleyTest::poll_until(sub { $ge->req(GET => '/v1/guests/bob', undef, key => $ed)->{status} == 401 }, 30),
+		'the EdDSA token is refused after the revocation');
+	sleep 1;    # API.md section 7: a service waits a second before minting again
+	my $t2 = int(time());
+	is($ge->req(GET => '/v1/guests/bob', undef, key => $signed->('ed', 'EdDSA', { %c, iat => $t2, exp => $t2 + 60 }))->{status},
+		200, 'a token signed after it works');
+	$ge->stop('eddsa');
+	my $log = $ge->log_text;
+	unlike($log, qr/\Q$eds\E/, 'the EdDSA signature is not in the log');
+
+	# RSA as PEM text, beside an HS256 secret: each alg with its own key.
+	my $gr = ParleyTest->start(node => $node, key => $key, name => 'rs256',
+		env => { PARLEY_JWT_PUBLIC_KEY => $slurp->("$kdir/rsa.pub"), PARLEY_JWT_SECRET => $SECRET });
+	$t = int(time());
+	%c = (sub => 'alice', iat => $t, exp => $t + 600);
+	my $rs = $signed->('rsa', 'RS256', \%c);
+	is($gr->req(GET => '/v1/guests/bob', undef, key => $rs)->{status}, 200, 'RS256 with RSA PEM text: 200');
+	is($gr->req(GET => '/v1/guests/bob', undef, key => jwt(claims => \%c))->{status}, 200, 'HS256 with the secret beside it: 200');
+	my ($rsh, $rsc, $rss) = split /\./, $rs;
+	for my $b ([ 'alg EdDSA (the key is RSA)', $signed->('ed', 'EdDSA', \%c) ],
+		[ 'signed by another RSA key', $signed->('rsa2', 'RS256', \%c) ],
+		[ 'the RS256 signature under alg RS512', jwt(head => { alg => 'RS512', typ => 'JWT' }, claims => \%c, sig => $rss) ],
+		[ 'the RS256 signature under alg PS256', jwt(head => { alg => 'PS256', typ => 'JWT' }, claims => \%c, sig => $rss) ],
+		[ 'HS256 keyed with the public key PEM (key confusion)', jwt(claims => \%c, secret => $slurp->("$kdir/rsa.pub")) ],
+		[ 'claims changed after signing', "$rsh." . encode_base64url($JSONC->encode({ %c, sub => 'bob' })) . ".$rss" ])
+	{
+		$r = $gr->req(GET => '/v1/guests/bob', undef, key => $b->[1]);
+		is($r->{status}, 401, "RS256 gateway, $b->[0]: 401");
+		is($r->{json}{code}, 'unauthorized', '... unauthorized');
+	}
+	is($gr->req(POST => '/v1/guests/alice/tokens', {})->{status}, 201, 'with a secret too, minting works (HS256)');
+	$gr->stop('rs256');
+}
 
 done_testing();

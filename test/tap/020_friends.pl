@@ -153,6 +153,55 @@ is($pages, 3, 'three pages of 3, 3, 1');
 is("@seen", 'p07 p06 p05 p04 p03 p02 p01', 'newest first, each once');
 is(ids($gw->req(GET => '/v1/guests/p01/friends?status=outgoing')), 'cat', 'outgoing side');
 
+# --- with a guest token (API.md section 7): the acting guest is the token's -------------
+# Each route acts for the path's guest: the token's guest may act only for
+# itself, and the extension says so (403 guest_mismatch), changing nothing.
+{
+	my $secret = 'a-friends-test-secret-of-more-than-32-bytes';
+	my $gt = ParleyTest->start(node => $node, key => $key, name => 'tokens',
+		env => { PARLEY_JWT_SECRET => $secret });
+	for my $g (qw(tia tom))
+	{
+		is($gt->req(PUT => "/v1/guests/$g", { display_name => ucfirst $g })->{status}, 201, "guest $g");
+	}
+	my %tok = map { $_ => $gt->req(POST => "/v1/guests/$_/tokens", { ttl => 600 })->{json}{token} } qw(tia tom);
+	ok($tok{tia} && $tok{tom}, 'tokens minted');
+	my $as = sub { my ($g, $m, $path) = @_; return $gt->req($m, $path, undef, key => $tok{$g}); };
+
+	my $before = rows();
+	for my $c ([PUT => '/v1/guests/tom/friends/tia'], [DELETE => '/v1/guests/tom/friends/ann'],
+		[PUT => '/v1/guests/tom/blocks/tia'], [DELETE => '/v1/guests/tom/blocks/tia'],
+		[GET => '/v1/guests/tom/friends'], [GET => '/v1/guests/tom/friends?status=incoming'])
+	{
+		ParleyTest::problem($as->('tia', @$c), 403, 'guest_mismatch', "tia's token on $c->[0] $c->[1]: 403");
+	}
+	ParleyTest::problem($as->('tia', PUT => '/v1/guests/tia/friends/tom?as=tom'), 403, 'guest_mismatch',
+		'as naming another guest than the token: 403');
+	ParleyTest::problem($gt->req(PUT => '/v1/guests/tom/friends/tia?as=tia'), 403, 'guest_mismatch',
+		'a service key with as naming another guest: 403 from the extension');
+	ParleyTest::problem($as->('tia', PUT => '/v1/guests/tia/friends/tia'), 400, 'validation_failed',
+		'a guest asking itself: 400');
+	ParleyTest::problem($as->('tia', PUT => '/v1/guests/tia/friends/nobody'), 404, 'guest_not_found',
+		'a guest asking an unknown guest: 404');
+	is(rows(), $before, 'the refused requests changed nothing');
+
+	my $r = $as->('tia', PUT => '/v1/guests/tia/friends/tom');
+	is($r->{status}, 201, 'tia asks tom with her token: 201');
+	is_deeply([ @{ $r->{json} }{qw(guest_id other_id status)} ], [qw(tia tom outgoing)], 'outgoing, from tia\'s side');
+	is(ids($as->('tom', GET => '/v1/guests/tom/friends?status=incoming')), 'tia', 'tom lists his requests with his token');
+	is($as->('tom', PUT => '/v1/guests/tom/friends/tia?as=tom')->{json}{status}, 'accepted',
+		'tom accepts (as naming the token guest is fine)');
+	is(ids($as->('tia', GET => '/v1/guests/tia/friends')), 'tom', 'friends');
+	is($as->('tom', DELETE => '/v1/guests/tom/friends/tia')->{status}, 204, 'tom unfriends: 204');
+	is($as->('tia', PUT => '/v1/guests/tia/blocks/tom')->{status}, 200, 'tia blocks tom: 200');
+	ParleyTest::problem($as->('tom', DELETE => '/v1/guests/tom/blocks/tia'), 404, 'block_not_found',
+		'tom cannot lift her block');
+	ParleyTest::problem($as->('tom', PUT => '/v1/guests/tom/friends/tia'), 403, 'blocked', 'nor ask her');
+	is($as->('tia', DELETE => '/v1/guests/tia/blocks/tom')->{status}, 204, 'tia unblocks: 204');
+	unlike((split / \| /, rows())[1], qr/tia/, 'no block of tia left');
+	$gt->stop('tokens');
+}
+
 # --- OpenAPI lists the routes ----------------------------------------------------------------
 my $doc = $gw->req(GET => '/openapi.json')->{json};
 ok($doc->{paths}{'/v1/guests/{guest_id}/friends/{other_id}'}{put}, 'OpenAPI: PUT friends');
