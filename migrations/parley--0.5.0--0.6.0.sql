@@ -155,7 +155,8 @@ REVOKE ALL ON FUNCTION
     parley.participant_unban(uuid, text, text),
     parley.message_report(uuid, bigint, text, text),
     parley.filter_add(text, text),
-    parley.filter_remove(text)
+    parley.filter_remove(text),
+    parley.filters_changed()
 FROM PUBLIC;
 REVOKE ALL ON parley.reports FROM PUBLIC;
 
