@@ -94,16 +94,16 @@
 	"                    WHERE d.id = $1 AND d.kind = 'direct')"
 
 /*
- * 0.6.0: no row either when the sender is muted (primary key of mutes), or
- * is a member and the conversation is frozen or in slow mode since the
- * sender's last post (columns of the two rows the statement updates
- * anyway); the marker's UPDATE keeps last_post_at.  So moderation costs a
- * post no statement of its own; moderation.c explains a refusal.
+ * 0.6.0: no row either when the sender is muted, or is a member and the
+ * conversation is frozen or in slow mode since the sender's last post:
+ * columns of the two rows the statement updates anyway, so a post that
+ * waited for a moderator's lock tests them on the rows the moderator
+ * committed (a subquery would see the statement's older snapshot).  The
+ * marker's UPDATE keeps last_post_at.  So moderation costs a post no
+ * statement of its own; moderation.c explains a refusal.
  */
 #define POST_MODERATION_COND \
-	"   AND NOT EXISTS (SELECT 1 FROM parley.mutes mu" \
-	"                    WHERE mu.conversation_id = $1 AND mu.guest_id = $2" \
-	"                      AND (mu.until IS NULL OR mu.until > now()))" \
+	"   AND (p.muted_until IS NULL OR p.muted_until <= now())" \
 	"   AND (p.role <> 'member' OR (NOT c.frozen AND (c.slow_mode_s = 0 OR p.last_post_at IS NULL" \
 	"        OR p.last_post_at <= now() - make_interval(secs => c.slow_mode_s))))"
 

@@ -55,13 +55,11 @@ static ParleyQuery q_role = {
 
 /*
  * Why a post or an edit is refused: the conversation (primary key), the
- * guest's role and last post (primary key of participants), its mute
- * (primary key of mutes).  Seconds of slow mode left, 0 when none.
+ * guest's role, mute and last post (primary key of participants).  Seconds
+ * of slow mode left, 0 when none.
  */
 static ParleyQuery q_write_state = {
-	"SELECT c.frozen, p.role,"
-	"       EXISTS (SELECT 1 FROM parley.mutes mu WHERE mu.conversation_id = $1 AND mu.guest_id = $2"
-	"                  AND (mu.until IS NULL OR mu.until > now())),"
+	"SELECT c.frozen, p.role, COALESCE(p.muted_until > now(), false),"
 	"       CASE WHEN c.slow_mode_s > 0 AND p.last_post_at IS NOT NULL"
 	"             AND p.last_post_at > now() - make_interval(secs => c.slow_mode_s)"
 	"            THEN ceil(extract(epoch FROM p.last_post_at + make_interval(secs => c.slow_mode_s) - now()))::integer"
@@ -82,6 +80,28 @@ static ParleyQuery q_set_role = {
 	"UPDATE parley.participants SET role = $3 WHERE conversation_id = $1 AND guest_id = $2"
 	" RETURNING " PARTICIPANT_COLUMNS,
 	3, {UUIDOID, TEXTOID, TEXTOID}
+};
+
+/* The copy of a standing mute in the participant's row (primary key). */
+static ParleyQuery q_mark_muted = {
+	"UPDATE parley.participants SET muted_until = COALESCE($3, 'infinity')"
+	" WHERE conversation_id = $1 AND guest_id = $2",
+	3, {UUIDOID, TEXTOID, TIMESTAMPTZOID}
+};
+
+static ParleyQuery q_mark_unmuted = {
+	"UPDATE parley.participants SET muted_until = NULL"
+	" WHERE conversation_id = $1 AND guest_id = $2",
+	2, {UUIDOID, TEXTOID}
+};
+
+/* A guest who joins again gets its standing mute back (primary keys). */
+static ParleyQuery q_restore_mute = {
+	"UPDATE parley.participants p SET muted_until = COALESCE(m.until, 'infinity')"
+	"  FROM parley.mutes m"
+	" WHERE p.conversation_id = $1 AND p.guest_id = $2"
+	"   AND m.conversation_id = $1 AND m.guest_id = $2",
+	2, {UUIDOID, TEXTOID}
 };
 
 static ParleyQuery q_mute = {
@@ -262,6 +282,16 @@ parley_explain_refused_post(Datum cid, const char *guest)
 }
 
 void
+parley_restore_mute(Datum cid, const char *guest)
+{
+	Datum		values[2];
+
+	values[0] = cid;
+	values[1] = CStringGetTextDatum(guest);
+	parley_query_exec(&q_restore_mute, values, NULL, false, 0);
+}
+
+void
 parley_check_not_banned(Datum cid, const char *guest)
 {
 	Datum		values[2];
@@ -392,6 +422,7 @@ participant_mute(PG_FUNCTION_ARGS)
 		nulls[2] = ' ';
 	}
 	values[3] = CStringGetTextDatum(actor);
+	parley_query_exec(&q_mark_muted, values, nulls, false, 0);
 	parley_query_exec(&q_mute, values, nulls, false, 0);
 	jo_begin_object(&jo, NULL);
 	render_col_uuid(&jo, "conversation_id", SPI_tuptable, 0, 1);
@@ -418,6 +449,7 @@ participant_unmute(PG_FUNCTION_ARGS)
 	parley_require_may_moderate(cid, actor, actor_role, target, target_role);
 	values[0] = cid;
 	values[1] = CStringGetTextDatum(target);
+	parley_query_exec(&q_mark_unmuted, values, NULL, false, 0);
 	if (parley_query_exec(&q_unmute, values, NULL, false, 0) == 0 ||
 		!DatumGetBool(parley_col(SPI_tuptable, 0, 1, &isnull)))
 		ereport(ERROR,

@@ -26,6 +26,9 @@ extern void parley_check_may_write(Datum cid, const char *guest);
  */
 extern void parley_explain_refused_post(Datum cid, const char *guest);
 
+/* A participant who joins again: its standing mute, if any, applies again. */
+extern void parley_restore_mute(Datum cid, const char *guest);
+
 /* 403 banned when guest is banned from cid. */
 extern void parley_check_not_banned(Datum cid, const char *guest);
 

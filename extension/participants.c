@@ -151,7 +151,13 @@ participant_add_impl(FunctionCallInfo fcinfo, ParleyApi api)
 				 errdetail("Conversation %s is full.", parley_uuid_string(cid))));
 
 	parley_query_exec(&q_add_participant, values, NULL, false, 0);
-	render_participant(&jo, NULL, SPI_tuptable, 0, 1);
+	{
+		SPITupleTable *added = SPI_tuptable;
+
+		if (api >= PARLEY_API_0_6)
+			parley_restore_mute(cid, guest_id);
+		render_participant(&jo, NULL, added, 0, 1);
+	}
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 201));
 }
 

@@ -48,6 +48,13 @@ COMMENT ON TABLE parley.mutes IS 'Mutes of group participants (participant_mute(
 COMMENT ON COLUMN parley.mutes.until IS 'The mute ends then; NULL: until lifted.';
 COMMENT ON COLUMN parley.mutes.muted_by IS 'The owner or admin who muted.';
 
+-- A copy of the standing mute in the participant's row, which a post
+-- updates anyway: a post that waited for a mute's lock re-reads that row
+-- (READ COMMITTED re-checks an updated row's conditions on its newest
+-- version), so it sees a mute committed while it waited.
+ALTER TABLE parley.participants ADD COLUMN muted_until timestamptz;
+COMMENT ON COLUMN parley.participants.muted_until IS 'The end of the participant''s mute (infinity: until lifted; NULL: not muted), kept from parley.mutes.';
+
 CREATE TABLE parley.bans (
     conversation_id uuid        NOT NULL REFERENCES parley.conversations (id),
     guest_id        text        NOT NULL REFERENCES parley.guests (guest_id),

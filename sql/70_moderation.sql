@@ -126,6 +126,8 @@ SELECT parley.participant_unmute(:'gid', 'mo_adm', 'mo_mem');
 -- a mute that ended is over: posts pass, and lifting it is 404
 INSERT INTO parley.mutes (conversation_id, guest_id, until, muted_by)
 VALUES (:'gid', 'mo_mem2', now() - interval '1 minute', 'mo_own');
+UPDATE parley.participants SET muted_until = now() - interval '1 minute'
+ WHERE conversation_id = :'gid' AND guest_id = 'mo_mem2';
 SELECT parley.message_post(:'gid', 'mo_mem2', 'my mute is over')->>'body' AS posted;
 SELECT parley.participant_unmute(:'gid', 'mo_own', 'mo_mem2');
 SELECT parley.participant_mute(:'did', 'mo_mem', 'mo_mem2');
