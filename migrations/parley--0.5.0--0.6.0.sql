@@ -44,6 +44,9 @@ CREATE TABLE parley.mutes (
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (conversation_id, guest_id)
 );
+COMMENT ON COLUMN parley.mutes.conversation_id IS 'The group.';
+COMMENT ON COLUMN parley.mutes.guest_id IS 'The muted participant.';
+COMMENT ON COLUMN parley.mutes.created_at IS 'When the mute was (last) set.';
 COMMENT ON TABLE parley.mutes IS 'Mutes of group participants (participant_mute()); a mute outlives leaving and re-joining.';
 COMMENT ON COLUMN parley.mutes.until IS 'The mute ends then; NULL: until lifted.';
 COMMENT ON COLUMN parley.mutes.muted_by IS 'The owner or admin who muted.';
@@ -63,6 +66,10 @@ CREATE TABLE parley.bans (
     PRIMARY KEY (conversation_id, guest_id)
 );
 COMMENT ON TABLE parley.bans IS 'Guests banned from a group (participant_ban()): removed, and refused by participant_add until unbanned.';
+COMMENT ON COLUMN parley.bans.conversation_id IS 'The group.';
+COMMENT ON COLUMN parley.bans.guest_id IS 'The banned guest.';
+COMMENT ON COLUMN parley.bans.since IS 'When the ban was set.';
+COMMENT ON COLUMN parley.bans.banned_by IS 'The owner or admin who banned.';
 
 -- Word filters.  Each backend compiles the list once and recompiles it
 -- after a change: the statement trigger below sends a relcache
@@ -73,6 +80,9 @@ CREATE TABLE parley.filters (
     action     text        NOT NULL CHECK (action IN ('reject', 'mask')),
     created_at timestamptz NOT NULL DEFAULT now()
 );
+COMMENT ON COLUMN parley.filters.pattern IS 'A literal word or phrase, folded to lower case, white space runs as one space.';
+COMMENT ON COLUMN parley.filters.action IS 'reject (the post or edit is refused) or mask (the match is stored as *).';
+COMMENT ON COLUMN parley.filters.created_at IS 'When the filter was added.';
 COMMENT ON TABLE parley.filters IS 'Word filters (filter_add(), filter_remove()): a literal word or phrase, lower case, matched case-insensitively on word boundaries in every post and edit.';
 
 CREATE FUNCTION parley.filters_changed() RETURNS trigger
@@ -91,6 +101,11 @@ CREATE TABLE parley.message_reports (
     PRIMARY KEY (conversation_id, seq, reporter_id),
     FOREIGN KEY (conversation_id, seq) REFERENCES parley.messages (conversation_id, seq)
 );
+COMMENT ON COLUMN parley.message_reports.conversation_id IS 'The conversation of the message.';
+COMMENT ON COLUMN parley.message_reports.seq IS 'The message.';
+COMMENT ON COLUMN parley.message_reports.reporter_id IS 'The participant who reported it.';
+COMMENT ON COLUMN parley.message_reports.reason IS 'Why, 1-1000 characters.';
+COMMENT ON COLUMN parley.message_reports.created_at IS 'When it was reported.';
 COMMENT ON TABLE parley.message_reports IS 'Reports of messages by participants (message_report()); one per reporter and message.';
 
 CREATE VIEW parley.reports AS
@@ -165,6 +180,14 @@ REVOKE ALL ON FUNCTION
     parley.filter_remove(text),
     parley.filters_changed()
 FROM PUBLIC;
+COMMENT ON COLUMN parley.reports.conversation_id IS 'The conversation of the message.';
+COMMENT ON COLUMN parley.reports.seq IS 'The message.';
+COMMENT ON COLUMN parley.reports.sender_id IS 'Who sent it.';
+COMMENT ON COLUMN parley.reports.body IS 'Its body as it is now (NULL once deleted).';
+COMMENT ON COLUMN parley.reports.deleted IS 'Whether it has been deleted since.';
+COMMENT ON COLUMN parley.reports.reporter_id IS 'Who reported it.';
+COMMENT ON COLUMN parley.reports.reason IS 'Why.';
+COMMENT ON COLUMN parley.reports.created_at IS 'When it was reported.';
 REVOKE ALL ON parley.reports FROM PUBLIC;
 
 -- The functions whose rules this version changes are bound to their
