@@ -64,6 +64,16 @@ check_description(text *d)
 				 errmsg("description must be at most %d characters long",
 						PARLEY_DESCRIPTION_MAX_CHARS),
 				 errdetail("It is %d characters long.", n)));
+	/* Line breaks and tabs are text; other control characters are not. */
+	for (int i = 0; i < (int) VARSIZE_ANY_EXHDR(d); i++)
+	{
+		unsigned char c = ((const unsigned char *) VARDATA_ANY(d))[i];
+
+		if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("description must not contain control characters other than line breaks and tabs")));
+	}
 }
 
 static Datum

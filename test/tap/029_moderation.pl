@@ -96,7 +96,7 @@ $r = $gw->req(PUT => "$c/mutes/mem?as=own", {});
 is($r->{status}, 200, 'PUT mute without until: 200');
 ok(!defined $r->{json}{until}, '... until lifted (null)');
 $before = state();
-ParleyTest::problem($gw->req(PUT => "$c/mutes/mem?as=own", { until => 'tomorrow' }), 400, 'validation_failed', 'until not a time: 400');
+ParleyTest::problem($gw->req(PUT => "$c/mutes/mem?as=own", { until => 'soon' }), 400, 'validation_failed', 'until not a time: 400');
 ParleyTest::problem($gw->req(PUT => "$c/mutes/mem?as=own", { until => '2000-01-01T00:00:00Z' }), 400, 'validation_failed', 'until in the past: 400');
 ParleyTest::problem($gw->req(PUT => "$c/mutes/own?as=adm", {}), 403, 'insufficient_role', 'muting the owner: 403');
 ParleyTest::problem($gw->req(PUT => "$c/mutes/mem2?as=mem", {}), 403, 'insufficient_role', 'a member muting: 403');
