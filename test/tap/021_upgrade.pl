@@ -107,7 +107,7 @@ is($g->req(POST => "/v1/conversations/$direct/messages?as=g1", { body => 'hi' })
 is($g->req(POST => "/v1/conversations/$direct/messages?as=g1", { body => 'message 1', client_msg_id => 'm1' })->{status},
 	403, 'an idempotent replay too');
 is($node->safe_psql('up', q{SELECT p.prosrc FROM pg_proc p WHERE p.oid = 'parley.message_post'::regproc}),
-	'message_post_v0_2', 'message_post is bound to the 0.2.0 symbol');
+	'message_post_v0_6', 'message_post is bound to the 0.6.0 symbol (blocks since 0.2.0, moderation since 0.6.0)');
 is($g->req(PATCH => "/v1/conversations/$direct/messages/2?as=g1", { body => 'edited after the update' })->{status},
 	200, 'editing an old message');
 is($node->safe_psql('up', qq{SELECT c.change_seq || ' ' || m.change_seq FROM parley.conversations c
