@@ -8,7 +8,9 @@
  * conversation's row lock (FOR NO KEY UPDATE, as a post does) before it
  * reads the actor's role, and counts one change of the conversation
  * (change_seq, parley_count_change()), so gateways learn of it the way they
- * learn of edits; a call that changes nothing counts none.
+ * learn of edits, and calls parley.conversation_touched() where the
+ * installed SQL has it (guest streams' conversation_updated); a call that
+ * changes nothing counts none.
  */
 #include "postgres.h"
 
@@ -52,6 +54,29 @@ static ParleyQuery q_update[PARLEY_API_COUNT] = {
 	[PARLEY_API_0_6] = {UPDATE_SQL(", frozen = COALESCE($5, frozen), slow_mode_s = COALESCE($6, slow_mode_s)"),
 	6, {UUIDOID, TEXTOID, TEXTOID, JSONBOID, BOOLOID, INT4OID}},
 };
+
+/*
+ * The hook of guest streams (docs/gateway.md, conversation_updated):
+ * parley.conversation_touched(cid), where the installed SQL has it.
+ */
+static ParleyQuery q_has_touched = {
+	"SELECT to_regprocedure('parley.conversation_touched(uuid)') IS NOT NULL",
+	0, {InvalidOid}
+};
+
+static void
+touch_conversation(Datum cid)
+{
+	bool		isnull;
+	Oid			argtypes[1] = {UUIDOID};
+
+	parley_query_exec(&q_has_touched, NULL, NULL, false, 1);
+	if (!DatumGetBool(parley_col(SPI_tuptable, 0, 1, &isnull)))
+		return;
+	if (SPI_execute_with_args("SELECT parley.conversation_touched($1)", 1, argtypes,
+							  &cid, NULL, false, 0) < 0)
+		elog(ERROR, "parley: conversation_touched failed");
+}
 
 static void
 check_description(text *d)
@@ -165,6 +190,7 @@ conversation_update_impl(FunctionCallInfo fcinfo, ParleyApi api)
 		values[1] = nulls[1] == ' ' ? PointerGetDatum(PG_GETARG_TEXT_PP(2)) : (Datum) 0;
 		parley_query_exec(parley_query_at(q_update, api), values, nulls, false, 0);
 		(void) parley_count_change(cid);
+		touch_conversation(cid);
 	}
 	PG_RETURN_JSONB_P(parley_conversation_answer(cid, api, 200));
 }

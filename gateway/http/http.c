@@ -285,14 +285,16 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 								  PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
 			/*
 			 * A 429 of the extension (slow_mode, 0.6.0) says how long to
-			 * wait in its hint: "Retry after N s."
+			 * wait in its hint: "Retry after N s." (through parley_proxy
+			 * "Remote hint: Retry after N s.").
 			 */
 			if (p.status == 429)
 			{
 				const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+				const char *at = hint ? strstr(hint, "Retry after ") : NULL;
 				int			s;
 
-				if (hint != NULL && sscanf(hint, "Retry after %d s", &s) == 1 && s > 0)
+				if (at != NULL && sscanf(at, "Retry after %d s", &s) == 1 && s > 0)
 					ctx->retry_after_s = s;
 			}
 			if (p.status >= 500)
