@@ -335,6 +335,8 @@ sub bind_expr
 		return "($field->'$b->{name}')::$t" unless defined $a->{default} && !$b->{required};
 		return "COALESCE(($field->'$b->{name}')::$t, $a->{default})";
 	}
+	return "($field->'$b->{name}')::boolean" if $t eq 'boolean';
+	return "($field->>'$b->{name}')::timestamptz" if $t eq 'timestamptz';
 	if ($t eq 'jsonb')
 	{
 		return "$field->'$b->{name}'" unless defined $a->{default} && !$b->{required};

@@ -21,6 +21,7 @@
 #include "utils/uuid.h"
 
 #include "access.h"
+#include "conversations.h"
 #include "cursor.h"
 #include "friends.h"
 #include "ids.h"
@@ -51,12 +52,17 @@ static ParleyQuery q_unknown_guest = {
  * nothing; ON CONFLICT waits for a concurrent inserter of the same id to
  * finish, so after it the row is committed and the next statement sees it.
  */
-static ParleyQuery q_insert_conversation = {
-	"INSERT INTO parley.conversations (id, kind, title, created_by)"
-	" VALUES ($1, $2, $3, $4)"
-	" ON CONFLICT (id) DO NOTHING"
-	" RETURNING " CONVERSATION_COLUMNS,
-	4, {UUIDOID, TEXTOID, TEXTOID, TEXTOID}
+#define INSERT_CONVERSATION_SQL(extra) \
+	"INSERT INTO parley.conversations (id, kind, title, created_by)" \
+	" VALUES ($1, $2, $3, $4)" \
+	" ON CONFLICT (id) DO NOTHING" \
+	" RETURNING " CONVERSATION_COLUMNS extra
+
+/* 0.5.0 and 0.6.0: the columns they add (render.h). */
+static ParleyQuery q_insert_conversation[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {INSERT_CONVERSATION_SQL(""), 4, {UUIDOID, TEXTOID, TEXTOID, TEXTOID}},
+	[PARLEY_API_0_5] = {INSERT_CONVERSATION_SQL(CONVERSATION_EXTRA_0_5), 4, {UUIDOID, TEXTOID, TEXTOID, TEXTOID}},
+	[PARLEY_API_0_6] = {INSERT_CONVERSATION_SQL(CONVERSATION_EXTRA_0_6), 4, {UUIDOID, TEXTOID, TEXTOID, TEXTOID}},
 };
 
 /* $3 is the owner, NULL for a direct conversation (both are members). */
@@ -67,10 +73,13 @@ static ParleyQuery q_insert_participants = {
 	3, {UUIDOID, TEXTARRAYOID, TEXTOID}
 };
 
-/* Primary key of conversations. */
-static ParleyQuery q_conversation = {
-	"SELECT " CONVERSATION_COLUMNS " FROM parley.conversations WHERE id = $1",
-	1, {UUIDOID}
+/* Primary key of conversations; 0.5.0 and 0.6.0: the columns they add. */
+#define CONVERSATION_SQL(extra) \
+	"SELECT " CONVERSATION_COLUMNS extra " FROM parley.conversations WHERE id = $1"
+static ParleyQuery q_conversation[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {CONVERSATION_SQL(""), 1, {UUIDOID}},
+	[PARLEY_API_0_5] = {CONVERSATION_SQL(CONVERSATION_EXTRA_0_5), 1, {UUIDOID}},
+	[PARLEY_API_0_6] = {CONVERSATION_SQL(CONVERSATION_EXTRA_0_6), 1, {UUIDOID}},
 };
 
 /*
@@ -78,12 +87,15 @@ static ParleyQuery q_conversation = {
  * statement: primary key of conversations, then primary key of participants
  * (conversation_id, guest_id).
  */
-static ParleyQuery q_conversation_for_actor = {
-	"SELECT " CONVERSATION_COLUMNS ","
-	"       EXISTS (SELECT 1 FROM parley.participants p"
-	"                WHERE p.conversation_id = c.id AND p.guest_id = $2)"
-	"  FROM parley.conversations c WHERE c.id = $1",
-	2, {UUIDOID, TEXTOID}
+#define CONVERSATION_FOR_ACTOR_SQL(extra) \
+	"SELECT " CONVERSATION_COLUMNS "," \
+	"       EXISTS (SELECT 1 FROM parley.participants p" \
+	"                WHERE p.conversation_id = c.id AND p.guest_id = $2)" extra \
+	"  FROM parley.conversations c WHERE c.id = $1"
+static ParleyQuery q_conversation_for_actor[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {CONVERSATION_FOR_ACTOR_SQL(""), 2, {UUIDOID, TEXTOID}},
+	[PARLEY_API_0_5] = {CONVERSATION_FOR_ACTOR_SQL(CONVERSATION_EXTRA_0_5), 2, {UUIDOID, TEXTOID}},
+	[PARLEY_API_0_6] = {CONVERSATION_FOR_ACTOR_SQL(CONVERSATION_EXTRA_0_6), 2, {UUIDOID, TEXTOID}},
 };
 
 /* Range scan of the participants primary key, then a sort (<= 1000 rows). */
@@ -101,9 +113,9 @@ static ParleyQuery q_participants = {
  * costs O(the guest's conversations), not O(limit).  The column lists of
  * the two tables do not overlap, so CONVERSATION_COLUMNS needs no alias.
  */
-#define LIST_SELECT \
+#define LIST_SELECT(extra) \
 	"SELECT " CONVERSATION_COLUMNS ", p.last_read_seq," \
-	"       COALESCE(c.last_message_at, c.created_at) AS activity" \
+	"       COALESCE(c.last_message_at, c.created_at) AS activity" extra \
 	"  FROM parley.participants p" \
 	"  JOIN parley.conversations c ON c.id = p.conversation_id" \
 	" WHERE p.guest_id = $1"
@@ -112,16 +124,22 @@ static ParleyQuery q_participants = {
 #define LIST_COL_LAST_READ	(CONVERSATION_NCOLUMNS + 1)
 #define LIST_COL_ACTIVITY	(CONVERSATION_NCOLUMNS + 2)
 
-static ParleyQuery q_list_first = {
-	LIST_SELECT LIST_ORDER,
-	2, {TEXTOID, INT8OID}
+/* 0.5.0 and 0.6.0: the columns they add. */
+static ParleyQuery q_list_first[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {LIST_SELECT("") LIST_ORDER, 2, {TEXTOID, INT8OID}},
+	[PARLEY_API_0_5] = {LIST_SELECT(CONVERSATION_EXTRA_0_5) LIST_ORDER, 2, {TEXTOID, INT8OID}},
+	[PARLEY_API_0_6] = {LIST_SELECT(CONVERSATION_EXTRA_0_6) LIST_ORDER, 2, {TEXTOID, INT8OID}},
 };
 
-static ParleyQuery q_list_before = {
-	LIST_SELECT
+#define LIST_BEFORE \
 	"   AND (COALESCE(c.last_message_at, c.created_at), c.id) < ($3, $4)"
-	LIST_ORDER,
-	4, {TEXTOID, INT8OID, TIMESTAMPTZOID, UUIDOID}
+static ParleyQuery q_list_before[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {LIST_SELECT("") LIST_BEFORE LIST_ORDER,
+	4, {TEXTOID, INT8OID, TIMESTAMPTZOID, UUIDOID}},
+	[PARLEY_API_0_5] = {LIST_SELECT(CONVERSATION_EXTRA_0_5) LIST_BEFORE LIST_ORDER,
+	4, {TEXTOID, INT8OID, TIMESTAMPTZOID, UUIDOID}},
+	[PARLEY_API_0_6] = {LIST_SELECT(CONVERSATION_EXTRA_0_6) LIST_BEFORE LIST_ORDER,
+	4, {TEXTOID, INT8OID, TIMESTAMPTZOID, UUIDOID}},
 };
 
 /*
@@ -347,7 +365,7 @@ create_conversation(CreateArgs *a, pg_uuid_t *id, ParleyApi api)
 	values[2] = a->title ? PointerGetDatum(a->title) : (Datum) 0;
 	nulls[2] = a->title ? ' ' : 'n';
 	values[3] = CStringGetTextDatum(a->actor);
-	if (parley_query_exec(&q_insert_conversation, values, nulls, false, 0) == 1)
+	if (parley_query_exec(parley_query_at(q_insert_conversation, api), values, nulls, false, 0) == 1)
 	{
 		conv = SPI_tuptable;
 		values[1] = cstrings_to_text_array(a->all, a->nothers + 1);
@@ -366,7 +384,7 @@ create_conversation(CreateArgs *a, pg_uuid_t *id, ParleyApi api)
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
 					 errmsg("conversation %s exists already",
 							parley_uuid_string(UUIDPGetDatum(id)))));
-		if (parley_query_exec(&q_conversation, values, NULL, false, 1) != 1)
+		if (parley_query_exec(parley_query_at(q_conversation, api), values, NULL, false, 1) != 1)
 			elog(ERROR, "parley: direct conversation vanished after a conflict");
 		conv = SPI_tuptable;
 		status = 200;
@@ -397,6 +415,9 @@ conversation_create_impl(FunctionCallInfo fcinfo, ParleyApi api)
 /* The symbols of the 0.1.0 SQL and of 0.2.0 (no direct conversation while a block stands). */
 PARLEY_API_ENTRY(conversation_create, conversation_create_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(conversation_create_v0_2, conversation_create_impl, PARLEY_API_0_2)
+/* 0.5.0 and 0.6.0: the conversation JSON gains what they add. */
+PARLEY_API_ENTRY(conversation_create_v0_5, conversation_create_impl, PARLEY_API_0_5)
+PARLEY_API_ENTRY(conversation_create_v0_6, conversation_create_impl, PARLEY_API_0_6)
 
 /*
  * conversation_create_at(actor, kind, participants, title, conversation_id):
@@ -404,9 +425,8 @@ PARLEY_API_ENTRY(conversation_create_v0_2, conversation_create_impl, PARLEY_API_
  * Declared by the 0.1.0 SQL and never changed since (blocks concern direct
  * conversations only).
  */
-PG_FUNCTION_INFO_V1(conversation_create_at);
-Datum
-conversation_create_at(PG_FUNCTION_ARGS)
+static Datum
+conversation_create_at_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	CreateArgs	a;
 
@@ -418,12 +438,16 @@ conversation_create_at(PG_FUNCTION_ARGS)
 				 errmsg("conversation_create_at creates groups only"),
 				 errhint("A direct conversation's id is derived from the pair: use conversation_create.")));
 	parley_require_arg(fcinfo, 4, "conversation_id");
-	return create_conversation(&a, PG_GETARG_UUID_P(4), PARLEY_API_0_1);
+	/* The 0.1.0 rules (no blocks) under every version's JSON. */
+	return create_conversation(&a, PG_GETARG_UUID_P(4), api >= PARLEY_API_0_5 ? api : PARLEY_API_0_1);
 }
 
-PG_FUNCTION_INFO_V1(conversation_get);
-Datum
-conversation_get(PG_FUNCTION_ARGS)
+PARLEY_API_ENTRY(conversation_create_at, conversation_create_at_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(conversation_create_at_v0_5, conversation_create_at_impl, PARLEY_API_0_5)
+PARLEY_API_ENTRY(conversation_create_at_v0_6, conversation_create_at_impl, PARLEY_API_0_6)
+
+static Datum
+conversation_get_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	pg_uuid_t  *id;
 	char	   *actor;
@@ -440,7 +464,7 @@ conversation_get(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(actor);
 
 	SPI_connect();
-	if (parley_query_exec(&q_conversation_for_actor, values, NULL, true, 1) == 0)
+	if (parley_query_exec(parley_query_at(q_conversation_for_actor, api), values, NULL, true, 1) == 0)
 		parley_raise_conversation_not_found(values[0]);
 	conv = SPI_tuptable;
 	if (!DatumGetBool(parley_col(conv, 0, CONVERSATION_NCOLUMNS + 1, &isnull)))
@@ -448,6 +472,26 @@ conversation_get(PG_FUNCTION_ARGS)
 
 	render_conversation_full(&jo, conv, 0, true);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
+}
+
+/* 0.5.0 and 0.6.0: the conversation JSON gains what they add. */
+PARLEY_API_ENTRY(conversation_get, conversation_get_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(conversation_get_v0_5, conversation_get_impl, PARLEY_API_0_5)
+PARLEY_API_ENTRY(conversation_get_v0_6, conversation_get_impl, PARLEY_API_0_6)
+
+/*
+ * conversations.h: the conversation cid as conversation_get() answers it,
+ * for the functions that change one (conversation_update.c).
+ */
+Jsonb *
+parley_conversation_answer(Datum cid, ParleyApi api, int status)
+{
+	JsonOut		jo = {0};
+
+	if (parley_query_exec(parley_query_at(q_conversation, api), &cid, NULL, false, 1) != 1)
+		parley_raise_conversation_not_found(cid);
+	render_conversation_full(&jo, SPI_tuptable, 0, false);
+	return parley_return_jsonb(&jo, status);
 }
 
 /*
@@ -464,9 +508,8 @@ list_cursor_decode(text *cursor, TimestampTz *activity, pg_uuid_t *id)
 	pfree(key);
 }
 
-PG_FUNCTION_INFO_V1(conversation_list);
-Datum
-conversation_list(PG_FUNCTION_ARGS)
+static Datum
+conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	char	   *guest_id = parley_guest_id_arg(fcinfo, 0, "guest_id");
 	int			limit = parley_page_limit(fcinfo, 2);
@@ -507,10 +550,10 @@ conversation_list(PG_FUNCTION_ARGS)
 	{
 		values[2] = TimestampTzGetDatum(before_activity);
 		values[3] = UUIDPGetDatum(&before_id);
-		n = parley_query_exec(&q_list_before, values, NULL, true, 0);
+		n = parley_query_exec(parley_query_at(q_list_before, api), values, NULL, true, 0);
 	}
 	else
-		n = parley_query_exec(&q_list_first, values, NULL, true, 0);
+		n = parley_query_exec(parley_query_at(q_list_first, api), values, NULL, true, 0);
 	page = SPI_tuptable;
 	npage = Min(n, (uint64) limit);
 
@@ -562,3 +605,8 @@ conversation_list(PG_FUNCTION_ARGS)
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
+
+/* 0.5.0 and 0.6.0: the conversation JSON gains what they add. */
+PARLEY_API_ENTRY(conversation_list, conversation_list_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(conversation_list_v0_5, conversation_list_impl, PARLEY_API_0_5)
+PARLEY_API_ENTRY(conversation_list_v0_6, conversation_list_impl, PARLEY_API_0_6)

@@ -34,6 +34,7 @@
 
 #include "access.h"
 #include "ids.h"
+#include "moderation.h"
 #include "parley.h"
 #include "query.h"
 #include "render.h"
@@ -56,14 +57,17 @@
 /*
  * POST_SQL(cond): cond is added to the marker UPDATE, i.e. to the membership
  * check, so a refused post is still one statement that answers nothing.
+ * POST_SQL_AT(cret, pset, cond): cret is added to what the conversation's
+ * UPDATE returns (for cond to test), pset to the marker's SET list.
  */
-#define POST_SQL(cond) \
+#define POST_SQL(cond) POST_SQL_AT("", "", cond)
+#define POST_SQL_AT(cret, pset, cond) \
 	"WITH c AS (" \
 	"  UPDATE parley.conversations SET last_seq = last_seq + 1, last_message_at = now()" \
 	"   WHERE id = $1" \
-	"  RETURNING last_seq" \
+	"  RETURNING last_seq" cret \
 	"), r AS (" \
-	"  UPDATE parley.participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)" \
+	"  UPDATE parley.participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)" pset \
 	"    FROM c" \
 	"   WHERE p.conversation_id = $1 AND p.guest_id = $2" cond \
 	"  RETURNING c.last_seq" \
@@ -81,18 +85,40 @@
  * blocks: both directions are stored on the sender's side).  Groups skip
  * the probe.  The caller tells the reasons apart only on failure.
  */
+#define POST_BLOCKED_COND \
+	"   AND NOT EXISTS (SELECT 1 FROM parley.conversations d" \
+	"                     JOIN parley.participants o" \
+	"                       ON o.conversation_id = d.id AND o.guest_id <> $2" \
+	"                     JOIN parley.blocks b" \
+	"                       ON b.guest_id = $2 AND b.other_id = o.guest_id" \
+	"                    WHERE d.id = $1 AND d.kind = 'direct')"
+
+/*
+ * 0.6.0: no row either when the sender is muted, or is a member and the
+ * conversation is frozen or in slow mode since the sender's last post:
+ * columns of the two rows the statement updates anyway, so a post that
+ * waited for a moderator's lock tests them on the rows the moderator
+ * committed (a subquery would see the statement's older snapshot).  The
+ * marker's UPDATE keeps last_post_at.  So moderation costs a post no
+ * statement of its own; moderation.c explains a refusal.
+ */
+#define POST_MODERATION_COND \
+	"   AND (p.muted_until IS NULL OR p.muted_until <= now())" \
+	"   AND (p.role <> 'member' OR (NOT c.frozen AND (c.slow_mode_s = 0 OR p.last_post_at IS NULL" \
+	"        OR p.last_post_at <= now() - make_interval(secs => c.slow_mode_s))))"
+
 static ParleyQuery q_post[PARLEY_API_COUNT] = {
 	[PARLEY_API_0_1] = {
 		POST_SQL(""),
 		7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
 	},
 	[PARLEY_API_0_2] = {
-		POST_SQL("   AND NOT EXISTS (SELECT 1 FROM parley.conversations d"
-				 "                     JOIN parley.participants o"
-				 "                       ON o.conversation_id = d.id AND o.guest_id <> $2"
-				 "                     JOIN parley.blocks b"
-				 "                       ON b.guest_id = $2 AND b.other_id = o.guest_id"
-				 "                    WHERE d.id = $1 AND d.kind = 'direct')"),
+		POST_SQL(POST_BLOCKED_COND),
+		7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
+	},
+	[PARLEY_API_0_6] = {
+		POST_SQL_AT(", frozen, slow_mode_s", ", last_post_at = now()",
+					POST_BLOCKED_COND POST_MODERATION_COND),
 		7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
 	},
 };
@@ -354,6 +380,8 @@ message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	parley_require_arg(fcinfo, 2, "body");
 	body = PG_GETARG_TEXT_PP(2);
 	parley_check_body(body);
+	if (api >= PARLEY_API_0_6)
+		body = parley_filter_body(body);
 	if (!PG_ARGISNULL(3))
 	{
 		client_msg_id = PG_GETARG_TEXT_PP(3);
@@ -431,6 +459,8 @@ message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
 		check_access(cid, sender, false);
 		if (api >= PARLEY_API_0_2 && direct_conversation_blocked(values))
 			raise_blocked(cid, sender);
+		if (api >= PARLEY_API_0_6)
+			parley_explain_refused_post(cid, sender);
 		parley_raise_not_a_participant(cid, sender);
 	}
 	render_message(&jo, NULL, SPI_tuptable, 0, 1);
@@ -440,6 +470,8 @@ message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
 /* The symbols of the 0.1.0 and 0.2.0 SQL. */
 PARLEY_API_ENTRY(message_post, message_post_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(message_post_v0_2, message_post_impl, PARLEY_API_0_2)
+/* 0.6.0: filters, mutes, frozen, slow mode. */
+PARLEY_API_ENTRY(message_post_v0_6, message_post_impl, PARLEY_API_0_6)
 
 PG_FUNCTION_INFO_V1(message_list);
 Datum
@@ -524,6 +556,8 @@ message_edit_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	parley_require_arg(fcinfo, 3, "body");
 	body = PG_GETARG_TEXT_PP(3);
 	parley_check_body(body);
+	if (api >= PARLEY_API_0_6)
+		body = parley_filter_body(body);
 
 	SPI_connect();
 	{
@@ -535,6 +569,9 @@ message_edit_impl(FunctionCallInfo fcinfo, ParleyApi api)
 					 errmsg("guest \"%s\" is not the sender of message " INT64_FORMAT,
 							actor, seq),
 					 errdetail("Only the sender edits a message.")));
+		/* 0.6.0: muted, or a member in a frozen conversation. */
+		if (api >= PARLEY_API_0_6)
+			parley_check_may_write(cid, actor);
 	}
 
 	values[0] = cid;
@@ -555,6 +592,8 @@ message_edit_impl(FunctionCallInfo fcinfo, ParleyApi api)
 /* The symbols of the 0.1.0 and 0.3.0 SQL. */
 PARLEY_API_ENTRY(message_edit, message_edit_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(message_edit_v0_3, message_edit_impl, PARLEY_API_0_3)
+/* 0.6.0: filters, mutes, frozen. */
+PARLEY_API_ENTRY(message_edit_v0_6, message_edit_impl, PARLEY_API_0_6)
 
 /* message_delete() of every API version; 0.3.0 counts it as edits. */
 static Datum
@@ -575,7 +614,22 @@ message_delete_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	{
 		SPITupleTable *tt = message_access(cid, seq, actor, &deleted);
 
-		if (!col_text_equals(tt, ACCESS_COL_SENDER, actor) &&
+		/*
+		 * 0.6.0: an admin of a group deletes the messages of members
+		 * (senders who took no part any more count as members).
+		 */
+		if (api >= PARLEY_API_0_6 &&
+			!col_text_equals(tt, ACCESS_COL_SENDER, actor) &&
+			col_text_equals(tt, ACCESS_COL_KIND, "group") &&
+			col_text_equals(tt, ACCESS_COL_ROLE, "admin"))
+		{
+			bool		isnull;
+			char	   *sender = TextDatumGetCString(parley_col(tt, 0, ACCESS_COL_SENDER, &isnull));
+
+			parley_require_may_moderate(cid, actor, "admin", sender,
+										parley_participant_role(cid, sender));
+		}
+		else if (!col_text_equals(tt, ACCESS_COL_SENDER, actor) &&
 			!(col_text_equals(tt, ACCESS_COL_KIND, "group") &&
 			  col_text_equals(tt, ACCESS_COL_ROLE, "owner")))
 			ereport(ERROR,
@@ -602,3 +656,5 @@ message_delete_impl(FunctionCallInfo fcinfo, ParleyApi api)
 /* The symbols of the 0.1.0 and 0.3.0 SQL. */
 PARLEY_API_ENTRY(message_delete, message_delete_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(message_delete_v0_3, message_delete_impl, PARLEY_API_0_3)
+/* 0.6.0: admins delete members' messages. */
+PARLEY_API_ENTRY(message_delete_v0_6, message_delete_impl, PARLEY_API_0_6)

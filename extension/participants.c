@@ -18,6 +18,7 @@
 #include "utils/uuid.h"
 
 #include "access.h"
+#include "moderation.h"
 #include "parley.h"
 #include "query.h"
 #include "render.h"
@@ -105,9 +106,9 @@ lock_group_for_actor(Datum cid, const char *actor)
 	return role;
 }
 
-PG_FUNCTION_INFO_V1(participant_add);
-Datum
-participant_add(PG_FUNCTION_ARGS)
+/* participant_add() of every API version; 0.6.0 refuses banned guests. */
+static Datum
+participant_add_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	Datum		cid;
 	char	   *actor;
@@ -138,6 +139,8 @@ participant_add(PG_FUNCTION_ARGS)
 		render_participant(&jo, NULL, SPI_tuptable, 0, 1);
 		PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 	}
+	if (api >= PARLEY_API_0_6)
+		parley_check_not_banned(cid, guest_id);
 
 	parley_query_exec(&q_count_participants, values, NULL, false, 1);
 	size = DatumGetInt64(parley_col(SPI_tuptable, 0, 1, &isnull));
@@ -148,9 +151,18 @@ participant_add(PG_FUNCTION_ARGS)
 				 errdetail("Conversation %s is full.", parley_uuid_string(cid))));
 
 	parley_query_exec(&q_add_participant, values, NULL, false, 0);
-	render_participant(&jo, NULL, SPI_tuptable, 0, 1);
+	{
+		SPITupleTable *added = SPI_tuptable;
+
+		if (api >= PARLEY_API_0_6)
+			parley_restore_mute(cid, guest_id);
+		render_participant(&jo, NULL, added, 0, 1);
+	}
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 201));
 }
+
+PARLEY_API_ENTRY(participant_add, participant_add_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(participant_add_v0_6, participant_add_impl, PARLEY_API_0_6)
 
 /*
  * participant_remove() of every API version.  From 0.3.0 the removal bumps
@@ -185,7 +197,10 @@ participant_remove_impl(FunctionCallInfo fcinfo, ParleyApi api)
 						guest_id, parley_uuid_string(cid))));
 	target_role = TextDatumGetCString(parley_col(SPI_tuptable, 0, PARTICIPANT_COL_ROLE, &isnull));
 
-	if (strcmp(actor, guest_id) != 0 && strcmp(actor_role, "owner") != 0)
+	/* 0.6.0: an admin removes members (moderation.c has the rules). */
+	if (api >= PARLEY_API_0_6 && strcmp(actor, guest_id) != 0 && strcmp(actor_role, "admin") == 0)
+		parley_require_may_moderate(cid, actor, actor_role, guest_id, target_role);
+	else if (strcmp(actor, guest_id) != 0 && strcmp(actor_role, "owner") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PARLEY_NOT_THE_OWNER),
 				 errmsg("only the owner may remove another participant"),
@@ -206,3 +221,4 @@ participant_remove_impl(FunctionCallInfo fcinfo, ParleyApi api)
 /* The symbols of the 0.1.0 and 0.3.0 SQL. */
 PARLEY_API_ENTRY(participant_remove, participant_remove_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(participant_remove_v0_3, participant_remove_impl, PARLEY_API_0_3)
+PARLEY_API_ENTRY(participant_remove_v0_6, participant_remove_impl, PARLEY_API_0_6)

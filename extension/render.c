@@ -128,4 +128,19 @@ render_conversation_fields(JsonOut *jo, SPITupleTable *tt, uint64 row, int c)
 	render_col_text(jo, "created_by", tt, row, c + 3);
 	render_col_timestamptz(jo, "created_at", tt, row, c + 4);
 	render_col_int64(jo, "last_seq", tt, row, c + 5);
+
+	/* 0.5.0 and 0.6.0: the columns of CONVERSATION_EXTRA_*, when selected. */
+	{
+		int			col;
+		bool		isnull;
+
+		if ((col = SPI_fnumber(tt->tupdesc, "description")) > 0)
+			render_col_text(jo, "description", tt, row, col);
+		if ((col = SPI_fnumber(tt->tupdesc, "metadata")) > 0)
+			render_col_jsonb(jo, "metadata", tt, row, col);
+		if ((col = SPI_fnumber(tt->tupdesc, "frozen")) > 0)
+			jo_bool(jo, "frozen", DatumGetBool(parley_col(tt, row, col, &isnull)));
+		if ((col = SPI_fnumber(tt->tupdesc, "slow_mode_s")) > 0)
+			jo_int64(jo, "slow_mode_s", DatumGetInt32(parley_col(tt, row, col, &isnull)));
+	}
 }

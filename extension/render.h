@@ -32,6 +32,16 @@
 	"id, kind, title, created_by, created_at, last_seq"
 #define CONVERSATION_NCOLUMNS 6
 
+/*
+ * What later versions add to a conversation (0.5.0: description, metadata;
+ * 0.6.0: frozen, slow_mode_s).  A query puts them last in its select list,
+ * and render_conversation_fields() finds them by name, so the columns
+ * counted from CONVERSATION_NCOLUMNS stay where they were.  Unqualified:
+ * the queries that join participants have no such columns there.
+ */
+#define CONVERSATION_EXTRA_0_5 ", description, metadata"
+#define CONVERSATION_EXTRA_0_6 ", description, metadata, frozen, slow_mode_s"
+
 /* Friendships and blocks (0.2.0), from guest_id's side. */
 #define FRIENDSHIP_COLUMNS \
 	"guest_id, other_id, status, since"

@@ -145,7 +145,39 @@ INSERT INTO templates VALUES
     ('events_changes', 'after_change', $$SELECT parley.events_changes(:'cid', %s::bigint, ARRAY['h1'])$$),
     ('events_changes', 'guests[1]', $$SELECT parley.events_changes(:'cid', 0, ARRAY[%s])$$),
     ('service_key_create', 'name', $$SELECT parley.service_key_create(%s)$$),
-    ('service_key_revoke', 'name', $$SELECT parley.service_key_revoke(%s)$$);
+    ('service_key_revoke', 'name', $$SELECT parley.service_key_revoke(%s)$$),
+    -- 0.5.0 conversation_update, 0.6.0 moderation and filters
+    ('conversation_update', 'conversation_id', $$SELECT parley.conversation_update(%s::uuid, 'h1', 'T')$$),
+    ('conversation_update', 'actor', $$SELECT parley.conversation_update(:'cid', %s, 'T')$$),
+    ('conversation_update', 'title', $$SELECT parley.conversation_update(:'cid', 'h1', %s)$$),
+    ('conversation_update', 'description', $$SELECT parley.conversation_update(:'cid', 'h1', NULL, %s)$$),
+    ('conversation_update', 'metadata', $$SELECT parley.conversation_update(:'cid', 'h1', NULL, NULL, %s::jsonb)$$),
+    ('conversation_update', 'frozen', $$SELECT parley.conversation_update(:'cid', 'h1', frozen => %s::boolean)$$),
+    ('conversation_update', 'slow_mode_s', $$SELECT parley.conversation_update(:'cid', 'h1', slow_mode_s => %s::int)$$),
+    ('participant_role_set', 'conversation_id', $$SELECT parley.participant_role_set(%s::uuid, 'h1', 'h2', 'admin')$$),
+    ('participant_role_set', 'actor', $$SELECT parley.participant_role_set(:'cid', %s, 'h2', 'admin')$$),
+    ('participant_role_set', 'guest_id', $$SELECT parley.participant_role_set(:'cid', 'h1', %s, 'admin')$$),
+    ('participant_role_set', 'role', $$SELECT parley.participant_role_set(:'cid', 'h1', 'h2', %s)$$),
+    ('participant_mute', 'conversation_id', $$SELECT parley.participant_mute(%s::uuid, 'h1', 'h2')$$),
+    ('participant_mute', 'actor', $$SELECT parley.participant_mute(:'cid', %s, 'h2')$$),
+    ('participant_mute', 'guest_id', $$SELECT parley.participant_mute(:'cid', 'h1', %s)$$),
+    ('participant_mute', 'until', $$SELECT parley.participant_mute(:'cid', 'h1', 'h2', %s::timestamptz)$$),
+    ('participant_unmute', 'conversation_id', $$SELECT parley.participant_unmute(%s::uuid, 'h1', 'h2')$$),
+    ('participant_unmute', 'actor', $$SELECT parley.participant_unmute(:'cid', %s, 'h2')$$),
+    ('participant_unmute', 'guest_id', $$SELECT parley.participant_unmute(:'cid', 'h1', %s)$$),
+    ('participant_ban', 'conversation_id', $$SELECT parley.participant_ban(%s::uuid, 'h1', 'h2')$$),
+    ('participant_ban', 'actor', $$SELECT parley.participant_ban(:'cid', %s, 'h2')$$),
+    ('participant_ban', 'guest_id', $$SELECT parley.participant_ban(:'cid', 'h1', %s)$$),
+    ('participant_unban', 'conversation_id', $$SELECT parley.participant_unban(%s::uuid, 'h1', 'h2')$$),
+    ('participant_unban', 'actor', $$SELECT parley.participant_unban(:'cid', %s, 'h2')$$),
+    ('participant_unban', 'guest_id', $$SELECT parley.participant_unban(:'cid', 'h1', %s)$$),
+    ('message_report', 'conversation_id', $$SELECT parley.message_report(%s::uuid, 1, 'h2', 'r')$$),
+    ('message_report', 'seq', $$SELECT parley.message_report(:'cid', %s::bigint, 'h2', 'r')$$),
+    ('message_report', 'actor', $$SELECT parley.message_report(:'cid', 1, %s, 'r')$$),
+    ('message_report', 'reason', $$SELECT parley.message_report(:'cid', 1, 'h2', %s)$$),
+    ('filter_add', 'pattern', $$SELECT parley.filter_add(%s, 'mask')$$),
+    ('filter_add', 'action', $$SELECT parley.filter_add('word', %s)$$),
+    ('filter_remove', 'pattern', $$SELECT parley.filter_remove(%s)$$);
 
 -- Values of the types other than text: (type, label, SQL expression).
 CREATE TEMP TABLE hostile_typed (type text, label text, v text);
@@ -172,6 +204,11 @@ INSERT INTO hostile_typed VALUES
     ('integer', '60', '60'),
     ('integer', '86400', '86400'),
     ('integer', '86401', '86401'),
+    ('integer', '3600', '3600'),
+    ('integer', '3601', '3601'),
+    ('boolean', 'null', 'NULL::boolean'),
+    ('boolean', 'true', 'true'),
+    ('boolean', 'false', 'false'),
     ('timestamp with time zone', 'null', 'NULL::timestamptz'),
     ('timestamp with time zone', '-infinity', $$'-infinity'::timestamptz$$),
     ('timestamp with time zone', 'infinity', $$'infinity'::timestamptz$$),
@@ -264,7 +301,19 @@ INSERT INTO typed VALUES
     ('events_heads', 'conversation_ids', 'uuid[]', $$SELECT parley.events_heads(%s)$$),
     ('events_changes', 'conversation_id', 'uuid', $$SELECT parley.events_changes(%s, 0, ARRAY['h1'])$$),
     ('events_changes', 'after_change', 'bigint', $$SELECT parley.events_changes(:'cid', %s, ARRAY['h1'])$$),
-    ('events_changes', 'guests', 'text[]', $$SELECT parley.events_changes(:'cid', 0, %s)$$);
+    ('events_changes', 'guests', 'text[]', $$SELECT parley.events_changes(:'cid', 0, %s)$$),
+    ('conversation_update', 'conversation_id', 'uuid', $$SELECT parley.conversation_update(%s, 'h1', 'T')$$),
+    ('conversation_update', 'metadata', 'jsonb', $$SELECT parley.conversation_update(:'cid', 'h1', NULL, NULL, %s)$$),
+    ('conversation_update', 'frozen', 'boolean', $$SELECT parley.conversation_update(:'cid', 'h1', frozen => %s)$$),
+    ('conversation_update', 'slow_mode_s', 'integer', $$SELECT parley.conversation_update(:'cid', 'h1', slow_mode_s => %s)$$),
+    ('participant_role_set', 'conversation_id', 'uuid', $$SELECT parley.participant_role_set(%s, 'h1', 'h2', 'admin')$$),
+    ('participant_mute', 'conversation_id', 'uuid', $$SELECT parley.participant_mute(%s, 'h1', 'h2')$$),
+    ('participant_mute', 'until', 'timestamp with time zone', $$SELECT parley.participant_mute(:'cid', 'h1', 'h2', %s)$$),
+    ('participant_unmute', 'conversation_id', 'uuid', $$SELECT parley.participant_unmute(%s, 'h1', 'h2')$$),
+    ('participant_ban', 'conversation_id', 'uuid', $$SELECT parley.participant_ban(%s, 'h1', 'h2')$$),
+    ('participant_unban', 'conversation_id', 'uuid', $$SELECT parley.participant_unban(%s, 'h1', 'h2')$$),
+    ('message_report', 'conversation_id', 'uuid', $$SELECT parley.message_report(%s, 1, 'h2', 'r')$$),
+    ('message_report', 'seq', 'bigint', $$SELECT parley.message_report(:'cid', %s, 'h2', 'r')$$);
 
 -- psql variables are not expanded inside dollar quotes: put the id in.
 UPDATE templates SET q = replace(q, ':''cid''', quote_literal(:'cid'));

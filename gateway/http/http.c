@@ -283,6 +283,20 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			problem_from_sqlstate(&p, PQresultErrorField(res, PG_DIAG_SQLSTATE),
 								  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
 								  PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+			/*
+			 * A 429 of the extension (slow_mode, 0.6.0) says how long to
+			 * wait in its hint: "Retry after N s." (through parley_proxy
+			 * "Remote hint: Retry after N s.").
+			 */
+			if (p.status == 429)
+			{
+				const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+				const char *at = hint ? strstr(hint, "Retry after ") : NULL;
+				int			s;
+
+				if (at != NULL && sscanf(at, "Retry after %d s", &s) == 1 && s > 0)
+					ctx->retry_after_s = s;
+			}
 			if (p.status >= 500)
 				log_error("%s: database error %s: %s", r->name, p.sqlstate,
 						  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?

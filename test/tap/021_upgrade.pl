@@ -42,9 +42,11 @@ $node->safe_psql('up', q{
 });
 my $fingerprint_sql = q{
 	SELECT (SELECT md5(string_agg((to_jsonb(g) - 'tokens_valid_from')::text, '|' ORDER BY guest_id)) FROM parley.guests g) || ' ' ||
-	       (SELECT md5(string_agg((to_jsonb(c) - 'change_seq')::text, '|' ORDER BY id))
+	       (SELECT md5(string_agg((to_jsonb(c) - 'change_seq' - 'description' - 'metadata' - 'frozen'
+	                               - 'slow_mode_s')::text, '|' ORDER BY id))
 	          FROM parley.conversations c) || ' ' ||
-	       (SELECT md5(string_agg(p::text, '|' ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
+	       (SELECT md5(string_agg((to_jsonb(p) - 'last_post_at' - 'muted_until')::text, '|'
+	                              ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
 	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq')::text, '|' ORDER BY conversation_id, seq))
 	          FROM parley.messages m) || ' ' ||
 	       (SELECT md5(string_agg(k::text, '|' ORDER BY name)) FROM parley.service_keys k
@@ -92,6 +94,11 @@ is($current, 9, 'the nine others found it current');
 
 # --- data and behaviour after the update -------------------------------------------------
 is($node->safe_psql('up', $fingerprint_sql), $before, 'every row survived the update unchanged');
+# 0.6.0: slow mode counts posts made before the update
+is($node->safe_psql('up', q{SELECT count(*) FROM parley.participants p
+	WHERE p.last_post_at IS DISTINCT FROM (SELECT max(m.created_at) FROM parley.messages m
+	                                        WHERE m.conversation_id = p.conversation_id AND m.sender_id = p.guest_id)}),
+	'0', "each participant's last post is counted for slow mode");
 is($node->safe_psql('up', q{SELECT count(*) FROM parley.friendships}), '0', 'friendships exist, empty');
 my $g = $gws[0];
 my $r = $g->req(GET => "/v1/conversations/$direct/messages?as=g2&limit=200");
@@ -107,7 +114,7 @@ is($g->req(POST => "/v1/conversations/$direct/messages?as=g1", { body => 'hi' })
 is($g->req(POST => "/v1/conversations/$direct/messages?as=g1", { body => 'message 1', client_msg_id => 'm1' })->{status},
 	403, 'an idempotent replay too');
 is($node->safe_psql('up', q{SELECT p.prosrc FROM pg_proc p WHERE p.oid = 'parley.message_post'::regproc}),
-	'message_post_v0_2', 'message_post is bound to the 0.2.0 symbol');
+	'message_post_v0_6', 'message_post is bound to the 0.6.0 symbol (blocks since 0.2.0, moderation since 0.6.0)');
 is($g->req(PATCH => "/v1/conversations/$direct/messages/2?as=g1", { body => 'edited after the update' })->{status},
 	200, 'editing an old message');
 is($node->safe_psql('up', qq{SELECT c.change_seq || ' ' || m.change_seq FROM parley.conversations c
@@ -241,8 +248,8 @@ my $members_up    = schema('up', '--binary-upgrade');
 my $members_fresh = schema('fresh', '--binary-upgrade');
 like($members_fresh, qr/CREATE TABLE parley\.friendships/, 'the member dump shows the tables');
 like($members_fresh, qr/COMMENT ON VIEW parley\.stats/, '... the view and its comments');
-like($members_fresh, qr/message_post_v0_2/, '... and the function symbols');
-like($members_fresh, qr/message_edit_v0_3/, '... of 0.3.0 too');
+like($members_fresh, qr/conversation_create_v0_6/, '... and the function symbols');
+like($members_fresh, qr/message_edit_v0_6/, '... of 0.6.0 too');
 like($members_fresh, qr/guest_upsert_v0_4/, '... and of 0.4.0');
 like($members_fresh, qr/GRANT USAGE ON SCHEMA parley TO pg_monitor/, '... and the grants (pg_monitor)');
 is($members_up, $members_fresh, "updated and fresh $cur have the same members, comments and grants");
