@@ -45,7 +45,8 @@ my $fingerprint_sql = q{
 	       (SELECT md5(string_agg((to_jsonb(c) - 'change_seq')::text, '|' ORDER BY id))
 	          FROM parley.conversations c) || ' ' ||
 	       (SELECT md5(string_agg(p::text, '|' ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
-	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq')::text, '|' ORDER BY conversation_id, seq))
+	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq' - 'reactions' - 'reply_to' - 'reply_count'
+	                                 - 'attachments' - 'reacted_change_seq')::text, '|' ORDER BY conversation_id, seq))
 	          FROM parley.messages m) || ' ' ||
 	       (SELECT md5(string_agg(k::text, '|' ORDER BY name)) FROM parley.service_keys k
 	         WHERE name = 'before-upgrade') || ' ' ||
@@ -93,6 +94,10 @@ is($current, 9, 'the nine others found it current');
 # --- data and behaviour after the update -------------------------------------------------
 is($node->safe_psql('up', $fingerprint_sql), $before, 'every row survived the update unchanged');
 is($node->safe_psql('up', q{SELECT count(*) FROM parley.friendships}), '0', 'friendships exist, empty');
+# 0.5.0: old messages have no reactions, replies or attachments
+is($node->safe_psql('up', q{SELECT count(*) FROM parley.messages
+	WHERE reactions = '{}' AND reply_to IS NULL AND reply_count = 0 AND attachments = '[]' AND reacted_change_seq IS NULL}),
+	'60', 'old messages: reactions {}, reply_to null, reply_count 0, attachments [] (0.5.0)');
 my $g = $gws[0];
 my $r = $g->req(GET => "/v1/conversations/$direct/messages?as=g2&limit=200");
 is($r->{status}, 200, 'old messages readable over HTTP');
@@ -107,7 +112,7 @@ is($g->req(POST => "/v1/conversations/$direct/messages?as=g1", { body => 'hi' })
 is($g->req(POST => "/v1/conversations/$direct/messages?as=g1", { body => 'message 1', client_msg_id => 'm1' })->{status},
 	403, 'an idempotent replay too');
 is($node->safe_psql('up', q{SELECT p.prosrc FROM pg_proc p WHERE p.oid = 'parley.message_post'::regproc}),
-	'message_post_v0_2', 'message_post is bound to the 0.2.0 symbol');
+	'message_post_v0_5', 'message_post is bound to the 0.5.0 symbol (blocks from 0.2.0, replies from 0.5.0)');
 is($g->req(PATCH => "/v1/conversations/$direct/messages/2?as=g1", { body => 'edited after the update' })->{status},
 	200, 'editing an old message');
 is($node->safe_psql('up', qq{SELECT c.change_seq || ' ' || m.change_seq FROM parley.conversations c
@@ -241,9 +246,10 @@ my $members_up    = schema('up', '--binary-upgrade');
 my $members_fresh = schema('fresh', '--binary-upgrade');
 like($members_fresh, qr/CREATE TABLE parley\.friendships/, 'the member dump shows the tables');
 like($members_fresh, qr/COMMENT ON VIEW parley\.stats/, '... the view and its comments');
-like($members_fresh, qr/message_post_v0_2/, '... and the function symbols');
-like($members_fresh, qr/message_edit_v0_3/, '... of 0.3.0 too');
+like($members_fresh, qr/conversation_create_v0_2/, '... and the function symbols');
+like($members_fresh, qr/participant_remove_v0_3/, '... of 0.3.0 too');
 like($members_fresh, qr/guest_upsert_v0_4/, '... and of 0.4.0');
+like($members_fresh, qr/message_post_v0_5/, '... and of 0.5.0');
 like($members_fresh, qr/GRANT USAGE ON SCHEMA parley TO pg_monitor/, '... and the grants (pg_monitor)');
 is($members_up, $members_fresh, "updated and fresh $cur have the same members, comments and grants");
 is(schema('up'), schema('fresh'), 'pg_dump --schema-only of both is the same');
