@@ -73,8 +73,13 @@ SELECT jsonb_path_query_array(p, '$.messages[*].seq') AS thread_of_1, jsonb_path
 SELECT parley.message_list(:'g', 'rp_ben', thread => 10) AS no_replies;
 -- the index that serves it
 SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT seq FROM parley.messages
- WHERE conversation_id = :'g' AND reply_to = 2 AND seq < 100 ORDER BY reply_to DESC, seq DESC LIMIT 3;
+SET plan_cache_mode = force_generic_plan;
+PREPARE thread_page(uuid, bigint, bigint, bigint) AS
+    SELECT seq FROM parley.messages
+     WHERE conversation_id = $1 AND reply_to = $2 AND seq < $3 ORDER BY reply_to DESC, seq DESC LIMIT $4;
+EXPLAIN (COSTS OFF) EXECUTE thread_page(:'g', 2, 100, 3);
+DEALLOCATE thread_page;
+RESET plan_cache_mode;
 RESET enable_seqscan;
 
 -- ---------------------------------------------------------------------------
