@@ -115,6 +115,41 @@ render_message(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int 
 }
 
 /*
+ * A jsonb column that holds an object (or an array): most messages have
+ * no reactions and no attachments, and an empty container is written as
+ * such, without unpacking the stored value.
+ */
+static void
+render_container(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col, bool array)
+{
+	bool		isnull;
+	Datum		d = parley_col(tt, row, col, &isnull);
+	Jsonb	   *jb;
+
+	if (isnull)
+	{
+		jo_null(jo, key);
+		return;
+	}
+	jb = DatumGetJsonbP(d);
+	if (JB_ROOT_COUNT(jb) != 0)
+	{
+		jo_jsonb(jo, key, jb);
+		return;
+	}
+	if (array)
+	{
+		jo_begin_array(jo, key);
+		jo_end_array(jo);
+	}
+	else
+	{
+		jo_begin_object(jo, key);
+		jo_end_object(jo);
+	}
+}
+
+/*
  * 0.5.0 (MESSAGE_COLUMNS_V05): reactions ({} when none), reply_to (null
  * when none), reply_count and attachments ([] when none) follow deleted.
  * The columns are NOT NULL but for reply_to; a tombstone's reactions and
@@ -128,11 +163,11 @@ render_message_v05(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, 
 
 	jo_begin_object(jo, key);
 	render_message_fields(jo, tt, row, c);
-	render_col_jsonb(jo, "reactions", tt, row, c + MESSAGE_NCOLUMNS);
+	render_container(jo, "reactions", tt, row, c + MESSAGE_NCOLUMNS, false);
 	render_col_int64(jo, "reply_to", tt, row, c + MESSAGE_NCOLUMNS + 1);
 	d = parley_col(tt, row, c + MESSAGE_NCOLUMNS + 2, &isnull);
 	jo_int64(jo, "reply_count", isnull ? 0 : (int64) DatumGetInt32(d));
-	render_col_jsonb(jo, "attachments", tt, row, c + MESSAGE_NCOLUMNS + 3);
+	render_container(jo, "attachments", tt, row, c + MESSAGE_NCOLUMNS + 3, true);
 	jo_end_object(jo);
 }
 
