@@ -398,7 +398,7 @@ sub route_row
 			$number{ $a->{name} } = $body_n;
 		}
 	}
-	die "$f->{name}: more than 6 route parameters\n" if @params > 6;
+	die "$f->{name}: more than 8 route parameters\n" if @params > 8;
 
 	# the call: every argument in signature order, up to the last bound one
 	my @call;

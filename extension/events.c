@@ -74,13 +74,17 @@ static ParleyQuery q_count_change = {
  * Per (conversation, after) pair, a forward range scan of the messages
  * primary key; pairs in the order given, each ascending seq.
  */
-static ParleyQuery q_fetch = {
-	"SELECT m.* FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS w(cid, after, ord)"
-	" CROSS JOIN LATERAL (SELECT " MESSAGE_COLUMNS " FROM parley.messages"
-	"                      WHERE conversation_id = w.cid AND seq > w.after"
-	"                      ORDER BY seq ASC LIMIT $3) AS m"
-	" ORDER BY w.ord, m.seq",
-	3, {UUIDARRAYOID, INT8ARRAYOID, INT8OID}
+#define FETCH_SQL(columns) \
+	"SELECT m.* FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS w(cid, after, ord)" \
+	" CROSS JOIN LATERAL (SELECT " columns " FROM parley.messages" \
+	"                      WHERE conversation_id = w.cid AND seq > w.after" \
+	"                      ORDER BY seq ASC LIMIT $3) AS m" \
+	" ORDER BY w.ord, m.seq"
+
+/* 0.5.0: the message's new columns. */
+static ParleyQuery q_fetch[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {FETCH_SQL(MESSAGE_COLUMNS), 3, {UUIDARRAYOID, INT8ARRAYOID, INT8OID}},
+	[PARLEY_API_0_5] = {FETCH_SQL(MESSAGE_COLUMNS_V05), 3, {UUIDARRAYOID, INT8ARRAYOID, INT8OID}},
 };
 
 /*
@@ -102,14 +106,25 @@ static ParleyQuery q_change_head = {
 	1, {UUIDOID}
 };
 
-/* The partial index messages_changes_idx, in change order. */
-static ParleyQuery q_changes = {
-	"SELECT " MESSAGE_COLUMNS ", change_seq FROM parley.messages"
-	" WHERE conversation_id = $1 AND change_seq > $2"
-	" ORDER BY change_seq LIMIT $3",
-	3, {UUIDOID, INT8OID, INT8OID}
+/*
+ * The partial index messages_changes_idx, in change order.
+ * CHANGES_SQL(columns): the message's columns, then change_seq and whether
+ * a reaction was its last change (always false before 0.5.0).
+ */
+#define CHANGES_SQL(columns, reacted) \
+	"SELECT " columns ", change_seq, " reacted " FROM parley.messages" \
+	" WHERE conversation_id = $1 AND change_seq > $2" \
+	" ORDER BY change_seq LIMIT $3"
+
+/* 0.5.0: the message's new columns, and reactions as changes. */
+static ParleyQuery q_changes[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_3] = {CHANGES_SQL(MESSAGE_COLUMNS, "false"), 3, {UUIDOID, INT8OID, INT8OID}},
+	[PARLEY_API_0_5] = {
+		CHANGES_SQL(MESSAGE_COLUMNS_V05,
+					"deleted_at IS NULL AND reacted_change_seq IS NOT DISTINCT FROM change_seq"),
+		3, {UUIDOID, INT8OID, INT8OID}
+	},
 };
-#define CHANGES_COL_CHANGE_SEQ	(MESSAGE_NCOLUMNS + 1)
 
 /* Per given guest, a primary key probe of participants; in the order given. */
 static ParleyQuery q_gone = {
@@ -183,9 +198,8 @@ PARLEY_API_ENTRY(events_subscribe_v0_3, events_subscribe_impl, PARLEY_API_0_3)
  * per batch of notifications, not one per post.  No actor check (see the
  * file header); unknown conversations have no messages.
  */
-PG_FUNCTION_INFO_V1(events_fetch);
-Datum
-events_fetch(PG_FUNCTION_ARGS)
+static Datum
+events_fetch_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	ArrayType  *ids;
 	ArrayType  *afters;
@@ -227,17 +241,21 @@ events_fetch(PG_FUNCTION_ARGS)
 	values[0] = PointerGetDatum(ids);
 	values[1] = PointerGetDatum(afters);
 	values[2] = Int64GetDatum((int64) limit);
-	n = parley_query_exec(&q_fetch, values, NULL, true, 0);
+	n = parley_query_exec(parley_query_at(q_fetch, api), values, NULL, true, 0);
 	tt = SPI_tuptable;
 
 	jo_begin_object(&jo, NULL);
 	jo_begin_array(&jo, "messages");
 	for (uint64 i = 0; i < n; i++)
-		render_message(&jo, NULL, tt, i, 1);
+		render_message_at(&jo, NULL, tt, i, 1, api);
 	jo_end_array(&jo);
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
+
+/* The symbols of the 0.1.0 and 0.5.0 SQL (the new message fields). */
+PARLEY_API_ENTRY(events_fetch, events_fetch_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(events_fetch_v0_5, events_fetch_impl, PARLEY_API_0_5)
 
 /*
  * The heads of API 0.1.0, conversation_heads(ids): {"<conversation id>":
@@ -293,11 +311,12 @@ PARLEY_API_ENTRY(events_heads, heads_impl, PARLEY_API_0_3)
  * message's when there may be more, else the conversation's), to be passed
  * as after_change next time.  gone lists the given guests that take no
  * part (any more), in the order given: all of them when the conversation
- * does not exist.
+ * does not exist.  From 0.5.0 the messages have the new fields, reactions
+ * are changes too, and "reacted" says for each message whether a reaction
+ * was its last change (a message_reacted event, not message_edited).
  */
-PG_FUNCTION_INFO_V1(events_changes);
-Datum
-events_changes(PG_FUNCTION_ARGS)
+static Datum
+events_changes_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	Datum		cid;
 	int64		after;
@@ -309,6 +328,7 @@ events_changes(PG_FUNCTION_ARGS)
 	SPITupleTable *tt;
 	SPITupleTable *gone;
 	bool		isnull;
+	int			ncols;
 	JsonOut		jo = {0};
 
 	parley_require_arg(fcinfo, 0, "conversation_id");
@@ -328,10 +348,11 @@ events_changes(PG_FUNCTION_ARGS)
 	values[0] = cid;
 	values[1] = Int64GetDatum(after);
 	values[2] = Int64GetDatum((int64) EVENTS_CHANGES_MAX);
-	n = parley_query_exec(&q_changes, values, NULL, true, 0);
+	n = parley_query_exec(parley_query_at(q_changes, api), values, NULL, true, 0);
 	tt = SPI_tuptable;
+	ncols = api >= PARLEY_API_0_5 ? MESSAGE_NCOLUMNS_V05 : MESSAGE_NCOLUMNS;
 	if (n == EVENTS_CHANGES_MAX)
-		head = DatumGetInt64(parley_col(tt, n - 1, CHANGES_COL_CHANGE_SEQ, &isnull));
+		head = DatumGetInt64(parley_col(tt, n - 1, ncols + 1, &isnull));
 	values[1] = PointerGetDatum(guests);
 	ngone = parley_query_exec(&q_gone, values, NULL, true, 0);
 	gone = SPI_tuptable;
@@ -340,8 +361,15 @@ events_changes(PG_FUNCTION_ARGS)
 	jo_int64(&jo, "change_seq", Max(head, after));
 	jo_begin_array(&jo, "messages");
 	for (uint64 i = 0; i < n; i++)
-		render_message(&jo, NULL, tt, i, 1);
+		render_message_at(&jo, NULL, tt, i, 1, api);
 	jo_end_array(&jo);
+	if (api >= PARLEY_API_0_5)
+	{
+		jo_begin_array(&jo, "reacted");
+		for (uint64 i = 0; i < n; i++)
+			jo_bool(&jo, NULL, DatumGetBool(parley_col(tt, i, ncols + 2, &isnull)));
+		jo_end_array(&jo);
+	}
 	jo_begin_array(&jo, "gone");
 	for (uint64 i = 0; i < ngone; i++)
 		render_col_text(&jo, NULL, gone, i, 1);
@@ -349,3 +377,7 @@ events_changes(PG_FUNCTION_ARGS)
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
+
+/* The symbols of the 0.3.0 and 0.5.0 SQL (the new fields, reactions). */
+PARLEY_API_ENTRY(events_changes, events_changes_impl, PARLEY_API_0_3)
+PARLEY_API_ENTRY(events_changes_v0_5, events_changes_impl, PARLEY_API_0_5)

@@ -23,6 +23,17 @@
  *
  * Every function checks in the API's order: arguments (400), conversation
  * (404), acting guest takes part (403), then the rest.
+ *
+ * 0.5.0 (API.md section 9).  The message JSON gains reactions, reply_to,
+ * reply_count and attachments, all columns of the message row
+ * (MESSAGE_COLUMNS_V05), so a page costs what it did.  A post may reply to
+ * an existing message of its conversation: the same statement checks that
+ * the message exists (it adds to the membership check) and adds one to its
+ * reply_count, under the conversation's row lock like everything a post
+ * does; replies are never removed, so reply_count counts deleted ones too.
+ * A thread (the replies to S) pages messages_thread_idx; around=S reads the
+ * primary key both ways from S.  A delete empties the tombstone's
+ * reactions and attachments and drops its reaction rows in one statement.
  */
 #include "postgres.h"
 
@@ -38,6 +49,7 @@
 #include "parley.h"
 #include "query.h"
 #include "render.h"
+#include "attachments.h"
 #include "validate.h"
 
 /*
@@ -80,6 +92,35 @@
 	" SELECT " MESSAGE_COLUMNS " FROM m"
 
 /*
+ * 0.5.0: POST_SQL with reply_to ($8, checked in the marker UPDATE: no row
+ * when it names no message of the conversation) and attachments ($9), and
+ * the replied-to message's reply_count (primary key of messages).
+ */
+#define POST_SQL_V05(cond) POST_SQL_V05_AT("", "", cond)
+#define POST_SQL_V05_AT(cret, pset, cond) \
+	"WITH c AS (" \
+	"  UPDATE parley.conversations SET last_seq = last_seq + 1, last_message_at = now()" \
+	"   WHERE id = $1" \
+	"  RETURNING last_seq" cret \
+	"), r AS (" \
+	"  UPDATE parley.participants p SET last_read_seq = GREATEST(p.last_read_seq, c.last_seq)" pset \
+	"    FROM c" \
+	"   WHERE p.conversation_id = $1 AND p.guest_id = $2" cond \
+	"     AND ($8::bigint IS NULL OR EXISTS (SELECT 1 FROM parley.messages x" \
+	"                                        WHERE x.conversation_id = $1 AND x.seq = $8))" \
+	"  RETURNING c.last_seq" \
+	"), m AS (" \
+	"  INSERT INTO parley.messages (conversation_id, seq, id, sender_id, body, metadata," \
+	"                               client_msg_id, body_digest, reply_to, attachments)" \
+	"  SELECT $1, r.last_seq, $3, $2, $4, $5, $6, $7, $8, $9 FROM r" \
+	"  RETURNING " MESSAGE_COLUMNS_V05 \
+	"), t AS (" \
+	"  UPDATE parley.messages pm SET reply_count = pm.reply_count + 1" \
+	"    FROM m WHERE pm.conversation_id = $1 AND pm.seq = m.reply_to" \
+	")" \
+	" SELECT " MESSAGE_COLUMNS_V05 " FROM m"
+
+/*
  * 0.2.0 (the blocks table): no row either when the conversation is direct
  * and the sender holds a block row with the other guest (primary key of
  * blocks: both directions are stored on the sender's side).  Groups skip
@@ -116,10 +157,15 @@ static ParleyQuery q_post[PARLEY_API_COUNT] = {
 		POST_SQL(POST_BLOCKED_COND),
 		7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
 	},
+	[PARLEY_API_0_5] = {
+		POST_SQL_V05(POST_BLOCKED_COND),
+		9, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID, INT8OID, JSONBOID}
+	},
+	/* 0.6.0: 0.5.0's statement with moderation (POST_MODERATION_COND). */
 	[PARLEY_API_0_6] = {
-		POST_SQL_AT(", frozen, slow_mode_s", ", last_post_at = now()",
-					POST_BLOCKED_COND POST_MODERATION_COND),
-		7, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID}
+		POST_SQL_V05_AT(", frozen, slow_mode_s", ", last_post_at = now()",
+						POST_BLOCKED_COND POST_MODERATION_COND),
+		9, {UUIDOID, TEXTOID, UUIDOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID, INT8OID, JSONBOID}
 	},
 };
 
@@ -167,14 +213,18 @@ static ParleyQuery q_lock_conversation = {
  * (messages_client_msg_id_key).  Always one row; the message columns are
  * NULL when there is none.
  */
-static ParleyQuery q_replay = {
-	"SELECT EXISTS (SELECT 1 FROM parley.participants p"
-	"                WHERE p.conversation_id = $1 AND p.guest_id = $2),"
-	"       m.body_digest, " MESSAGE_COLUMNS
-	"  FROM (SELECT) AS one"
-	"  LEFT JOIN parley.messages m"
-	"    ON m.conversation_id = $1 AND m.sender_id = $2 AND m.client_msg_id = $3",
-	3, {UUIDOID, TEXTOID, TEXTOID}
+#define REPLAY_SQL(columns) \
+	"SELECT EXISTS (SELECT 1 FROM parley.participants p" \
+	"                WHERE p.conversation_id = $1 AND p.guest_id = $2)," \
+	"       m.body_digest, " columns \
+	"  FROM (SELECT) AS one" \
+	"  LEFT JOIN parley.messages m" \
+	"    ON m.conversation_id = $1 AND m.sender_id = $2 AND m.client_msg_id = $3"
+
+/* 0.5.0: the message's new columns. */
+static ParleyQuery q_replay[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {REPLAY_SQL(MESSAGE_COLUMNS), 3, {UUIDOID, TEXTOID, TEXTOID}},
+	[PARLEY_API_0_5] = {REPLAY_SQL(MESSAGE_COLUMNS_V05), 3, {UUIDOID, TEXTOID, TEXTOID}},
 };
 #define REPLAY_COL_MEMBER	1
 #define REPLAY_COL_DIGEST	2
@@ -188,25 +238,57 @@ static ParleyQuery q_replay = {
  * cursor, or before): an Index Scan Backward, reversed in C; after: a
  * forward Index Scan.
  */
-static ParleyQuery q_page_newest = {
-	"SELECT " MESSAGE_COLUMNS " FROM parley.messages"
-	" WHERE conversation_id = $1"
-	" ORDER BY seq DESC LIMIT $2",
-	2, {UUIDOID, INT8OID}
+#define PAGE_NEWEST_SQL(columns) \
+	"SELECT " columns " FROM parley.messages" \
+	" WHERE conversation_id = $1" \
+	" ORDER BY seq DESC LIMIT $2"
+#define PAGE_BEFORE_SQL(columns) \
+	"SELECT " columns " FROM parley.messages" \
+	" WHERE conversation_id = $1 AND seq < $3" \
+	" ORDER BY seq DESC LIMIT $2"
+#define PAGE_AFTER_SQL(columns) \
+	"SELECT " columns " FROM parley.messages" \
+	" WHERE conversation_id = $1 AND seq > $3" \
+	" ORDER BY seq ASC LIMIT $2"
+
+/* 0.5.0: the message's new columns. */
+static ParleyQuery q_page_newest[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {PAGE_NEWEST_SQL(MESSAGE_COLUMNS), 2, {UUIDOID, INT8OID}},
+	[PARLEY_API_0_5] = {PAGE_NEWEST_SQL(MESSAGE_COLUMNS_V05), 2, {UUIDOID, INT8OID}},
 };
 
-static ParleyQuery q_page_before = {
-	"SELECT " MESSAGE_COLUMNS " FROM parley.messages"
-	" WHERE conversation_id = $1 AND seq < $3"
-	" ORDER BY seq DESC LIMIT $2",
-	3, {UUIDOID, INT8OID, INT8OID}
+static ParleyQuery q_page_before[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {PAGE_BEFORE_SQL(MESSAGE_COLUMNS), 3, {UUIDOID, INT8OID, INT8OID}},
+	[PARLEY_API_0_5] = {PAGE_BEFORE_SQL(MESSAGE_COLUMNS_V05), 3, {UUIDOID, INT8OID, INT8OID}},
 };
 
-static ParleyQuery q_page_after = {
-	"SELECT " MESSAGE_COLUMNS " FROM parley.messages"
-	" WHERE conversation_id = $1 AND seq > $3"
-	" ORDER BY seq ASC LIMIT $2",
-	3, {UUIDOID, INT8OID, INT8OID}
+static ParleyQuery q_page_after[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {PAGE_AFTER_SQL(MESSAGE_COLUMNS), 3, {UUIDOID, INT8OID, INT8OID}},
+	[PARLEY_API_0_5] = {PAGE_AFTER_SQL(MESSAGE_COLUMNS_V05), 3, {UUIDOID, INT8OID, INT8OID}},
+};
+
+/*
+ * 0.5.0 threads: the replies to $4, a range scan of messages_thread_idx
+ * (conversation_id, reply_to, seq); no cursor is before the largest seq.
+ */
+static ParleyQuery q_thread_before = {
+	"SELECT " MESSAGE_COLUMNS_V05 " FROM parley.messages"
+	" WHERE conversation_id = $1 AND reply_to = $4 AND seq < $3"
+	" ORDER BY reply_to DESC, seq DESC LIMIT $2",
+	4, {UUIDOID, INT8OID, INT8OID, INT8OID}
+};
+
+static ParleyQuery q_thread_after = {
+	"SELECT " MESSAGE_COLUMNS_V05 " FROM parley.messages"
+	" WHERE conversation_id = $1 AND reply_to = $4 AND seq > $3"
+	" ORDER BY reply_to ASC, seq ASC LIMIT $2",
+	4, {UUIDOID, INT8OID, INT8OID, INT8OID}
+};
+
+/* 0.5.0: the conversation's last_seq (primary key), for thread and around. */
+static ParleyQuery q_last_seq = {
+	"SELECT last_seq FROM parley.conversations WHERE id = $1",
+	1, {UUIDOID}
 };
 
 /*
@@ -232,15 +314,16 @@ static ParleyQuery q_message_access = {
  * row version, so an edit racing a delete finds nothing to edit (409).
  * EDIT_SQL(set): set is added to the SET list.
  */
-#define EDIT_SQL(set) \
+#define EDIT_SQL(set, columns) \
 	"UPDATE parley.messages SET body = $3, edited_at = now()" set \
 	" WHERE conversation_id = $1 AND seq = $2 AND deleted_at IS NULL" \
-	" RETURNING " MESSAGE_COLUMNS
+	" RETURNING " columns
 
-/* 0.3.0: recording the conversation's change_seq $4. */
+/* 0.3.0: recording the conversation's change_seq $4; 0.5.0: new columns. */
 static ParleyQuery q_edit[PARLEY_API_COUNT] = {
-	[PARLEY_API_0_1] = {EDIT_SQL(""), 3, {UUIDOID, INT8OID, TEXTOID}},
-	[PARLEY_API_0_3] = {EDIT_SQL(", change_seq = $4"), 4, {UUIDOID, INT8OID, TEXTOID, INT8OID}},
+	[PARLEY_API_0_1] = {EDIT_SQL("", MESSAGE_COLUMNS), 3, {UUIDOID, INT8OID, TEXTOID}},
+	[PARLEY_API_0_3] = {EDIT_SQL(", change_seq = $4", MESSAGE_COLUMNS), 4, {UUIDOID, INT8OID, TEXTOID, INT8OID}},
+	[PARLEY_API_0_5] = {EDIT_SQL(", change_seq = $4", MESSAGE_COLUMNS_V05), 4, {UUIDOID, INT8OID, TEXTOID, INT8OID}},
 };
 
 /*
@@ -255,7 +338,22 @@ static ParleyQuery q_edit[PARLEY_API_COUNT] = {
 static ParleyQuery q_delete[PARLEY_API_COUNT] = {
 	[PARLEY_API_0_1] = {DELETE_SQL(""), 2, {UUIDOID, INT8OID}},
 	[PARLEY_API_0_3] = {DELETE_SQL(", change_seq = $3"), 3, {UUIDOID, INT8OID, INT8OID}},
+	/* 0.5.0: a tombstone loses its reactions (their rows too) and attachments. */
+	[PARLEY_API_0_5] = {
+		"WITH r AS (DELETE FROM parley.reactions WHERE conversation_id = $1 AND seq = $2) "
+		DELETE_SQL(", change_seq = $3, reactions = '{}', attachments = '[]'"),
+		3, {UUIDOID, INT8OID, INT8OID}
+	},
 };
+
+static void
+raise_message_not_found(Datum cid, int64 seq)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PARLEY_MESSAGE_NOT_FOUND),
+			 errmsg("message " INT64_FORMAT " of conversation %s does not exist",
+					seq, parley_uuid_string(cid))));
+}
 
 static void
 raise_blocked(Datum cid, const char *sender)
@@ -319,10 +417,7 @@ message_access(Datum cid, int64 seq, const char *actor, bool *deleted)
 	if (parley_col_isnull(tt, 0, ACCESS_COL_ROLE))
 		parley_raise_not_a_participant(cid, actor);
 	if (parley_col_isnull(tt, 0, ACCESS_COL_SENDER))
-		ereport(ERROR,
-				(errcode(ERRCODE_PARLEY_MESSAGE_NOT_FOUND),
-				 errmsg("message " INT64_FORMAT " of conversation %s does not exist",
-						seq, parley_uuid_string(cid))));
+		raise_message_not_found(cid, seq);
 	*deleted = DatumGetBool(parley_col(tt, 0, ACCESS_COL_DELETED, &isnull));
 	return tt;
 }
@@ -358,7 +453,9 @@ direct_conversation_blocked(Datum *values)
 /*
  * message_post() of every API version.  From 0.2.0 a block stops posts in
  * a direct conversation (under the 0.1.0 SQL the blocks table does not
- * exist).
+ * exist).  From 0.5.0 it takes reply_to (argument 5) and attachments
+ * (argument 6); with at least one attachment the body may be empty (or
+ * NULL, stored as '').
  */
 static Datum
 message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
@@ -370,16 +467,43 @@ message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	Jsonb	   *metadata;
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 	bytea	   *digest = NULL;
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', 'n', 'n'};
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', 'n', 'n', 'n', ' '};
+	int64		reply_to = 0;
+	Jsonb	   *attachments = NULL;
+	int			nattachments = 0;
 	JsonOut		jo = {0};
 
 	parley_require_arg(fcinfo, 0, "conversation_id");
 	cid = UUIDPGetDatum(PG_GETARG_UUID_P(0));
 	sender = parley_guest_id_arg(fcinfo, 1, "sender");
-	parley_require_arg(fcinfo, 2, "body");
-	body = PG_GETARG_TEXT_PP(2);
-	parley_check_body(body);
+	if (api >= PARLEY_API_0_5)
+	{
+		if (!PG_ARGISNULL(5))
+		{
+			reply_to = PG_GETARG_INT64(5);
+			if (reply_to <= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("reply_to must be a positive integer"),
+						 errdetail("It is " INT64_FORMAT ".", reply_to)));
+		}
+		if (!PG_ARGISNULL(6))
+		{
+			attachments = PG_GETARG_JSONB_P(6);
+			nattachments = parley_check_attachments(attachments);
+		}
+		else
+			attachments = parley_empty_attachments();
+	}
+	if (nattachments > 0 && (PG_ARGISNULL(2) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(2)) == 0))
+		body = cstring_to_text("");
+	else
+	{
+		parley_require_arg(fcinfo, 2, "body");
+		body = PG_GETARG_TEXT_PP(2);
+		parley_check_body(body);
+	}
 	if (api >= PARLEY_API_0_6)
 		body = parley_filter_body(body);
 	if (!PG_ARGISNULL(3))
@@ -409,7 +533,7 @@ message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
 			parley_raise_conversation_not_found(cid);
 
 		values[2] = PointerGetDatum(client_msg_id);
-		parley_query_exec(&q_replay, values, NULL, false, 1);
+		parley_query_exec(parley_query_at(q_replay, api), values, NULL, false, 1);
 		tt = SPI_tuptable;
 		if (!DatumGetBool(parley_col(tt, 0, REPLAY_COL_MEMBER, &isnull)))
 			parley_raise_not_a_participant(cid, sender);
@@ -434,7 +558,7 @@ message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
 						 errhint("Use a new client_msg_id for a new message.")));
 
 			/* A replay: the message as it is now (edited, or a tombstone). */
-			render_message(&jo, NULL, tt, 0, REPLAY_COL_MESSAGE);
+			render_message_at(&jo, NULL, tt, 0, REPLAY_COL_MESSAGE, api);
 			PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 		}
 	}
@@ -449,6 +573,12 @@ message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
 		values[6] = PointerGetDatum(digest);
 		nulls[5] = nulls[6] = ' ';
 	}
+	if (reply_to > 0)
+	{
+		values[7] = Int64GetDatum(reply_to);
+		nulls[7] = ' ';
+	}
+	values[8] = JsonbPGetDatum(attachments);
 
 	if (parley_query_exec(parley_query_at(q_post, api), values, nulls, false, 0) != 1)
 	{
@@ -461,30 +591,45 @@ message_post_impl(FunctionCallInfo fcinfo, ParleyApi api)
 			raise_blocked(cid, sender);
 		if (api >= PARLEY_API_0_6)
 			parley_explain_refused_post(cid, sender);
+		/* 0.5.0: a member's post fails only for want of its reply_to. */
+		if (reply_to > 0)
+			raise_message_not_found(cid, reply_to);
 		parley_raise_not_a_participant(cid, sender);
 	}
-	render_message(&jo, NULL, SPI_tuptable, 0, 1);
+	render_message_at(&jo, NULL, SPI_tuptable, 0, 1, api);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 201));
 }
 
-/* The symbols of the 0.1.0 and 0.2.0 SQL. */
+/* The symbols of the 0.1.0, 0.2.0 and 0.5.0 SQL. */
 PARLEY_API_ENTRY(message_post, message_post_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(message_post_v0_2, message_post_impl, PARLEY_API_0_2)
+PARLEY_API_ENTRY(message_post_v0_5, message_post_impl, PARLEY_API_0_5)
 /* 0.6.0: filters, mutes, frozen, slow mode. */
 PARLEY_API_ENTRY(message_post_v0_6, message_post_impl, PARLEY_API_0_6)
 
-PG_FUNCTION_INFO_V1(message_list);
-Datum
-message_list(PG_FUNCTION_ARGS)
+/*
+ * message_list() of every API version.  0.5.0 adds thread (argument 5: the
+ * replies to that seq, paged like the conversation) and around (argument 6:
+ * the message at that seq, up to (limit - 1) / 2 before it and the rest of
+ * limit after, {"messages", "has_more_before", "has_more_after"}).  A thread
+ * or around seq past last_seq names no message: 404.  around takes no
+ * before, after or thread.
+ */
+static Datum
+message_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	Datum		cid;
 	char	   *actor;
 	int64		before = 0;
 	int64		after = 0;
+	int64		thread = 0;
+	int64		around = 0;
 	bool		has_before;
 	bool		has_after;
+	bool		has_thread = false;
+	bool		has_around = false;
 	int			limit;
-	Datum		values[3];
+	Datum		values[4];
 	uint64		n;
 	uint64		npage;
 	SPITupleTable *tt;
@@ -501,24 +646,89 @@ message_list(PG_FUNCTION_ARGS)
 				 errmsg("before and after cannot be used together"),
 				 errhint("Page backwards with before, forwards with after.")));
 	limit = parley_page_limit(fcinfo, 4);
+	if (api >= PARLEY_API_0_5)
+	{
+		has_thread = parley_seq_cursor_arg(fcinfo, 5, "thread", &thread);
+		has_around = parley_seq_cursor_arg(fcinfo, 6, "around", &around);
+		if ((has_thread && thread == 0) || (has_around && around == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must be a positive integer", has_thread && thread == 0 ? "thread" : "around")));
+		if (has_around && (has_before || has_after || has_thread))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("around cannot be used with before, after or thread"),
+					 errhint("around answers the page that holds a message; page on from it with before or after.")));
+	}
 
 	SPI_connect();
 	check_access(cid, actor, true);
 
+	if (has_thread || has_around)
+	{
+		bool		isnull;
+		int64		target = has_thread ? thread : around;
+
+		parley_query_exec(&q_last_seq, &cid, NULL, true, 1);
+		if (target > DatumGetInt64(parley_col(SPI_tuptable, 0, 1, &isnull)))
+			raise_message_not_found(cid, target);
+	}
+
 	values[0] = cid;
+	if (has_around)
+	{
+		int			nbefore = (limit - 1) / 2;
+		int			nafter = limit - 1 - nbefore;
+		uint64		nb;
+		uint64		na;
+		uint64		pb;
+		uint64		pa;
+		SPITupleTable *tb;
+
+		/* Before S, newest first; then S and after it, oldest first. */
+		values[1] = Int64GetDatum((int64) nbefore + 1);
+		values[2] = Int64GetDatum(around);
+		nb = parley_query_exec(parley_query_at(q_page_before, api), values, NULL, true, 0);
+		tb = SPI_tuptable;
+		values[1] = Int64GetDatum((int64) nafter + 2);
+		values[2] = Int64GetDatum(around - 1);
+		na = parley_query_exec(parley_query_at(q_page_after, api), values, NULL, true, 0);
+		tt = SPI_tuptable;
+		pb = Min(nb, (uint64) nbefore);
+		pa = Min(na, (uint64) nafter + 1);
+
+		jo_begin_object(&jo, NULL);
+		jo_begin_array(&jo, "messages");
+		for (uint64 i = 0; i < pb; i++)
+			render_message_at(&jo, NULL, tb, pb - 1 - i, 1, api);
+		for (uint64 i = 0; i < pa; i++)
+			render_message_at(&jo, NULL, tt, i, 1, api);
+		jo_end_array(&jo);
+		jo_bool(&jo, "has_more_before", nb > pb);
+		jo_bool(&jo, "has_more_after", na > pa);
+		jo_end_object(&jo);
+		PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
+	}
+
 	values[1] = Int64GetDatum((int64) limit + 1);
-	if (has_after)
+	if (has_thread)
+	{
+		values[2] = Int64GetDatum(has_after ? after : has_before ? before : PG_INT64_MAX);
+		values[3] = Int64GetDatum(thread);
+		n = parley_query_exec(has_after ? &q_thread_after : &q_thread_before, values, NULL, true, 0);
+	}
+	else if (has_after)
 	{
 		values[2] = Int64GetDatum(after);
-		n = parley_query_exec(&q_page_after, values, NULL, true, 0);
+		n = parley_query_exec(parley_query_at(q_page_after, api), values, NULL, true, 0);
 	}
 	else if (has_before)
 	{
 		values[2] = Int64GetDatum(before);
-		n = parley_query_exec(&q_page_before, values, NULL, true, 0);
+		n = parley_query_exec(parley_query_at(q_page_before, api), values, NULL, true, 0);
 	}
 	else
-		n = parley_query_exec(&q_page_newest, values, NULL, true, 0);
+		n = parley_query_exec(parley_query_at(q_page_newest, api), values, NULL, true, 0);
 	tt = SPI_tuptable;
 	npage = Min(n, (uint64) limit);
 
@@ -526,12 +736,16 @@ message_list(PG_FUNCTION_ARGS)
 	jo_begin_object(&jo, NULL);
 	jo_begin_array(&jo, "messages");
 	for (uint64 i = 0; i < npage; i++)
-		render_message(&jo, NULL, tt, has_after ? i : npage - 1 - i, 1);
+		render_message_at(&jo, NULL, tt, has_after ? i : npage - 1 - i, 1, api);
 	jo_end_array(&jo);
 	jo_bool(&jo, "has_more", n > npage);
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
+
+/* The symbols of the 0.1.0 and 0.5.0 SQL. */
+PARLEY_API_ENTRY(message_list, message_list_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(message_list_v0_5, message_list_impl, PARLEY_API_0_5)
 
 /*
  * message_edit() of every API version.  From 0.3.0 the edit bumps the
@@ -585,17 +799,21 @@ message_edit_impl(FunctionCallInfo fcinfo, ParleyApi api)
 				 errmsg("message " INT64_FORMAT " of conversation %s is deleted",
 						seq, parley_uuid_string(cid)),
 				 errdetail("A deleted message cannot be edited.")));
-	render_message(&jo, NULL, SPI_tuptable, 0, 1);
+	render_message_at(&jo, NULL, SPI_tuptable, 0, 1, api);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
-/* The symbols of the 0.1.0 and 0.3.0 SQL. */
+/* The symbols of the 0.1.0, 0.3.0 and 0.5.0 SQL. */
 PARLEY_API_ENTRY(message_edit, message_edit_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(message_edit_v0_3, message_edit_impl, PARLEY_API_0_3)
+PARLEY_API_ENTRY(message_edit_v0_5, message_edit_impl, PARLEY_API_0_5)
 /* 0.6.0: filters, mutes, frozen. */
 PARLEY_API_ENTRY(message_edit_v0_6, message_edit_impl, PARLEY_API_0_6)
 
-/* message_delete() of every API version; 0.3.0 counts it as edits. */
+/*
+ * message_delete() of every API version; 0.3.0 counts it as edits; 0.5.0
+ * empties the tombstone's reactions and attachments.
+ */
 static Datum
 message_delete_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
@@ -653,8 +871,9 @@ message_delete_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	PG_RETURN_VOID();
 }
 
-/* The symbols of the 0.1.0 and 0.3.0 SQL. */
+/* The symbols of the 0.1.0, 0.3.0 and 0.5.0 SQL. */
 PARLEY_API_ENTRY(message_delete, message_delete_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(message_delete_v0_3, message_delete_impl, PARLEY_API_0_3)
+PARLEY_API_ENTRY(message_delete_v0_5, message_delete_impl, PARLEY_API_0_5)
 /* 0.6.0: admins delete members' messages. */
 PARLEY_API_ENTRY(message_delete_v0_6, message_delete_impl, PARLEY_API_0_6)

@@ -19,7 +19,7 @@
 #include "jsonout.h"
 #include "parley.h"
 
-#define PARLEY_QUERY_MAX_ARGS 8
+#define PARLEY_QUERY_MAX_ARGS 10
 
 typedef struct ParleyQuery
 {

@@ -91,10 +91,9 @@ render_participant(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, 
 	jo_end_object(jo);
 }
 
-void
-render_message(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int c)
+static void
+render_message_fields(JsonOut *jo, SPITupleTable *tt, uint64 row, int c)
 {
-	jo_begin_object(jo, key);
 	render_col_uuid(jo, "conversation_id", tt, row, c);
 	render_col_int64(jo, "seq", tt, row, c + 1);
 	render_col_uuid(jo, "id", tt, row, c + 2);
@@ -105,7 +104,81 @@ render_message(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int 
 	render_col_timestamptz(jo, "created_at", tt, row, c + 7);
 	render_col_timestamptz(jo, "edited_at", tt, row, c + 8);
 	jo_bool(jo, "deleted", !parley_col_isnull(tt, row, c + 9));
+}
+
+void
+render_message(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int c)
+{
+	jo_begin_object(jo, key);
+	render_message_fields(jo, tt, row, c);
 	jo_end_object(jo);
+}
+
+/*
+ * A jsonb column that holds an object (or an array): most messages have
+ * no reactions and no attachments, and an empty container is written as
+ * such, without unpacking the stored value.
+ */
+static void
+render_container(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int col, bool array)
+{
+	bool		isnull;
+	Datum		d = parley_col(tt, row, col, &isnull);
+	Jsonb	   *jb;
+
+	if (isnull)
+	{
+		jo_null(jo, key);
+		return;
+	}
+	jb = DatumGetJsonbP(d);
+	if (JB_ROOT_COUNT(jb) != 0)
+	{
+		jo_jsonb(jo, key, jb);
+		return;
+	}
+	if (array)
+	{
+		jo_begin_array(jo, key);
+		jo_end_array(jo);
+	}
+	else
+	{
+		jo_begin_object(jo, key);
+		jo_end_object(jo);
+	}
+}
+
+/*
+ * 0.5.0 (MESSAGE_COLUMNS_V05): reactions ({} when none), reply_to (null
+ * when none), reply_count and attachments ([] when none) follow deleted.
+ * The columns are NOT NULL but for reply_to; a tombstone's reactions and
+ * attachments are emptied by the delete.
+ */
+void
+render_message_v05(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int c)
+{
+	bool		isnull;
+	Datum		d;
+
+	jo_begin_object(jo, key);
+	render_message_fields(jo, tt, row, c);
+	render_container(jo, "reactions", tt, row, c + MESSAGE_NCOLUMNS, false);
+	render_col_int64(jo, "reply_to", tt, row, c + MESSAGE_NCOLUMNS + 1);
+	d = parley_col(tt, row, c + MESSAGE_NCOLUMNS + 2, &isnull);
+	jo_int64(jo, "reply_count", isnull ? 0 : (int64) DatumGetInt32(d));
+	render_container(jo, "attachments", tt, row, c + MESSAGE_NCOLUMNS + 3, true);
+	jo_end_object(jo);
+}
+
+void
+render_message_at(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int c,
+				  ParleyApi api)
+{
+	if (api >= PARLEY_API_0_5)
+		render_message_v05(jo, key, tt, row, c);
+	else
+		render_message(jo, key, tt, row, c);
 }
 
 void

@@ -14,6 +14,7 @@
 #include "executor/spi.h"
 
 #include "jsonout.h"
+#include "parley.h"
 
 #define GUEST_COLUMNS \
 	"guest_id, display_name, metadata, created_at, updated_at"
@@ -27,6 +28,14 @@
 	"conversation_id, seq, id, sender_id, body, metadata, client_msg_id, " \
 	"created_at, edited_at, deleted_at"
 #define MESSAGE_NCOLUMNS 10
+
+/*
+ * 0.5.0: the message JSON gains reactions, reply_to, reply_count and
+ * attachments (render_message_v05()).
+ */
+#define MESSAGE_COLUMNS_V05 \
+	MESSAGE_COLUMNS ", reactions, reply_to, reply_count, attachments"
+#define MESSAGE_NCOLUMNS_V05 (MESSAGE_NCOLUMNS + 4)
 
 #define CONVERSATION_COLUMNS \
 	"id, kind, title, created_by, created_at, last_seq"
@@ -51,6 +60,11 @@
 extern void render_guest(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
 extern void render_participant(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
 extern void render_message(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
+extern void render_message_v05(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
+
+/* The message of MESSAGE_COLUMNS (api < 0.5.0) or MESSAGE_COLUMNS_V05. */
+extern void render_message_at(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row,
+							  int firstcol, ParleyApi api);
 extern void render_friendship(JsonOut *jo, const char *key, SPITupleTable *tt, uint64 row, int firstcol);
 
 /*

@@ -193,8 +193,9 @@ REVOKE ALL ON parley.reports FROM PUBLIC;
 -- The functions whose rules this version changes are bound to their
 -- "_v0_6" symbols whatever their signature (0.5.0 may have changed it):
 -- posts, edits and deletes (mutes, frozen, slow mode, filters, admins),
--- adds and removes (bans, admins), updates (frozen, slow_mode_s) and every
--- function that answers a conversation (frozen, slow_mode_s).
+-- adds and removes (bans, admins), updates (frozen, slow_mode_s), reactions
+-- (mutes, frozen) and every function that answers a conversation (frozen,
+-- slow_mode_s).
 DO $$
 DECLARE
     f record;
@@ -205,7 +206,8 @@ BEGIN
            AND p.proname IN ('message_post', 'message_edit', 'message_delete',
                              'participant_add', 'participant_remove', 'conversation_update',
                              'conversation_create', 'conversation_create_at',
-                             'conversation_get', 'conversation_list')
+                             'conversation_get', 'conversation_list',
+                             'reaction_add', 'reaction_remove')
     LOOP
         EXECUTE pg_catalog.regexp_replace(pg_catalog.pg_get_functiondef(f.oid),
                                           '\$function\$[a-z_0-9]+\$function\$',

@@ -3,7 +3,9 @@
  *	  Edits, deletes and removals for the live-event hub: what changed in a
  *	  streamed conversation after the change_seq its streams were brought
  *	  to (parley.events_changes), sent as message_edited / message_deleted
- *	  events, and the streams of guests who take no part any more ended.
+ *	  (and, from extension 0.5.0, message_reacted: the answer's "reacted"
+ *	  says a reaction was the message's last change) events, and the
+ *	  streams of guests who take no part any more ended.
  *
  * Who asks: a notification ("e", "d" or "r" from any gateway) says "look";
  * the safety poll (poll.c) reads every streamed conversation's change_seq,
@@ -45,7 +47,8 @@ enum
 	COL_SEQ,
 	COL_DELETED,
 	COL_CHANGE_SEQ,				/* how far the answer goes */
-	COL_GONE					/* JSON array of the guests who left */
+	COL_GONE,					/* JSON array of the guests who left */
+	COL_REACTED					/* 0.5.0: a reaction was its last change (NULL before) */
 };
 
 static struct
@@ -111,6 +114,7 @@ send_change(struct hub_conv *c, PGresult *res, int i)
 {
 	int64_t		seq = strtoll(PQgetvalue(res, i, COL_SEQ), NULL, 10);
 	bool		deleted = PQgetvalue(res, i, COL_DELETED)[0] == 't';
+	bool		reacted = PQgetvalue(res, i, COL_REACTED)[0] == 't';
 	struct events_stream *next;
 
 	for (struct events_stream *s = c->streams; s != NULL; s = next)
@@ -118,7 +122,7 @@ send_change(struct hub_conv *c, PGresult *res, int i)
 		next = s->next;
 		if (s->cursor < seq)
 			continue;
-		sse_event(cq.scratch, deleted ? "message_deleted" : "message_edited",
+		sse_event(cq.scratch, deleted ? "message_deleted" : reacted ? "message_reacted" : "message_edited",
 				  PQgetvalue(res, i, COL_MESSAGE), (size_t) PQgetlength(res, i, COL_MESSAGE));
 		(void) hub_stream_send(s, cq.scratch);
 	}

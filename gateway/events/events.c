@@ -86,7 +86,7 @@ static const char *const sql_heads =
 /* One row per changed message (or one with NULLs), in change order. */
 static const char *const sql_changes =
 "SELECT e.m::text, (e.m->>'seq')::bigint, (e.m->>'deleted')::boolean,"
-" c->>'change_seq', (c->'gone')::text"
+" c->>'change_seq', (c->'gone')::text, (c->'reacted'->>(e.i::integer - 1))::boolean"
 " FROM parley.events_changes($1::uuid, $2::bigint, $3::text[]) AS c"
 " LEFT JOIN LATERAL jsonb_array_elements(c->'messages') WITH ORDINALITY AS e(m, i) ON true"
 " ORDER BY e.i";
@@ -190,6 +190,8 @@ events_after_write(const char *route, const char *const *values,
 		kind = 'e', arg = values[1];
 	else if (strcmp(route, "message_delete") == 0)
 		kind = 'd', arg = values[1];
+	else if (strcmp(route, "reaction_add") == 0 || strcmp(route, "reaction_remove") == 0)
+		kind = 'e', arg = values[1];	/* a change like an edit (0.5.0) */
 	else if (strcmp(route, "participant_remove") == 0)
 		kind = 'r', arg = values[1];
 	else

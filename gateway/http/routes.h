@@ -53,7 +53,7 @@ enum param_source
 	PARAM_BODY_SEQ				/* body field name, a JF_INTEGER seq (bigint) */
 };
 
-#define ROUTE_MAX_PARAMS 6
+#define ROUTE_MAX_PARAMS 8
 #define ROUTE_COUNT_MAX 48		/* bound of nroutes, for fixed arrays */
 
 struct route_param

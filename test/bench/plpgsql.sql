@@ -132,7 +132,10 @@ BEGIN
                'client_msg_id', m.client_msg_id,
                'created_at', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
                'edited_at', to_char(m.edited_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
-               'deleted', m.deleted_at IS NOT NULL) ORDER BY m.seq) FILTER (WHERE m.rn <= page_limit), '[]')
+               'deleted', m.deleted_at IS NOT NULL,
+               -- 0.5.0 (API.md section 9): the columns the C function renders too
+               'reactions', m.reactions, 'reply_to', m.reply_to, 'reply_count', m.reply_count,
+               'attachments', m.attachments) ORDER BY m.seq) FILTER (WHERE m.rn <= page_limit), '[]')
       INTO n, msgs
       FROM (SELECT x.*, row_number() OVER (ORDER BY x.seq DESC) AS rn
               FROM parley.messages x

@@ -192,8 +192,9 @@ $r = $gw->req(POST => "/v1/conversations/$group/messages?as=alice",
 	{ body => 'hello', client_msg_id => 'm-1', metadata => { n => 1 } });
 is($r->{status}, 201, 'post message: 201') or diag($r->{body});
 keys_are($r->{json},
-	[qw(conversation_id seq id sender_id body metadata client_msg_id created_at edited_at deleted)],
-	'message shape');
+	[qw(conversation_id seq id sender_id body metadata client_msg_id created_at edited_at deleted
+	    reactions reply_to reply_count attachments)],
+	'message shape (0.5.0: reactions, reply_to, reply_count, attachments)');
 is($r->{json}{seq}, 1, 'first seq is 1');
 my $first_id = $r->{json}{id};
 $r = $gw->req(POST => "/v1/conversations/$group/messages?as=alice", { body => 'hello', client_msg_id => 'm-1' });

@@ -96,6 +96,9 @@ my %want = (
 	'/v1/conversations/{cid}/messages'                   => [qw(get post)],
 	'/v1/conversations/{cid}/messages/{seq}'             => [qw(delete patch)],
 	'/v1/conversations/{cid}/read'                       => [qw(post)],
+	'/v1/conversations/{cid}/unread'                     => [qw(post)],
+	'/v1/conversations/{cid}/messages/{seq}/reactions'   => [qw(get)],
+	'/v1/conversations/{cid}/messages/{seq}/reactions/{key}' => [qw(delete put)],
 	'/v1/conversations/{cid}/events'                     => [qw(get)],
 	'/v1/guests/{guest_id}/friends'                      => [qw(get)],
 	'/v1/guests/{guest_id}/friends/{other_id}'           => [qw(delete put)],
@@ -117,6 +120,7 @@ for my $path (sort keys %want)
 		$p =~ s/\{seq\}/1/;
 		$p =~ s/\{guest_id\}/alice/;
 		$p =~ s/\{other_id\}/bob/;
+		$p =~ s/\{key\}/ok/;
 		my $resp = $gw->req(uc $m, $p, ($m =~ /post|put|patch/ ? {} : undef));
 		isnt($resp->{json}{code} // '', 'not_found', uc($m) . " $path is routed");
 	}

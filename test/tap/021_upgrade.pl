@@ -47,7 +47,8 @@ my $fingerprint_sql = q{
 	          FROM parley.conversations c) || ' ' ||
 	       (SELECT md5(string_agg((to_jsonb(p) - 'last_post_at' - 'muted_until')::text, '|'
 	                              ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
-	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq')::text, '|' ORDER BY conversation_id, seq))
+	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq' - 'reactions' - 'reply_to' - 'reply_count'
+	                                 - 'attachments' - 'reacted_change_seq')::text, '|' ORDER BY conversation_id, seq))
 	          FROM parley.messages m) || ' ' ||
 	       (SELECT md5(string_agg(k::text, '|' ORDER BY name)) FROM parley.service_keys k
 	         WHERE name = 'before-upgrade') || ' ' ||
@@ -100,6 +101,10 @@ is($node->safe_psql('up', q{SELECT count(*) FROM parley.participants p
 	                                        WHERE m.conversation_id = p.conversation_id AND m.sender_id = p.guest_id)}),
 	'0', "each participant's last post is counted for slow mode");
 is($node->safe_psql('up', q{SELECT count(*) FROM parley.friendships}), '0', 'friendships exist, empty');
+# 0.5.0: old messages have no reactions, replies or attachments
+is($node->safe_psql('up', q{SELECT count(*) FROM parley.messages
+	WHERE reactions = '{}' AND reply_to IS NULL AND reply_count = 0 AND attachments = '[]' AND reacted_change_seq IS NULL}),
+	'60', 'old messages: reactions {}, reply_to null, reply_count 0, attachments [] (0.5.0)');
 my $g = $gws[0];
 my $r = $g->req(GET => "/v1/conversations/$direct/messages?as=g2&limit=200");
 is($r->{status}, 200, 'old messages readable over HTTP');
