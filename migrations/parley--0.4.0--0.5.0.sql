@@ -25,13 +25,16 @@ AS 'MODULE_PATHNAME', 'message_search_vector'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION parley.message_search_vector(uuid, text) IS 'The search index''s expression: the words of body (NFKD, case-folded, accents dropped; runs of letters and digits) and the lexeme #<conversation id hex>.';
 
--- GIN without the pending list (fastupdate = off): every insert pays its
--- few entries at once instead of one insert in many paying for a 4 MB
--- merge (the stall Synapse saw).  make bench measures it (docs/search.md).
--- Partial: tombstones are not in it.
+-- GIN with a small pending list (256 kB, not the default 4 MB): a post
+-- appends its entries to the list, and whichever post finds the list full
+-- merges it, sorted, into the index (others do not wait for it).  Posting
+-- every entry at once (fastupdate = off) halves post throughput on the hot
+-- posting lists of common words; a 4 MB list makes rare, long merges (the
+-- stall Synapse saw).  make bench (test/bench/search.sh) measures all
+-- three; docs/search.md has the figures.  Partial: tombstones are not in it.
 CREATE INDEX messages_search_idx ON parley.messages
     USING gin (parley.message_search_vector(conversation_id, body))
-    WITH (fastupdate = off)
+    WITH (fastupdate = on, gin_pending_list_limit = 256)
     WHERE body IS NOT NULL;
 
 CREATE FUNCTION parley.message_search(conversation_id uuid, actor text, q text,
