@@ -18,11 +18,12 @@
 -- Search (extension/search.c, docs/search.md).  The index expression: the
 -- folded words of a message and a lexeme naming its conversation.  No
 -- search_path setting (a C function that runs no SQL; a SET clause would
--- cost every insert a GUC save and restore).
+-- cost every insert a GUC save and restore).  Not STRICT, like every
+-- function of the schema; a NULL argument gives NULL (a tombstone).
 CREATE FUNCTION parley.message_search_vector(conversation_id uuid, body text)
 RETURNS tsvector
 AS 'MODULE_PATHNAME', 'message_search_vector'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION parley.message_search_vector(uuid, text) IS 'The search index''s expression: the words of body (NFKD, case-folded, accents dropped; runs of letters and digits) and the lexeme #<conversation id hex>.';
 
 -- GIN with a small pending list (256 kB, not the default 4 MB): a post
