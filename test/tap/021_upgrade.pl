@@ -44,7 +44,8 @@ my $fingerprint_sql = q{
 	SELECT (SELECT md5(string_agg((to_jsonb(g) - 'tokens_valid_from')::text, '|' ORDER BY guest_id)) FROM parley.guests g) || ' ' ||
 	       (SELECT md5(string_agg((to_jsonb(c) - 'change_seq')::text, '|' ORDER BY id))
 	          FROM parley.conversations c) || ' ' ||
-	       (SELECT md5(string_agg(p::text, '|' ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
+	       (SELECT md5(string_agg((to_jsonb(p) - 'notifications_off_until' - 'archived' - 'pinned')::text, '|'
+	                               ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
 	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq')::text, '|' ORDER BY conversation_id, seq))
 	          FROM parley.messages m) || ' ' ||
 	       (SELECT md5(string_agg(k::text, '|' ORDER BY name)) FROM parley.service_keys k
