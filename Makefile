@@ -19,6 +19,9 @@ MODULEDIR   = extension
 DATA        = extension/parley.control $(sort $(wildcard migrations/parley--*.sql))
 PG_CPPFLAGS = -Iextension -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-sign-compare
+# extension/search.c: ICU (Unicode case folding, NFKD, general categories),
+# the library PostgreSQL's own collations use (docs/search.md).
+SHLIB_LINK  = -licuuc
 
 # pg_regress: every sql/*.sql, in name order; isolation: every spec.
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

@@ -324,6 +324,8 @@ sub bind_expr
 	{
 		return "\$$n" if $t eq 'text';
 		return "\$${n}::$t" if $t =~ /^(uuid|bigint|integer)$/;
+		# a boolean: a query parameter with choices=true|false
+		return "\$${n}::$t" if $t eq 'boolean' && $b->{choices};
 		die "$a->{name}: no path or query binding for type $t\n";
 	}
 	return "\$${n}::$t" if $routes_h{body_seq} && $t eq 'bigint';

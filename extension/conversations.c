@@ -28,6 +28,7 @@
 #include "parley.h"
 #include "query.h"
 #include "render.h"
+#include "settings.h"
 #include "validate.h"
 
 /* Primary key of guests. */
@@ -113,33 +114,66 @@ static ParleyQuery q_participants = {
  * costs O(the guest's conversations), not O(limit).  The column lists of
  * the two tables do not overlap, so CONVERSATION_COLUMNS needs no alias.
  */
-#define LIST_SELECT(extra) \
+#define LIST_SELECT_COLS(settings, extra) \
 	"SELECT " CONVERSATION_COLUMNS ", p.last_read_seq," \
-	"       COALESCE(c.last_message_at, c.created_at) AS activity" extra \
+	"       COALESCE(c.last_message_at, c.created_at) AS activity" settings extra \
 	"  FROM parley.participants p" \
 	"  JOIN parley.conversations c ON c.id = p.conversation_id" \
 	" WHERE p.guest_id = $1"
+#define LIST_SELECT LIST_SELECT_COLS("", "")
 #define LIST_ORDER \
 	" ORDER BY activity DESC, c.id DESC LIMIT $2"
+#define LIST_BEFORE \
+	"   AND (COALESCE(c.last_message_at, c.created_at), c.id) < ($3, $4)"
 #define LIST_COL_LAST_READ	(CONVERSATION_NCOLUMNS + 1)
 #define LIST_COL_ACTIVITY	(CONVERSATION_NCOLUMNS + 2)
 
-/* 0.5.0 and 0.6.0: the columns they add. */
+/* -- 0.5.0 per-guest settings (API.md section 9; settings.c) -------------- */
+/*
+ * From 0.5.0 a list entry also carries G's settings (participants columns)
+ * and the list takes archived ($5: NULL all, else only those archived or
+ * not).  Both statements take the same five parameters; the first page
+ * leaves $3 and $4 unused.
+ */
+#define LIST_SETTINGS_COLS \
+	", p.notifications_off_until, p.archived, p.pinned"
+#define LIST_ARCHIVED \
+	"   AND ($5::boolean IS NULL OR p.archived = $5)"
+#define LIST_COL_SETTINGS	(CONVERSATION_NCOLUMNS + 3)
+#define LIST_ARGS_0_5 \
+	5, {TEXTOID, INT8OID, TIMESTAMPTZOID, UUIDOID, BOOLOID}
+/* -- end of 0.5.0 per-guest settings --------------------------------------- */
+
+/*
+ * 0.5.0 and 0.6.0 also select the conversation columns they add
+ * (CONVERSATION_EXTRA_*, rendered by name), after the settings.
+ */
 static ParleyQuery q_list_first[PARLEY_API_COUNT] = {
-	[PARLEY_API_0_1] = {LIST_SELECT("") LIST_ORDER, 2, {TEXTOID, INT8OID}},
-	[PARLEY_API_0_5] = {LIST_SELECT(CONVERSATION_EXTRA_0_5) LIST_ORDER, 2, {TEXTOID, INT8OID}},
-	[PARLEY_API_0_6] = {LIST_SELECT(CONVERSATION_EXTRA_0_6) LIST_ORDER, 2, {TEXTOID, INT8OID}},
+	[PARLEY_API_0_1] = {LIST_SELECT LIST_ORDER, 2, {TEXTOID, INT8OID}},
+	[PARLEY_API_0_5] = {LIST_SELECT_COLS(LIST_SETTINGS_COLS, CONVERSATION_EXTRA_0_5) LIST_ARCHIVED LIST_ORDER,
+	LIST_ARGS_0_5},
+	[PARLEY_API_0_6] = {LIST_SELECT_COLS(LIST_SETTINGS_COLS, CONVERSATION_EXTRA_0_6) LIST_ARCHIVED LIST_ORDER,
+	LIST_ARGS_0_5},
 };
 
-#define LIST_BEFORE \
-	"   AND (COALESCE(c.last_message_at, c.created_at), c.id) < ($3, $4)"
 static ParleyQuery q_list_before[PARLEY_API_COUNT] = {
-	[PARLEY_API_0_1] = {LIST_SELECT("") LIST_BEFORE LIST_ORDER,
+	[PARLEY_API_0_1] = {LIST_SELECT LIST_BEFORE LIST_ORDER,
 	4, {TEXTOID, INT8OID, TIMESTAMPTZOID, UUIDOID}},
-	[PARLEY_API_0_5] = {LIST_SELECT(CONVERSATION_EXTRA_0_5) LIST_BEFORE LIST_ORDER,
-	4, {TEXTOID, INT8OID, TIMESTAMPTZOID, UUIDOID}},
-	[PARLEY_API_0_6] = {LIST_SELECT(CONVERSATION_EXTRA_0_6) LIST_BEFORE LIST_ORDER,
-	4, {TEXTOID, INT8OID, TIMESTAMPTZOID, UUIDOID}},
+	[PARLEY_API_0_5] = {LIST_SELECT_COLS(LIST_SETTINGS_COLS, CONVERSATION_EXTRA_0_5) LIST_BEFORE LIST_ARCHIVED
+	LIST_ORDER, LIST_ARGS_0_5},
+	[PARLEY_API_0_6] = {LIST_SELECT_COLS(LIST_SETTINGS_COLS, CONVERSATION_EXTRA_0_6) LIST_BEFORE LIST_ARCHIVED
+	LIST_ORDER, LIST_ARGS_0_5},
+};
+
+/*
+ * settings.c: one conversation as conversation_list() (0.5.0) answers it,
+ * for guest $1: the primary key of participants, then of conversations.
+ */
+static ParleyQuery q_list_one[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_5] = {LIST_SELECT_COLS(LIST_SETTINGS_COLS, CONVERSATION_EXTRA_0_5) "   AND p.conversation_id = $2",
+	2, {TEXTOID, UUIDOID}},
+	[PARLEY_API_0_6] = {LIST_SELECT_COLS(LIST_SETTINGS_COLS, CONVERSATION_EXTRA_0_6) "   AND p.conversation_id = $2",
+	2, {TEXTOID, UUIDOID}},
 };
 
 /*
@@ -508,6 +542,78 @@ list_cursor_decode(text *cursor, TimestampTz *activity, pg_uuid_t *id)
 	pfree(key);
 }
 
+/*
+ * One entry of a list: the conversation of row i of page with its
+ * participants (rows [from, to) of parts, from column 2), "unread" and,
+ * from 0.5.0, the guest's settings.
+ */
+static void
+render_list_entry(JsonOut *jo, SPITupleTable *page, uint64 i, SPITupleTable *parts,
+				  uint64 from, uint64 to, ParleyApi api)
+{
+	bool		isnull;
+	int64		last_seq = DatumGetInt64(parley_col(page, i, CONVERSATION_NCOLUMNS, &isnull));
+	int64		last_read = DatumGetInt64(parley_col(page, i, LIST_COL_LAST_READ, &isnull));
+
+	jo_begin_object(jo, NULL);
+	render_conversation_fields(jo, page, i, 1);
+	render_participant_rows(jo, parts, from, to, 2);
+	jo_int64(jo, "unread", last_seq - last_read);
+	/* -- 0.5.0 per-guest settings -- */
+	if (api >= PARLEY_API_0_5)
+	{
+		render_col_timestamptz(jo, "notifications_off_until", page, i, LIST_COL_SETTINGS);
+		jo_bool(jo, "archived", DatumGetBool(parley_col(page, i, LIST_COL_SETTINGS + 1, &isnull)));
+		jo_bool(jo, "pinned", DatumGetBool(parley_col(page, i, LIST_COL_SETTINGS + 2, &isnull)));
+	}
+	jo_end_object(jo);
+}
+
+/*
+ * The participants of the npage conversations of page (column 1: the id),
+ * in page order: answers their rows and count.
+ */
+static SPITupleTable *
+list_participants(SPITupleTable *page, uint64 npage, uint64 *nparts)
+{
+	Datum	   *ids = palloc(Max(npage, 1) * sizeof(Datum));
+	Datum		arr;
+	bool		isnull;
+
+	for (uint64 i = 0; i < npage; i++)
+		ids[i] = parley_col(page, i, 1, &isnull);
+	arr = PointerGetDatum(construct_array(ids, npage, UUIDOID, UUID_LEN,
+										  false, TYPALIGN_CHAR));
+	*nparts = parley_query_exec(&q_list_participants, &arr, NULL, true, 0);
+	return SPI_tuptable;
+}
+
+/*
+ * settings.c (0.5.0): add conversation cid as guest_id's list shows it.
+ * The caller is connected to SPI and knows guest_id takes part.
+ */
+void
+parley_render_list_conversation(JsonOut *jo, const char *guest_id, Datum cid, ParleyApi api)
+{
+	Datum		values[2];
+	SPITupleTable *page;
+	SPITupleTable *parts;
+	uint64		nparts;
+
+	values[0] = CStringGetTextDatum(guest_id);
+	values[1] = cid;
+	if (parley_query_exec(parley_query_at(q_list_one, api), values, NULL, false, 1) != 1)
+		elog(ERROR, "parley: participant vanished while rendering its conversation");
+	page = SPI_tuptable;
+	parts = list_participants(page, 1, &nparts);
+	render_list_entry(jo, page, 0, parts, 0, nparts, api);
+}
+
+/*
+ * conversation_list(guest_id, before, limit, actor) and, from 0.5.0,
+ * archived (argument 4): true or false lists only the archived ones or
+ * only the others.
+ */
 static Datum
 conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
@@ -517,7 +623,8 @@ conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	TimestampTz before_activity = 0;
 	pg_uuid_t	before_id;
 	char	   *actor = NULL;
-	Datum		values[4];
+	Datum		values[5] = {0};
+	char		nulls[5] = {' ', ' ', ' ', ' ', 'n'};
 	uint64		n;
 	uint64		npage;
 	SPITupleTable *page;
@@ -530,6 +637,11 @@ conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 		list_cursor_decode(PG_GETARG_TEXT_PP(1), &before_activity, &before_id);
 	if (!PG_ARGISNULL(3))
 		actor = parley_guest_id_arg(fcinfo, 3, "actor");
+	if (api >= PARLEY_API_0_5 && !PG_ARGISNULL(4))
+	{
+		values[4] = PG_GETARG_DATUM(4);
+		nulls[4] = ' ';
+	}
 
 	values[0] = CStringGetTextDatum(guest_id);
 
@@ -546,48 +658,29 @@ conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 
 	/* One row more than the page tells whether there is another page. */
 	values[1] = Int64GetDatum((int64) limit + 1);
+	values[2] = TimestampTzGetDatum(before_activity);
+	values[3] = UUIDPGetDatum(&before_id);
 	if (has_cursor)
-	{
-		values[2] = TimestampTzGetDatum(before_activity);
-		values[3] = UUIDPGetDatum(&before_id);
-		n = parley_query_exec(parley_query_at(q_list_before, api), values, NULL, true, 0);
-	}
+		n = parley_query_exec(parley_query_at(q_list_before, api), values, nulls, true, 0);
 	else
-		n = parley_query_exec(parley_query_at(q_list_first, api), values, NULL, true, 0);
+		n = parley_query_exec(parley_query_at(q_list_first, api), values, nulls, true, 0);
 	page = SPI_tuptable;
 	npage = Min(n, (uint64) limit);
 
 	/* The participants of the whole page, in page order. */
-	{
-		Datum	   *ids = palloc(Max(npage, 1) * sizeof(Datum));
-		bool		isnull;
-
-		for (uint64 i = 0; i < npage; i++)
-			ids[i] = parley_col(page, i, 1, &isnull);
-		values[0] = PointerGetDatum(construct_array(ids, npage, UUIDOID, UUID_LEN,
-													false, TYPALIGN_CHAR));
-		nparts = parley_query_exec(&q_list_participants, values, NULL, true, 0);
-		parts = SPI_tuptable;
-	}
+	parts = list_participants(page, npage, &nparts);
 
 	jo_begin_object(&jo, NULL);
 	jo_begin_array(&jo, "conversations");
 	for (uint64 i = 0; i < npage; i++)
 	{
 		bool		isnull;
-		int64		last_seq = DatumGetInt64(parley_col(page, i, CONVERSATION_NCOLUMNS, &isnull));
-		int64		last_read = DatumGetInt64(parley_col(page, i, LIST_COL_LAST_READ, &isnull));
 		uint64		from = p;
 
 		while (p < nparts &&
 			   DatumGetInt64(parley_col(parts, p, 1, &isnull)) == (int64) i + 1)
 			p++;
-
-		jo_begin_object(&jo, NULL);
-		render_conversation_fields(&jo, page, i, 1);
-		render_participant_rows(&jo, parts, from, p, 2);
-		jo_int64(&jo, "unread", last_seq - last_read);
-		jo_end_object(&jo);
+		render_list_entry(&jo, page, i, parts, from, p, api);
 	}
 	jo_end_array(&jo);
 	jo_bool(&jo, "has_more", n > npage);
@@ -606,7 +699,8 @@ conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
-/* 0.5.0 and 0.6.0: the conversation JSON gains what they add. */
+/* The symbols of the 0.1.0 SQL, 0.5.0 (settings, archived, the conversation's
+ * description and metadata) and 0.6.0 (frozen, slow mode). */
 PARLEY_API_ENTRY(conversation_list, conversation_list_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(conversation_list_v0_5, conversation_list_impl, PARLEY_API_0_5)
 PARLEY_API_ENTRY(conversation_list_v0_6, conversation_list_impl, PARLEY_API_0_6)

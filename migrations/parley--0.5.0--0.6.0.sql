@@ -207,7 +207,7 @@ BEGIN
                              'participant_add', 'participant_remove', 'conversation_update',
                              'conversation_create', 'conversation_create_at',
                              'conversation_get', 'conversation_list',
-                             'reaction_add', 'reaction_remove')
+                             'reaction_add', 'reaction_remove', 'conversation_settings_update')
     LOOP
         EXECUTE pg_catalog.regexp_replace(pg_catalog.pg_get_functiondef(f.oid),
                                           '\$function\$[a-z_0-9]+\$function\$',

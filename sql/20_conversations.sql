@@ -155,8 +155,9 @@ SELECT e->>'title' AS title, e->>'kind' AS kind, e->'unread' AS unread, e->'last
 SELECT parley.last_status();
 SELECT pg_temp.strip(c) AS item FROM jsonb_array_elements(parley.conversation_list('cv_dave')->'conversations') c;
 SELECT parley.conversation_list('cv_dave') - 'conversations' AS page;
--- items are the conversation_get shape plus unread
-SELECT bool_and((c - 'unread') = parley.conversation_get((c->>'id')::uuid, 'cv_dave')) AS items_are_get_shape
+-- items are the conversation_get shape plus unread (and, from 0.5.0, the
+-- guest's settings: 35_settings)
+SELECT bool_and((c - 'unread' - 'notifications_off_until' - 'archived' - 'pinned') = parley.conversation_get((c->>'id')::uuid, 'cv_dave')) AS items_are_get_shape
   FROM jsonb_array_elements(parley.conversation_list('cv_dave')->'conversations') c;
 -- a message makes the oldest the newest; the sender has read its own
 SELECT pg_temp.post(:'l1', 'cv_erin', 'one'), pg_temp.post(:'l1', 'cv_erin', 'two'),

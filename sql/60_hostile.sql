@@ -199,6 +199,26 @@ INSERT INTO templates VALUES
     ('filter_add', 'pattern', $$SELECT parley.filter_add(%s, 'mask')$$),
     ('filter_add', 'action', $$SELECT parley.filter_add('word', %s)$$),
     ('filter_remove', 'pattern', $$SELECT parley.filter_remove(%s)$$);
+-- 0.5.0 search and per-guest settings
+INSERT INTO templates VALUES
+    ('conversation_list', 'archived', $$SELECT parley.conversation_list('h1', NULL, 50, NULL, %s::boolean)$$),
+    ('message_search_vector', 'conversation_id', $$SELECT parley.message_search_vector(%s::uuid, 'x')$$),
+    ('message_search_vector', 'body', $$SELECT parley.message_search_vector(:'cid', %s)$$),
+    ('message_search', 'conversation_id', $$SELECT parley.message_search(%s, 'h1', 'x')$$),
+    ('message_search', 'actor', $$SELECT parley.message_search(:'cid', %s, 'x')$$),
+    ('message_search', 'q', $$SELECT parley.message_search(:'cid', 'h1', %s)$$),
+    ('message_search', 'before', $$SELECT parley.message_search(:'cid', 'h1', 'x', %s)$$),
+    ('message_search', 'limit', $$SELECT parley.message_search(:'cid', 'h1', 'x', NULL, %s::int)$$),
+    ('guest_message_search', 'guest_id', $$SELECT parley.guest_message_search(%s, 'x')$$),
+    ('guest_message_search', 'q', $$SELECT parley.guest_message_search('h1', %s)$$),
+    ('guest_message_search', 'before', $$SELECT parley.guest_message_search('h1', 'x', %s)$$),
+    ('guest_message_search', 'limit', $$SELECT parley.guest_message_search('h1', 'x', NULL, %s::int)$$),
+    ('guest_message_search', 'actor', $$SELECT parley.guest_message_search('h1', 'x', NULL, 50, %s)$$),
+    ('conversation_settings_update', 'conversation_id', $$SELECT parley.conversation_settings_update(%s, 'h1', NULL, 'true')$$),
+    ('conversation_settings_update', 'actor', $$SELECT parley.conversation_settings_update(:'cid', %s, NULL, 'true')$$),
+    ('conversation_settings_update', 'notifications_off_until', $$SELECT parley.conversation_settings_update(:'cid', 'h1', %s::jsonb)$$),
+    ('conversation_settings_update', 'archived', $$SELECT parley.conversation_settings_update(:'cid', 'h1', NULL, %s::jsonb)$$),
+    ('conversation_settings_update', 'pinned', $$SELECT parley.conversation_settings_update(:'cid', 'h1', NULL, NULL, %s::jsonb)$$);
 
 -- Values of the types other than text: (type, label, SQL expression).
 CREATE TEMP TABLE hostile_typed (type text, label text, v text);
@@ -282,6 +302,11 @@ INSERT INTO hostile_typed VALUES
     ('bigint[]', 'min', 'ARRAY[(-9223372036854775807 - 1)]'),
     ('bigint[]', 'one too many', 'ARRAY[0, 0]::bigint[]'),
     ('bigint[]', '100k zeros', 'array_fill(0::bigint, ARRAY[100000])');
+-- 0.5.0: conversation_list's archived
+INSERT INTO hostile_typed VALUES
+    ('boolean', 'null', 'NULL::boolean'),
+    ('boolean', 'true', 'true'),
+    ('boolean', 'false', 'false');
 
 -- Each typed template has one %s: an expression of hostile_typed of its
 -- type.  events_fetch's conversation_ids get afters of the same length, so
@@ -348,6 +373,17 @@ INSERT INTO typed VALUES
     ('participant_unban', 'conversation_id', 'uuid', $$SELECT parley.participant_unban(%s, 'h1', 'h2')$$),
     ('message_report', 'conversation_id', 'uuid', $$SELECT parley.message_report(%s, 1, 'h2', 'r')$$),
     ('message_report', 'seq', 'bigint', $$SELECT parley.message_report(:'cid', %s, 'h2', 'r')$$);
+-- 0.5.0 search and per-guest settings
+INSERT INTO typed VALUES
+    ('conversation_list', 'archived', 'boolean', $$SELECT parley.conversation_list('h1', NULL, 50, NULL, %s)$$),
+    ('message_search_vector', 'conversation_id', 'uuid', $$SELECT parley.message_search_vector(%s, 'x')$$),
+    ('message_search', 'conversation_id', 'uuid', $$SELECT parley.message_search(%s, 'h1', 'x')$$),
+    ('message_search', 'limit', 'integer', $$SELECT parley.message_search(:'cid', 'h1', 'x', NULL, %s)$$),
+    ('guest_message_search', 'limit', 'integer', $$SELECT parley.guest_message_search('h1', 'x', NULL, %s)$$),
+    ('conversation_settings_update', 'conversation_id', 'uuid', $$SELECT parley.conversation_settings_update(%s, 'h1', NULL, 'true')$$),
+    ('conversation_settings_update', 'notifications_off_until', 'jsonb', $$SELECT parley.conversation_settings_update(:'cid', 'h1', %s)$$),
+    ('conversation_settings_update', 'archived', 'jsonb', $$SELECT parley.conversation_settings_update(:'cid', 'h1', NULL, %s)$$),
+    ('conversation_settings_update', 'pinned', 'jsonb', $$SELECT parley.conversation_settings_update(:'cid', 'h1', NULL, NULL, %s)$$);
 
 -- psql variables are not expanded inside dollar quotes: put the id in.
 UPDATE templates SET q = replace(q, ':''cid''', quote_literal(:'cid'));

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential
     postgresql-15 postgresql-server-dev-15 postgresql-client-15
-    libevent-dev libcjson-dev libssl-dev libpq-dev
+    libevent-dev libcjson-dev libssl-dev libpq-dev libicu-dev
     node-llhttp
     libipc-run-perl
     clang libclang-rt-14-dev valgrind

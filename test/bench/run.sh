@@ -319,6 +319,12 @@ SELECT parley.guest_upsert('g_explain', 'Explain');"
     echo "   copied to /tmp/parley-bench-explain.txt ($(grep -c 'Query Text' "$work/explain.txt") plans)"
 fi
 
+# The search index's cost on posts (issue 17: with / without >= 0.80),
+# SEARCH_ROUNDS rounds (default 3) of its four variants.
+echo
+PGBIN=$PGBIN CLIENTS=$CLIENTS THREADS=$THREADS DURATION=$DURATION ROUNDS=${SEARCH_ROUNDS:-3} \
+    bash "$bench/search.sh" || echo "bench: search.sh failed" >&2
+
 if [ -f "$bench/events.sh" ] && [ "${EVENTS:-1}" = 1 ]; then
     echo
     echo "== events (test/bench/events.sh)"

@@ -104,6 +104,10 @@ my %want = (
 	'/v1/guests/{guest_id}/friends/{other_id}'           => [qw(delete put)],
 	'/v1/guests/{guest_id}/blocks/{other_id}'            => [qw(delete put)],
 	'/v1/guests/{guest_id}/tokens'                       => [qw(delete post)],
+	# 0.5.0 search and per-guest settings
+	'/v1/conversations/{cid}/messages/search'            => [qw(get)],
+	'/v1/guests/{guest_id}/messages/search'              => [qw(get)],
+	'/v1/conversations/{cid}/settings'                   => [qw(patch)],
 	'/healthz'                                           => [qw(get)],
 	'/readyz'                                            => [qw(get)],
 	'/metrics'                                           => [qw(get)],

@@ -45,7 +45,8 @@ my $fingerprint_sql = q{
 	       (SELECT md5(string_agg((to_jsonb(c) - 'change_seq' - 'description' - 'metadata' - 'frozen'
 	                               - 'slow_mode_s')::text, '|' ORDER BY id))
 	          FROM parley.conversations c) || ' ' ||
-	       (SELECT md5(string_agg((to_jsonb(p) - 'last_post_at' - 'muted_until')::text, '|'
+	       (SELECT md5(string_agg((to_jsonb(p) - 'last_post_at' - 'muted_until' - 'notifications_off_until'
+	                                 - 'archived' - 'pinned')::text, '|'
 	                              ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
 	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq' - 'reactions' - 'reply_to' - 'reply_count'
 	                                 - 'attachments' - 'reacted_change_seq')::text, '|' ORDER BY conversation_id, seq))
