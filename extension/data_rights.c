@@ -43,7 +43,6 @@
 #include <errno.h>
 
 #include "catalog/pg_type.h"
-#include "access/htup_details.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
@@ -285,8 +284,8 @@ guest_export(PG_FUNCTION_ARGS)
 /*
  * guest_export_page(guest_id, after): the document in pages, for a gateway
  * that relays it as it comes (each page one short statement, so no
- * connection is held for the whole export): one row (part, next).  The
- * parts concatenate to the document.  after NULL: the head and the first
+ * connection is held for the whole export): {"part", "next"}.  The parts
+ * concatenate to the document.  after NULL: the head and the first
  * EXPORT_PAGE messages; after = a page's next: the messages after it, and
  * "]}" once they are all out, with next NULL.  A cursor that starts with
  * '~' asks for fragments (parley_proxy's, which joins the shards): no head,
@@ -315,12 +314,8 @@ guest_export_page(PG_FUNCTION_ARGS)
 	StringInfoData next;
 	SPITupleTable *tt;
 	uint64		n;
-	TupleDesc	tupdesc;
-	Datum		result[2];
-	bool		nulls[2] = {false, false};
+	JsonOut		jo = {0};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "parley: guest_export_page must return a row");
 	memset(&cid, 0, sizeof(cid));
 	if (*pos != '\0')
 	{
@@ -373,15 +368,15 @@ guest_export_page(PG_FUNCTION_ARGS)
 	}
 	else if (!fragments)
 		appendStringInfoString(&buf, "]}");
-	SPI_finish();
 
-	result[0] = PointerGetDatum(cstring_to_text_with_len(buf.data, buf.len));
+	jo_begin_object(&jo, NULL);
+	jo_string(&jo, "part", buf.data, buf.len);
 	if (next.len > 0)
-		result[1] = PointerGetDatum(cstring_to_text_with_len(next.data, next.len));
+		jo_string(&jo, "next", next.data, next.len);
 	else
-		nulls[1] = true;
-	parley_set_status(200);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), result, nulls)));
+		jo_null(&jo, "next");
+	jo_end_object(&jo);
+	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 
 bad_cursor:
 	ereport(ERROR,

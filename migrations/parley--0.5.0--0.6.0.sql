@@ -42,11 +42,11 @@ LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 ROWS 100;
 COMMENT ON FUNCTION parley.guest_export(text) IS 'Everything about a guest as one JSON document {"guest", "friendships", "blocks", "memberships", "messages"}, in rows of text to be concatenated (a few hundred messages a row), produced as they are read.';
 
-CREATE FUNCTION parley.guest_export_page(guest_id text, after text DEFAULT NULL,
-                                         OUT part text, OUT next text)
+CREATE FUNCTION parley.guest_export_page(guest_id text, after text DEFAULT NULL)
+RETURNS jsonb
 AS 'MODULE_PATHNAME', 'guest_export_page'
 LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION parley.guest_export_page(text, text) IS 'guest_export()''s document a page at a time: part, and next to pass as after for the next page (NULL after the last); the parts concatenate to the document.';
+COMMENT ON FUNCTION parley.guest_export_page(text, text) IS 'guest_export()''s document a page at a time: {"part", "next"}, next to pass as after for the next page (NULL after the last); the parts concatenate to the document.';
 
 CREATE FUNCTION parley.guest_erase(guest_id text)
 RETURNS void
