@@ -429,6 +429,17 @@ static ParleyQuery q_erase_messages = {
 	3, {UUIDOID, TEXTOID, INT8OID}
 };
 
+/*
+ * The guest's tombstones made before (deletes): their client_msg_id and
+ * body digest go too.  No change is counted: nothing a client sees moves.
+ */
+static ParleyQuery q_erase_tombstones = {
+	"UPDATE parley.messages SET client_msg_id = NULL, body_digest = NULL"
+	" WHERE sender_id = $1 AND deleted_at IS NOT NULL"
+	"   AND (client_msg_id IS NOT NULL OR body_digest IS NOT NULL)",
+	1, {TEXTOID}
+};
+
 static ParleyQuery q_erase_membership = {
 	"DELETE FROM parley.participants WHERE conversation_id = $1 AND guest_id = $2"
 	" RETURNING role",
@@ -529,6 +540,7 @@ guest_erase(PG_FUNCTION_ARGS)
 		}
 	}
 
+	parley_query_exec(&q_erase_tombstones, &gid, NULL, false, 0);
 	parley_query_exec(&q_erase_friendships, &gid, NULL, false, 0);
 	parley_query_exec(&q_erase_blocks, &gid, NULL, false, 0);
 	parley_query_exec(&q_erase_profile, &gid, NULL, false, 0);
