@@ -63,7 +63,7 @@ COMMENT ON FUNCTION parley.retention_set(uuid, interval) IS 'Keep a conversation
 CREATE PROCEDURE parley.retention_run()
 AS 'MODULE_PATHNAME', 'retention_run'
 LANGUAGE C;
-COMMENT ON PROCEDURE parley.retention_run() IS 'Tombstone messages older than their conversation''s retention, in batches of at most 1000 committed one by one; schedule it with pg_cron.';
+COMMENT ON PROCEDURE parley.retention_run() IS 'Tombstone messages older than their conversation''s retention, in batches of at most 100 (API.md allows 1,000) committed one by one; schedule it with pg_cron.';
 
 REVOKE ALL ON FUNCTION parley.guest_export(text), parley.guest_export_page(text, text),
     parley.guest_erase(text), parley.retention_set(uuid, interval) FROM PUBLIC;

@@ -7,7 +7,7 @@ SELECT parley.conversation_create('dr.1', 'group', '{dr.2,dr.3}', 'Rights') ->> 
 SELECT parley.conversation_create('dr.1', 'direct', '{dr.2}') ->> 'id' AS did \gset
 SELECT parley.conversation_create('dr.2', 'group', '{dr.1}', 'Other') ->> 'id' AS oid \gset
 SELECT count(*) FROM (SELECT parley.message_post(:'cid', 'dr.1', 'hello ' || i, 'c' || i)
-                        FROM generate_series(1, 450) AS i) s;
+                        FROM generate_series(1, 1100) AS i) s;
 SELECT parley.message_post(:'cid', 'dr.2', 'reply') ->> 'seq' AS reply_seq;
 SELECT parley.message_post(:'did', 'dr.1', 'direct one') ->> 'seq';
 SELECT parley.message_post(:'oid', 'dr.1', 'in the other group') ->> 'seq';
@@ -34,7 +34,7 @@ SELECT jsonb_array_length(doc -> 'blocks') AS blocks, jsonb_array_length(doc -> 
        jsonb_array_length(doc -> 'messages') AS messages, doc -> 'friendships' -> 0 ->> 'status' AS friendship
   FROM (SELECT string_agg(p, '')::jsonb AS doc FROM parley.guest_export('dr.4') AS p) d;
 
--- guest_export_page(): the same document a page at a time (200 messages)
+-- guest_export_page(): the same document a page at a time (500 messages)
 CREATE TEMP TABLE pages (n int, part text, next text);
 DO $$
 DECLARE
@@ -129,7 +129,7 @@ BEGIN;
 SELECT regress.err($$CALL parley.retention_run()$$);
 ROLLBACK;
 -- a group of 1,500 messages, 1,200 of them past the default's 60 days:
--- two batches (at most 1,000 each), each message one change
+-- batches of at most 100, each message one change
 SELECT parley.conversation_create('dr.2', 'group', '{dr.3}', 'Retained') ->> 'id' AS rid \gset
 SELECT count(*) FROM (SELECT parley.message_post(:'rid', 'dr.' || (2 + i % 2), 'old ' || i)
                         FROM generate_series(1, 1500) AS i) s;

@@ -164,7 +164,7 @@ $r = $gw->req(GET => "/v1/conversations/$group/messages?as=ben");
 my %by = map { ($_->{sender_id} . ':' . ($_->{body} // 'null')) => 1 } @{ $r->{json}{messages} // [] };
 is(scalar(grep { /^ann:null$/ } keys %by), 1, 'ann\'s messages are tombstones (body null, sender kept)');
 ok($by{'ben:hi ann'}, '... ben\'s message stays');
-is_deeply([ map { $_->{seq} } reverse @{ $r->{json}{messages} } ], [ 1 .. 6 ], '... seq stays gapless');
+is_deeply([ sort { $a <=> $b } map { $_->{seq} } @{ $r->{json}{messages} } ], [ 1 .. 6 ], '... seq stays gapless');
 $r = $gw->req(GET => "/v1/conversations/$group?as=ben");
 is_deeply([ sort map { "$_->{guest_id}:$_->{role}" } @{ $r->{json}{participants} } ], [ 'ben:owner', 'cat:member' ],
 	'the group ann owned passed to its earliest-joined member');
@@ -199,8 +199,7 @@ SKIP:
 		$p->{status} == 201 ? $posts++ : $bad++;
 		$run->pump_nb;
 	}
-	$run->finish;
-	is($run->result, 0, 'retention_run() finished') or diag($err);
+	ok($run->finish, 'retention_run() finished') or diag($err);
 	is($bad, 0, "every post during the run answered 201 ($posts posts)");
 	cmp_ok($posts, '>', 0, '... and posts went through while it ran');
 	is($node->safe_psql('postgres', qq{
