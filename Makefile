@@ -88,6 +88,7 @@ run:
 
 bench:
 	@bash test/bench/run.sh
+	@bash test/bench/retention.sh
 
 soak:
 	@bash test/soak.sh

@@ -11,7 +11,9 @@
 # twice, side by side in one run: once alone, once while CALL
 # parley.retention_run() tombstones the old messages.  It prints posts/s,
 # p99 and the slowest post of both runs, the run's duration, and the number
-# of lock waits over 100 ms the server logged (the target: 0).
+# of posts the server logged waiting over 100 ms for a lock retention_run's
+# backend held (the target: 0), beside those waiting on another post (posts
+# to one conversation queue on its row lock by design).
 #
 #   bash test/bench/retention.sh      (env: MESSAGES=100000 CLIENTS=4 DURATION=20)
 set -euo pipefail
@@ -66,8 +68,8 @@ stats() {
     cat "$work"/"$tag".* 2>/dev/null | awk '{ print $3 }' | sort -n | awk -v d="$DURATION" '
         { v[NR] = $1 }
         END { if (NR == 0) { print "no posts"; exit }
-              printf "%7.0f posts/s  p99 %6.1f ms  slowest %6.1f ms\n",
-                     NR / d, v[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1] / 1000, v[NR] / 1000 }'
+              i = int(NR * 0.99); if (i < 1) i = 1
+              printf "%7.0f posts/s  p99 %6.1f ms  slowest %6.1f ms\n", NR / d, v[i] / 1000, v[NR] / 1000 }'
 }
 
 echo "== posting alone ($CLIENTS clients, ${DURATION}s)"
@@ -75,17 +77,23 @@ run_pgbench alone
 echo "== posting while retention_run() tombstones $MESSAGES messages"
 log_before=$(wc -l <"$work/pg/server.log")
 start=$(date +%s.%N)
-( psql -c "CALL parley.retention_run()" && date +%s.%N >"$work/run.end" ) &
+( psql -At -c "SELECT pg_backend_pid()" -c "CALL parley.retention_run()" >"$work/run.pid" &&
+  date +%s.%N >"$work/run.end" ) &
 runner=$!
 run_pgbench during
 wait "$runner"
 end=$(cat "$work/run.end")
 tombstones=$(psql -At -c "SELECT count(*) FROM parley.messages WHERE conversation_id = '$cid' AND deleted_at IS NOT NULL")
-waits=$(tail -n +"$((log_before + 1))" "$work/pg/server.log" | grep -c 'still waiting for' || true)
+# A wait's DETAIL names the process holding the lock: count the waits over
+# 100 ms on retention_run()'s backend, and (for scale) those on other posts.
+runpid=$(head -1 "$work/run.pid")
+tail -n +"$((log_before + 1))" "$work/pg/server.log" >"$work/during.log"
+waits=$(grep -A1 'still waiting for' "$work/during.log" | grep -c "holding the lock: $runpid\." || true)
+other=$(( $(grep -c 'still waiting for' "$work/during.log" || true) - waits ))
 
 echo
 printf 'retention_run: %s messages tombstoned in %.1f s\n' "$tombstones" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
-printf 'alone:          %s' "$(stats alone)"
-printf 'during the run: %s' "$(stats during)"
-printf 'lock waits over 100 ms logged by the server: %s (target: 0)\n' "$waits"
-[ "$waits" -eq 0 ] || tail -n +"$((log_before + 1))" "$work/pg/server.log" | grep 'still waiting for' | head -5
+printf 'alone:          %s\n' "$(stats alone)"
+printf 'during the run: %s\n' "$(stats during)"
+printf 'posts waiting over 100 ms on retention_run (log_lock_waits): %s (target: 0); on other posts: %s\n' "$waits" "$other"
+[ "$waits" -eq 0 ] || grep -A1 'still waiting for' "$work/during.log" | grep -B1 "holding the lock: $runpid\." | head -6
