@@ -418,19 +418,28 @@ static ParleyQuery q_lock_conversation = {
 	1, {UUIDOID}
 };
 
+/* The guest's live messages of one conversation (messages_sender_idx). */
+static ParleyQuery q_erase_live = {
+	"SELECT array_agg(seq ORDER BY seq) FROM parley.messages"
+	" WHERE sender_id = $2 AND conversation_id = $1 AND deleted_at IS NULL",
+	2, {UUIDOID, TEXTOID}
+};
+
 /*
- * Tombstone the guest's live messages of one conversation; each counts one
- * change, numbered from $3 + 1 in seq order.
+ * Tombstone the messages of one conversation whose seqs are $2 (in seq
+ * order), each counting one change, numbered from $3 + 1: a lookup by the
+ * primary key per element, whatever the statistics say.  Shared with
+ * retention_run(), which keeps client_msg_id and the digest as a delete
+ * does ($4 false); an erase clears them ($4 true).
  */
-static ParleyQuery q_erase_messages = {
-	"WITH b AS (SELECT seq, row_number() OVER (ORDER BY seq) AS n"
-	"             FROM parley.messages"
-	"            WHERE conversation_id = $1 AND sender_id = $2 AND deleted_at IS NULL)"
-	" UPDATE parley.messages m"
-	"    SET body = NULL, metadata = '{}', deleted_at = now(),"
-	"        client_msg_id = NULL, body_digest = NULL, change_seq = $3 + b.n"
-	"   FROM b WHERE m.conversation_id = $1 AND m.seq = b.seq",
-	3, {UUIDOID, TEXTOID, INT8OID}
+static ParleyQuery q_tombstone = {
+	"UPDATE parley.messages m"
+	"   SET body = NULL, metadata = '{}', deleted_at = now(), change_seq = $3 + s.n,"
+	"       client_msg_id = CASE WHEN $4 THEN NULL ELSE m.client_msg_id END,"
+	"       body_digest = CASE WHEN $4 THEN NULL ELSE m.body_digest END"
+	"  FROM unnest($2::bigint[]) WITH ORDINALITY AS s(seq, n)"
+	" WHERE m.conversation_id = $1 AND m.seq = s.seq",
+	4, {UUIDOID, INT8ARRAYOID, INT8OID, BOOLOID}
 };
 
 /*
@@ -520,14 +529,24 @@ guest_erase(PG_FUNCTION_ARGS)
 		bool		isnull;
 		Datum		cid = parley_col(convs, i, 1, &isnull);
 		Datum		values[3];
+		Datum		base;
+		Datum		live;
 		int64		changes;
 
 		if (parley_query_exec(&q_lock_conversation, &cid, NULL, false, 1) == 0)
 			continue;			/* gone with its conversation */
+		base = parley_col(SPI_tuptable, 0, 1, &isnull);
 		values[0] = cid;
 		values[1] = gid;
-		values[2] = parley_col(SPI_tuptable, 0, 1, &isnull);
-		changes = (int64) parley_query_exec(&q_erase_messages, values, NULL, false, 0);
+		parley_query_exec(&q_erase_live, values, NULL, false, 1);
+		live = parley_col(SPI_tuptable, 0, 1, &isnull);
+		changes = 0;
+		if (!isnull)
+		{
+			Datum		tv[4] = {cid, live, base, BoolGetDatum(true)};
+
+			changes = (int64) parley_query_exec(&q_tombstone, tv, NULL, false, 0);
+		}
 
 		if (parley_query_exec(&q_erase_membership, values, NULL, false, 0) == 1)
 		{
@@ -657,17 +676,14 @@ static ParleyQuery q_retention_candidates = {
 };
 
 /*
- * Under the conversation's lock: tombstone those still live, each counting
- * one change from $3 + 1.
+ * Under the conversation's lock: which of a batch's messages are still live
+ * (a delete or an edit takes the same lock first, so the answer holds until
+ * the commit).
  */
-static ParleyQuery q_retention_tombstone = {
-	"WITH b AS (SELECT seq, row_number() OVER (ORDER BY seq) AS n"
-	"             FROM parley.messages"
-	"            WHERE conversation_id = $1 AND seq = ANY ($2) AND deleted_at IS NULL)"
-	" UPDATE parley.messages m"
-	"    SET body = NULL, metadata = '{}', deleted_at = now(), change_seq = $3 + b.n"
-	"   FROM b WHERE m.conversation_id = $1 AND m.seq = b.seq",
-	3, {UUIDOID, INT8ARRAYOID, INT8OID}
+static ParleyQuery q_retention_live = {
+	"SELECT array_agg(seq ORDER BY seq) FROM parley.messages"
+	" WHERE conversation_id = $1 AND seq = ANY ($2) AND deleted_at IS NULL",
+	2, {UUIDOID, INT8ARRAYOID}
 };
 
 /*
@@ -737,6 +753,8 @@ retention_run(PG_FUNCTION_ARGS)
 				Datum		values[3];
 				bool		isnull;
 				Datum		seqs;
+				Datum		base;
+				Datum		live;
 				int64		done;
 
 				values[0] = UUIDPGetDatum(&ids[i]);
@@ -750,9 +768,17 @@ retention_run(PG_FUNCTION_ARGS)
 
 				if (parley_query_exec(&q_lock_conversation, values, NULL, false, 1) == 0)
 					break;		/* the conversation is gone */
-				values[2] = parley_col(SPI_tuptable, 0, 1, &isnull);
+				base = parley_col(SPI_tuptable, 0, 1, &isnull);
 				values[1] = seqs;
-				done = (int64) parley_query_exec(&q_retention_tombstone, values, NULL, false, 0);
+				parley_query_exec(&q_retention_live, values, NULL, false, 1);
+				live = parley_col(SPI_tuptable, 0, 1, &isnull);
+				done = 0;
+				if (!isnull)
+				{
+					Datum		tv[4] = {values[0], live, base, BoolGetDatum(false)};
+
+					done = (int64) parley_query_exec(&q_tombstone, tv, NULL, false, 0);
+				}
 				if (done > 0)
 				{
 					values[1] = Int64GetDatum(done);

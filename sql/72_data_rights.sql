@@ -100,7 +100,7 @@ SELECT doc -> 'guest' ->> 'display_name' AS name, jsonb_array_length(doc -> 'mem
        jsonb_array_length(doc -> 'messages') AS messages,
        (SELECT count(*) FROM jsonb_array_elements(doc -> 'messages') m WHERE m ->> 'body' IS NOT NULL) AS bodies
   FROM (SELECT string_agg(p, '')::jsonb AS doc FROM parley.guest_export('dr.1') AS p) d;
--- the id cannot be used again: 409 guest_erased (PR029), for a profile or a token
+-- the id cannot be used again: 409 guest_erased (PR070), for a profile or a token
 SELECT regress.err($$SELECT parley.guest_upsert('dr.1', 'Back again')$$);
 SELECT regress.err($$SELECT parley.guest_upsert('dr.1', 'Back again', '{}', 'dr.1')$$);
 SELECT regress.err($$SELECT parley.guest_token_claims('dr.1')$$);

@@ -85,6 +85,8 @@ SKIP:
 		  FROM generate_series(1, 100000) AS i;
 		UPDATE parley.conversations SET last_seq = 100000 WHERE id = '$big';
 	});
+	# As autovacuum would after such a load: plans from up-to-date statistics.
+	$node->safe_psql('postgres', 'ANALYZE parley.messages');
 	my $hwm = sub {
 		open(my $fh, '<', "/proc/$gw->{pid}/status") or return 0;
 		my ($kb) = map { /^VmHWM:\s+(\d+)/ ? $1 : () } <$fh>;
@@ -186,6 +188,7 @@ SKIP:
 		UPDATE parley.conversations SET last_seq = 20000 WHERE id = '$conv';
 		SELECT parley.retention_set('$conv', '365 days');
 	});
+	$node->safe_psql('postgres', 'ANALYZE parley.messages');
 	my ($out, $err) = ('', '');
 	my $run = IPC::Run::start([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'),
 		'-c', 'CALL parley.retention_run()' ], '>', \$out, '2>', \$err);
