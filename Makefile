@@ -91,6 +91,7 @@ run:
 
 bench:
 	@bash test/bench/run.sh
+	@bash test/bench/retention.sh
 
 soak:
 	@bash test/soak.sh

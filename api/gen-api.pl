@@ -425,6 +425,18 @@ sub route_row
 		$sql = 'SELECT ' . join(', ', map { "s->>'$_'" } split(/,/, $1)) . " FROM $call AS s";
 		undef $sql if $routes_h{events_own_sql};
 	}
+	elsif ($r->{status} eq 'pages')
+	{
+		# A paged answer (ROUTE_PAGES): the function's next argument after
+		# the bound ones is the page cursor the gateway passes ($N, NULL
+		# for the first page); it answers {"part", "next"}.
+		my $n = @params + 1;
+		$kind = 'ROUTE_PAGES';
+		$status = 200;
+		(my $c = $call) =~ s/\)$/, \$$n)/;
+		$c =~ s/\(, /(/;
+		$sql = "SELECT r->>'part', r->>'next' FROM $c AS r";
+	}
 	elsif ($r->{status} eq '204')
 	{
 		die "$f->{name}: 204 needs RETURNS void\n" unless $f->{returns} eq 'void';

@@ -200,6 +200,7 @@ sub function_operation
 		  . join(', ', map { $_->{name} } @{ $f->{args} })
 		  . ')` (extension ' . $f->{since} . '); '
 		  . ($r->{status} =~ /^stream/ ? 'when it allows the subscription, the answer is a stream of events.'
+			  : $r->{status} eq 'pages' ? 'called a page at a time; the answer is the document its pages make, sent as they come (chunked).'
 			  : $r->{status} eq '204' ? 'no answer body.' : 'the answer is the JSON it returns.'),
 	};
 
@@ -254,6 +255,10 @@ sub function_operation
 	{
 		$responses->{200} = success_response(
 			'The stream: headers at once, then events as they happen', $o->{shape}, $where);
+	}
+	elsif ($r->{status} eq 'pages')
+	{
+		$responses->{200} = success_response('OK', $o->{shape}, $where);
 	}
 	else
 	{

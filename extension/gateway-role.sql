@@ -11,6 +11,8 @@ GRANT EXECUTE ON FUNCTION
     parley.guest_token_claims(text, integer),
     parley.guest_tokens_revoke(text),
     parley.guest_tokens_revoked_since(timestamptz),
+    parley.guest_export_page(text, text),
+    parley.guest_erase(text),
     parley.conversation_create(text, text, text[], text),
     parley.conversation_get(uuid, text),
     parley.conversation_list(text, text, integer, text, boolean),

@@ -19,15 +19,19 @@
  * statement inserted, which tells created (201) from updated (200) without
  * a second query.
  */
-static ParleyQuery q_guest_upsert = {
-	"INSERT INTO parley.guests AS g (guest_id, display_name, metadata)"
-	" VALUES ($1, $2, $3)"
-	" ON CONFLICT (guest_id) DO UPDATE"
-	"   SET display_name = excluded.display_name,"
-	"       metadata = excluded.metadata,"
-	"       updated_at = now()"
-	" RETURNING " GUEST_COLUMNS ", (g.xmax = 0) AS inserted",
-	3, {TEXTOID, TEXTOID, JSONBOID}
+#define GUEST_UPSERT_SQL(where) \
+	"INSERT INTO parley.guests AS g (guest_id, display_name, metadata)" \
+	" VALUES ($1, $2, $3)" \
+	" ON CONFLICT (guest_id) DO UPDATE" \
+	"   SET display_name = excluded.display_name," \
+	"       metadata = excluded.metadata," \
+	"       updated_at = now()" where \
+	" RETURNING " GUEST_COLUMNS ", (g.xmax = 0) AS inserted"
+
+/* 0.6.0: an erased guest's row is left alone (no row back: 409). */
+static ParleyQuery q_guest_upsert[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_1] = {GUEST_UPSERT_SQL(""), 3, {TEXTOID, TEXTOID, JSONBOID}},
+	[PARLEY_API_0_6] = {GUEST_UPSERT_SQL(" WHERE g.erased_at IS NULL"), 3, {TEXTOID, TEXTOID, JSONBOID}},
 };
 
 static ParleyQuery q_guest_get = {
@@ -74,7 +78,10 @@ guest_upsert_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	values[2] = JsonbPGetDatum(metadata);
 
 	SPI_connect();
-	parley_query_exec(&q_guest_upsert, values, NULL, false, 0);
+	if (parley_query_exec(parley_query_at(q_guest_upsert, api), values, NULL, false, 0) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_GUEST_ERASED),
+				 errmsg("guest \"%s\" was erased and cannot be created again", guest_id)));
 	render_guest(&jo, NULL, SPI_tuptable, 0, 1);
 	inserted = DatumGetBool(parley_col(SPI_tuptable, 0, GUEST_NCOLUMNS + 1, &isnull));
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, inserted ? 201 : 200));
@@ -82,6 +89,7 @@ guest_upsert_impl(FunctionCallInfo fcinfo, ParleyApi api)
 
 PARLEY_API_ENTRY(guest_upsert, guest_upsert_impl, PARLEY_API_0_1)
 PARLEY_API_ENTRY(guest_upsert_v0_4, guest_upsert_impl, PARLEY_API_0_4)
+PARLEY_API_ENTRY(guest_upsert_v0_6, guest_upsert_impl, PARLEY_API_0_6)
 
 PG_FUNCTION_INFO_V1(guest_get);
 Datum

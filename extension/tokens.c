@@ -47,12 +47,18 @@ static ParleyQuery q_tokens_revoke = {
 	1, {TEXTOID}
 };
 
-/* Primary key of guests: now and valid_from, whole epoch seconds. */
-static ParleyQuery q_token_claims = {
-	"SELECT floor(extract(epoch FROM now()))::bigint,"
-	"       extract(epoch FROM tokens_valid_from)::bigint"
-	"  FROM parley.guests WHERE guest_id = $1",
-	1, {TEXTOID}
+/*
+ * Primary key of guests: now and valid_from, whole epoch seconds; 0.6.0:
+ * and whether the guest was erased.
+ */
+#define TOKEN_CLAIMS_SQL(erased) \
+	"SELECT floor(extract(epoch FROM now()))::bigint," \
+	"       extract(epoch FROM tokens_valid_from)::bigint, " erased \
+	"  FROM parley.guests WHERE guest_id = $1"
+
+static ParleyQuery q_token_claims[PARLEY_API_COUNT] = {
+	[PARLEY_API_0_4] = {TOKEN_CLAIMS_SQL("false"), 1, {TEXTOID}},
+	[PARLEY_API_0_6] = {TOKEN_CLAIMS_SQL("erased_at IS NOT NULL"), 1, {TEXTOID}},
 };
 
 /*
@@ -88,9 +94,8 @@ static ParleyQuery q_poll_horizon = {
  * (epoch seconds) for a gateway to sign.  Unknown guest: 404; ttl outside
  * 60-86400: 400.  Reads only; answers 201 (a token is created from it).
  */
-PG_FUNCTION_INFO_V1(guest_token_claims);
-Datum
-guest_token_claims(PG_FUNCTION_ARGS)
+static Datum
+guest_token_claims_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	char	   *guest_id = parley_guest_id_arg(fcinfo, 0, "guest_id");
 	int32		ttl;
@@ -109,10 +114,14 @@ guest_token_claims(PG_FUNCTION_ARGS)
 
 	values[0] = CStringGetTextDatum(guest_id);
 	SPI_connect();
-	if (parley_query_exec(&q_token_claims, values, NULL, true, 1) == 0)
+	if (parley_query_exec(parley_query_at(q_token_claims, api), values, NULL, true, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PARLEY_GUEST_NOT_FOUND),
 				 errmsg("guest \"%s\" does not exist", guest_id)));
+	if (DatumGetBool(parley_col(SPI_tuptable, 0, 3, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PARLEY_GUEST_ERASED),
+				 errmsg("guest \"%s\" was erased: no token can be minted for it", guest_id)));
 	iat = DatumGetInt64(parley_col(SPI_tuptable, 0, 1, &isnull));
 	if (!parley_col_isnull(SPI_tuptable, 0, 2))
 		iat = Max(iat, DatumGetInt64(parley_col(SPI_tuptable, 0, 2, &isnull)));
@@ -124,6 +133,9 @@ guest_token_claims(PG_FUNCTION_ARGS)
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 201));
 }
+
+PARLEY_API_ENTRY(guest_token_claims, guest_token_claims_impl, PARLEY_API_0_4)
+PARLEY_API_ENTRY(guest_token_claims_v0_6, guest_token_claims_impl, PARLEY_API_0_6)
 
 /*
  * guest_tokens_revoke(guest_id): every token of the guest issued before now

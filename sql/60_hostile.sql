@@ -75,6 +75,12 @@ INSERT INTO templates VALUES
     ('guest_token_claims', 'ttl', $$SELECT parley.guest_token_claims('h1', %s::int)$$),
     ('guest_tokens_revoke', 'guest_id', $$SELECT parley.guest_tokens_revoke(%s)$$),
     ('guest_tokens_revoked_since', 'since', $$SELECT parley.guest_tokens_revoked_since(%s::timestamptz)$$),
+    ('guest_export', 'guest_id', $$SELECT count(*) FROM parley.guest_export(%s)$$),
+    ('guest_export_page', 'guest_id', $$SELECT parley.guest_export_page(%s)$$),
+    ('guest_export_page', 'after', $$SELECT parley.guest_export_page('h1', %s)$$),
+    ('guest_erase', 'guest_id', $$SELECT parley.guest_erase(%s)$$),
+    ('retention_set', 'conversation_id', $$SELECT parley.retention_set(%s::uuid, NULL)$$),
+    ('retention_set', 'keep', $$SELECT parley.retention_set(NULL, %s::interval)$$),
     ('conversation_create', 'actor', $$SELECT parley.conversation_create(%s, 'group', ARRAY['h2'])$$),
     ('conversation_create', 'kind', $$SELECT parley.conversation_create('h1', %s, ARRAY['h2'])$$),
     ('conversation_create', 'participants[1]', $$SELECT parley.conversation_create('h1', 'group', ARRAY[%s])$$),
@@ -258,6 +264,12 @@ INSERT INTO hostile_typed VALUES
     ('timestamp with time zone', 'max', $$'294276-12-31 23:59:59+00'::timestamptz$$),
     ('timestamp with time zone', 'now', 'now()'),
     ('timestamp with time zone', 'in a day', $$now() + interval '1 day'$$),
+    ('interval', 'null', 'NULL::interval'),
+    ('interval', 'zero', $$'0'::interval$$),
+    ('interval', 'negative', $$'-1 day'::interval$$),
+    ('interval', 'mixed signs', $$'1 month -40 days'::interval$$),
+    ('interval', 'infinite-ish', $$'178000000 years'::interval$$),
+    ('interval', 'microsecond', $$'1 microsecond'::interval$$),
     ('uuid', 'null', 'NULL::uuid'),
     ('uuid', 'nil', $$'00000000-0000-0000-0000-000000000000'::uuid$$),
     ('uuid', 'max', $$'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid$$),
@@ -322,6 +334,8 @@ INSERT INTO typed VALUES
     ('conversation_create_at', 'participants', 'text[]', $$SELECT parley.conversation_create_at('h1', 'group', %s, NULL, gen_random_uuid())$$),
     ('conversation_create_at', 'conversation_id', 'uuid', $$SELECT parley.conversation_create_at('h1', 'group', ARRAY['h2'], NULL, %s)$$),
     ('conversation_get', 'conversation_id', 'uuid', $$SELECT parley.conversation_get(%s, 'h1')$$),
+    ('retention_set', 'conversation_id', 'uuid', $$SELECT parley.retention_set(%s, NULL)$$),
+    ('retention_set', 'keep', 'interval', $$SELECT parley.retention_set(:'cid', %s)$$),
     ('conversation_list', 'limit', 'integer', $$SELECT parley.conversation_list('h1', NULL, %s)$$),
     ('participant_add', 'conversation_id', 'uuid', $$SELECT parley.participant_add(%s, 'h1', 'h2')$$),
     ('participant_remove', 'conversation_id', 'uuid', $$SELECT parley.participant_remove(%s, 'h1', 'h2')$$),
@@ -472,3 +486,7 @@ SELECT 'session alive' AS status,
        to_regclass('parley.messages') IS NOT NULL AS messages_table_exists,
        to_regclass('parley.guests') IS NOT NULL AS guests_table_exists;
 SELECT parley.message_list(:'cid', 'h1') -> 'messages' -> 0 ->> 'body' AS first_body;
+-- A keep retention_set() accepted (a positive interval) may stand for the
+-- group: lift it (a NULL keep follows the default), leaving no policy.
+SELECT parley.retention_set(:'cid', NULL);
+SELECT count(*) AS policies FROM parley.retention;

@@ -11,7 +11,7 @@ packages=(
     libipc-run-perl
     clang libclang-rt-14-dev valgrind
     pgbouncer wrk
-    postgresql-15-plproxy
+    postgresql-15-plproxy postgresql-15-cron
     debhelper dpkg-dev fakeroot postgresql-server-dev-all systemd
     nodejs chromium fonts-dejavu-core
 )

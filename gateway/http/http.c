@@ -75,6 +75,7 @@ static struct
 	const struct pool_stmt *demo_upsert;	/* PARLEY_DEMO=1 only */
 	const struct pool_stmt *demo_claims;
 	struct stream_sink *guest_streams;	/* streams opened with a guest token */
+	struct event_base *base;
 }			srv;
 
 /*
@@ -224,6 +225,8 @@ finish_minted(struct req_ctx *ctx, const char *answer)
 	free(body);
 }
 
+static void pages_start(struct req_ctx *ctx, PGresult *res);
+
 /* The statement's answer (or a problem from the pool) becomes the reply. */
 static void
 on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
@@ -254,6 +257,13 @@ on_db_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		case PGRES_TUPLES_OK:
 			if (PQntuples(res) != 1)
 				break;
+			if (r->kind == ROUTE_PAGES)
+			{
+				if (PQnfields(res) != 2 || PQgetisnull(res, 0, 0))
+					break;
+				pages_start(ctx, res);
+				return;
+			}
 			if (r->status == 204)
 			{
 				events_after_write(r->name, ctx->rp.values, NULL, 0);
@@ -562,6 +572,175 @@ static const struct events_sink_ops stream_sink_ops = {
 };
 
 /*
+ * A paged answer (ROUTE_PAGES; GET /v1/guests/{G}/export): the statement
+ * answers (part, next) a page at a time; the parts are the body, sent as
+ * they come (chunked), and the next page is read only once the client has
+ * taken all but PAGES_QUEUED_MAX of what was sent, so neither the gateway
+ * nor the database holds more than a page or two of a large export.  The
+ * request is answered (logged, counted) with its first page; an error after
+ * that can only cut the body short (the chunked encoding never ends).
+ */
+#define PAGES_QUEUED_MAX	(256 * 1024)
+#define PAGES_WAIT_MS		10
+
+struct page_stream
+{
+	struct client *client;
+	const struct pool_stmt *stmt;
+	struct pool_job job;
+	int			nvalues;
+	char	   *values[ROUTE_MAX_PARAMS];	/* owned; the last is the cursor */
+	struct event *wait;			/* the client is still taking what was sent */
+	bool		busy;			/* a page is being read */
+	bool		gone;			/* the client went away meanwhile */
+};
+
+static void
+pages_free(struct page_stream *ps)
+{
+	for (int i = 0; i < ps->nvalues; i++)
+		free(ps->values[i]);
+	if (ps->wait != NULL)
+		event_free(ps->wait);
+	free(ps);
+}
+
+/* Send a page's part; keep its next as the cursor.  False: it was the last. */
+static bool
+pages_write(struct page_stream *ps, PGresult *res)
+{
+	char	  **cursor = &ps->values[ps->nvalues - 1];
+
+	client_stream_write(ps->client, PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0));
+	free(*cursor);
+	*cursor = PQgetisnull(res, 0, 1) ? NULL : strdup(PQgetvalue(res, 0, 1));
+	return *cursor != NULL;
+}
+
+static void pages_next(struct page_stream *ps);
+
+static void
+on_page_done(struct pool_job *job, PGresult *res, const struct problem *err)
+{
+	struct page_stream *ps = job->arg;
+
+	ps->busy = false;
+	if (ps->gone)
+	{
+		pages_free(ps);
+		return;
+	}
+	if (err != NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+		PQnfields(res) != 2 || PQgetisnull(res, 0, 0))
+	{
+		log_error("a paged answer ended early: %s",
+				  err ? err->detail : res ? PQresultErrorMessage(res) : "no result");
+		client_stream_abort(ps->client);
+		pages_free(ps);
+		return;
+	}
+	if (pages_write(ps, res))
+		pages_next(ps);
+	else
+	{
+		client_stream_end(ps->client);
+		pages_free(ps);
+	}
+}
+
+static void
+on_page_wait(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	pages_next(arg);
+}
+
+/* Read the next page once the client has taken enough of the last. */
+static void
+pages_next(struct page_stream *ps)
+{
+	struct problem p;
+
+	if (client_stream_queued(ps->client) > PAGES_QUEUED_MAX)
+	{
+		struct timeval tv = {0, PAGES_WAIT_MS * 1000};
+
+		evtimer_add(ps->wait, &tv);
+		return;
+	}
+	pool_job_init(&ps->job, ps->stmt, ps->nvalues, (const char *const *) ps->values, true,
+				  on_page_done, ps);
+	if (!pool_submit(srv.pool, &ps->job, config.request_timeout_ms, false, &p))
+	{
+		log_error("a paged answer ended early: %s", p.detail);
+		client_stream_abort(ps->client);
+		pages_free(ps);
+		return;
+	}
+	ps->busy = true;
+}
+
+static void
+on_page_gone(void *arg)
+{
+	struct page_stream *ps = arg;
+
+	ps->gone = true;
+	if (!ps->busy)
+		pages_free(ps);			/* else on_page_done() frees it */
+}
+
+/* The first page answered: start the reply, and the stream of pages. */
+static void
+pages_start(struct req_ctx *ctx, PGresult *res)
+{
+	struct page_stream *ps = calloc(1, sizeof(*ps));
+	char		headers[400];
+	bool		more;
+	struct problem p;
+
+	if (ps != NULL && (ps->wait = evtimer_new(srv.base, on_page_wait, ps)) == NULL)
+	{
+		free(ps);
+		ps = NULL;
+	}
+	if (ps != NULL)
+	{
+		ps->client = ctx->client;
+		ps->stmt = srv.stmts[ctx->route];
+		ps->nvalues = ctx->rp.nvalues + 1;
+		for (int i = 0; i + 1 < ps->nvalues; i++)
+			if (ctx->rp.values[i] != NULL && (ps->values[i] = strdup(ctx->rp.values[i])) == NULL)
+			{
+				pages_free(ps);
+				ps = NULL;
+				break;
+			}
+	}
+	if (ps == NULL)
+	{
+		problem_set(&p, 500, CODE_INTERNAL, "out of memory");
+		finish_problem(ctx, &p, NULL);
+		return;
+	}
+	snprintf(headers, sizeof(headers), "Cache-Control: no-store\r\n%s", ctx->cors);
+	client_stream_start(ps->client, "application/json", headers);
+	ctx->streaming = true;
+	finish(ctx, 200, NULL, NULL, NULL, 0);
+	more = pages_write(ps, res);
+	client_stream_set_gone(ps->client, on_page_gone, ps);
+	if (more)
+		pages_next(ps);
+	else
+	{
+		client_stream_set_gone(ps->client, NULL, NULL);
+		client_stream_end(ps->client);
+		pages_free(ps);
+	}
+}
+
+/*
  * A stream request that passed every check: events runs the subscribe
  * check and answers through the sink (refused, or the head and the
  * stream).  HEAD gets the head the GET would get, and no stream.
@@ -666,6 +845,16 @@ serve_sql(struct req_ctx *ctx, const char *query)
 	if (ctx->rp.route->kind == ROUTE_EVENTS)
 	{
 		serve_events(ctx);
+		return;
+	}
+	if (ctx->rp.route->kind == ROUTE_PAGES)
+	{
+		/* The first page: the cursor parameter after the route's is NULL. */
+		ctx->rp.values[ctx->rp.nvalues] = NULL;
+		pool_job_init(&ctx->job, srv.stmts[ctx->route], ctx->rp.nvalues + 1, ctx->rp.values,
+					  true, on_db_done, ctx);
+		if (!pool_submit(srv.pool, &ctx->job, config.request_timeout_ms, false, &p))
+			finish_problem(ctx, &p, NULL);
 		return;
 	}
 	ctx->ryw_guest = acting_guest(&ctx->rp);
@@ -859,6 +1048,7 @@ on_request(struct client *c, const struct http_parse *req, void *arg)
 	{
 		case ROUTE_SQL:
 		case ROUTE_EVENTS:
+		case ROUTE_PAGES:
 			serve_sql(ctx, m->query);
 			return;
 		case ROUTE_HEALTHZ:
@@ -911,6 +1101,7 @@ http_setup(struct event_base *base, struct pool *pool, const char *openapi_json,
 	struct evconnlistener *lev;
 
 	srv.pool = pool;
+	srv.base = base;
 	srv.read_pool = replica_pool();
 	srv.openapi = openapi_json;
 	for (int i = 0; i < nroutes; i++)

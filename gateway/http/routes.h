@@ -28,6 +28,7 @@ enum route_kind
 {
 	ROUTE_SQL,					/* one statement on a pool connection */
 	ROUTE_EVENTS,				/* parameters bound as for ROUTE_SQL, then handed to events */
+	ROUTE_PAGES,				/* as ROUTE_SQL, a page at a time: (part, next) */
 	ROUTE_HEALTHZ,
 	ROUTE_READYZ,
 	ROUTE_METRICS,
