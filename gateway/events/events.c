@@ -441,10 +441,22 @@ events_shutdown(void)
 
 static const struct events_stream_watch *stream_watch;
 
+static void
+on_stream_watch(const char *guest, bool opened)
+{
+	if (stream_watch == NULL)
+		return;
+	if (opened && stream_watch->opened)
+		stream_watch->opened(guest, stream_watch->arg);
+	else if (!opened && stream_watch->closed)
+		stream_watch->closed(guest, stream_watch->arg);
+}
+
 void
 events_set_stream_watch(const struct events_stream_watch *w)
 {
 	stream_watch = w;
+	hub_set_watch(w != NULL ? on_stream_watch : NULL);
 }
 
 int
