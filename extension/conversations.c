@@ -464,9 +464,17 @@ list_cursor_decode(text *cursor, TimestampTz *activity, pg_uuid_t *id)
 	pfree(key);
 }
 
-PG_FUNCTION_INFO_V1(conversation_list);
-Datum
-conversation_list(PG_FUNCTION_ARGS)
+/* 0.4.0: the unread count over all of a guest's conversations. */
+static ParleyQuery q_unread_total = {
+	"SELECT COALESCE(sum(c.last_seq - p.last_read_seq), 0)::bigint"
+	"  FROM parley.participants p"
+	"  JOIN parley.conversations c ON c.id = p.conversation_id"
+	" WHERE p.guest_id = $1",
+	1, {TEXTOID}
+};
+
+static Datum
+conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
 	char	   *guest_id = parley_guest_id_arg(fcinfo, 0, "guest_id");
 	int			limit = parley_page_limit(fcinfo, 2);
@@ -481,6 +489,7 @@ conversation_list(PG_FUNCTION_ARGS)
 	SPITupleTable *parts;
 	uint64		nparts;
 	uint64		p = 0;
+	int64		unread_total = 0;
 	JsonOut		jo = {0};
 
 	if (has_cursor)
@@ -527,6 +536,16 @@ conversation_list(PG_FUNCTION_ARGS)
 		parts = SPI_tuptable;
 	}
 
+	/* 0.4.0: "unread_total" over every conversation of the guest, not only the page. */
+	if (api >= PARLEY_API_0_4)
+	{
+		bool		isnull;
+
+		values[0] = CStringGetTextDatum(guest_id);
+		parley_query_exec(&q_unread_total, values, NULL, true, 1);
+		unread_total = DatumGetInt64(parley_col(SPI_tuptable, 0, 1, &isnull));
+	}
+
 	jo_begin_object(&jo, NULL);
 	jo_begin_array(&jo, "conversations");
 	for (uint64 i = 0; i < npage; i++)
@@ -559,6 +578,11 @@ conversation_list(PG_FUNCTION_ARGS)
 	}
 	else
 		jo_null(&jo, "next_before");
+	if (api >= PARLEY_API_0_4)
+		jo_int64(&jo, "unread_total", unread_total);
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
+
+PARLEY_API_ENTRY(conversation_list, conversation_list_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(conversation_list_v0_4, conversation_list_impl, PARLEY_API_0_4)
