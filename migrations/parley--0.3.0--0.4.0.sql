@@ -512,3 +512,28 @@ REVOKE ALL ON FUNCTION
     parley.events_guest_fetch(text, text, integer),
     parley.events_guests_fetch(text[], text[], integer)
 FROM PUBLIC;
+
+-- A gateway role (it may run events_fetch) may open guest streams.
+DO $$
+DECLARE
+    r name;
+BEGIN
+    FOR r IN
+        SELECT a.rolname FROM pg_catalog.pg_roles a
+         WHERE NOT a.rolsuper
+           AND pg_catalog.has_function_privilege(a.oid, 'parley.events_fetch(uuid[], bigint[], integer)', 'EXECUTE')
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION parley.events_guest_subscribe(text, text),'
+                                  ' parley.events_guests_fetch(text[], text[], integer) TO %I', r);
+    END LOOP;
+END
+$$;
+-- As above: keep only the extension's own grants of these in pg_init_privs.
+UPDATE pg_catalog.pg_init_privs i
+   SET initprivs = ARRAY(SELECT a FROM pg_catalog.unnest(i.initprivs) AS a
+                          WHERE (SELECT e.grantee FROM pg_catalog.aclexplode(ARRAY[a]) AS e LIMIT 1)
+                                IN (0, p.proowner))
+  FROM pg_catalog.pg_proc p
+ WHERE i.classoid = 'pg_catalog.pg_proc'::regclass AND i.objoid = p.oid AND i.objsubid = 0
+   AND p.oid IN ('parley.events_guest_subscribe(text, text)'::regprocedure,
+                 'parley.events_guests_fetch(text[], text[], integer)'::regprocedure);

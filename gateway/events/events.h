@@ -63,6 +63,18 @@ struct events_stream *events_stream_open(const struct events_sink_ops *ops, void
 										 const char *cid, const char *guest,
 										 const char *after);
 
+/*
+ * GET /v1/guests/{G}/events (API.md section 8): the cursor is opaque, the
+ * Last-Event-ID header when present, else ?after= (*after as bound); 404
+ * in p when live events are off.
+ */
+bool		events_guest_cursor(const char **after, const char *last_event_id,
+								struct problem *p);
+
+/* Hand over conn for the guest stream of guest (as events_stream_open()). */
+struct events_stream *events_guest_stream_open(const struct events_sink_ops *ops, void *conn,
+											   const char *guest, const char *after);
+
 /* The client went away: the stream forgets conn and is freed. */
 void		events_stream_gone(struct events_stream *s);
 

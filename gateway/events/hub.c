@@ -32,6 +32,7 @@ static struct
 	struct event *resume_timer;
 	unsigned long long dropped;
 	void		(*watch) (const char *guest, bool opened);
+	void		(*gstream_gone) (struct gstream *gs);
 }			hub;
 
 static void on_resume(evutil_socket_t fd, short what, void *arg);
@@ -261,6 +262,8 @@ stream_free(struct events_stream *s)
 	hub.nstreams--;
 	if (s->started && hub.watch != NULL)
 		hub.watch(s->guest, false);
+	if (s->gs != NULL && hub.gstream_gone != NULL)
+		hub.gstream_gone(s->gs);
 	if (s->paused)
 		hub.npaused--;
 	free(s);
@@ -277,6 +280,12 @@ hub_stream_start(struct events_stream *s)
 	s->started = true;
 	if (hub.watch != NULL)
 		hub.watch(s->guest, true);
+}
+
+void
+hub_set_gstream_gone(void (*gone) (struct gstream *gs))
+{
+	hub.gstream_gone = gone;
 }
 
 void
