@@ -122,6 +122,7 @@ static struct
 	struct gstream *qtail;
 	struct batch batch;
 	bool		batch_running;
+	bool		batch_ending;	/* on_fetched() runs: kicks only queue */
 	int			backoff_ms;
 	struct event *retry_timer;	/* a failed fetch: the queue waits */
 	struct event *poll_timer;
@@ -353,7 +354,8 @@ kick(struct gstream *gs)
 	else
 		gq.qhead = gs;
 	gq.qtail = gs;
-	fetch_next();
+	if (!gq.batch_ending)
+		fetch_next();
 }
 
 void
@@ -480,13 +482,14 @@ on_fetched(struct pool_job *job, PGresult *res, const struct problem *err)
 	bool		ok = err == NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
 
 	(void) job;
-	gq.batch_running = false;
+	gq.batch_ending = true;
 	if (ok)
 	{
 		int			nrows = PQntuples(res);
 		int			cur = -1;
 
 		gq.backoff_ms = 0;
+		log_debug("events: guest stream fetch: %d rows", nrows);
 		for (int r = 0; r < nrows; r++)
 		{
 			int			n = atoi(PQgetvalue(res, r, 0)) - 1;
@@ -547,6 +550,8 @@ on_fetched(struct pool_job *job, PGresult *res, const struct problem *err)
 	free(b->cursors);
 	b->guests = b->cursors = NULL;
 	b->n = 0;
+	gq.batch_ending = false;
+	gq.batch_running = false;
 	fetch_next();
 }
 
@@ -606,6 +611,7 @@ fetch_next(void)
 	b->values[0] = b->guests;
 	b->values[1] = b->cursors;
 	b->values[2] = b->limit_s;
+	log_debug("events: guest stream fetch of %d streams", b->n);
 	pool_job_init(&b->job, gq.fetch_stmt, 3, b->values, true, on_fetched, b);
 	gq.batch_running = true;
 	if (!pool_submit(gq.pool, &b->job, config.request_timeout_ms, false, &p))
