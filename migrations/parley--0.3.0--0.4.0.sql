@@ -537,3 +537,11 @@ UPDATE pg_catalog.pg_init_privs i
  WHERE i.classoid = 'pg_catalog.pg_proc'::regclass AND i.objoid = p.oid AND i.objsubid = 0
    AND p.oid IN ('parley.events_guest_subscribe(text, text)'::regprocedure,
                  'parley.events_guests_fetch(text[], text[], integer)'::regprocedure);
+
+-- conversation_list answers "unread_total" (all of the guest's conversations).
+CREATE OR REPLACE FUNCTION parley.conversation_list(guest_id text, before text DEFAULT NULL,
+                                                    "limit" integer DEFAULT 50,
+                                                    actor text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'conversation_list_v0_4'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

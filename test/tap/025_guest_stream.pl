@@ -309,7 +309,7 @@ $per->close;
 			my $x = $st{$g};
 			$x->{s}->pump(0.02);
 			$absorb->($x);
-			if (rand() < 0.08 && defined $x->{last})
+			if (rand() < 0.25 && defined $x->{last})
 			{
 				# reconnect with the last id, at random to either gateway
 				$x->{s}->close;
@@ -321,7 +321,7 @@ $per->close;
 			}
 		}
 	}
-	ok($reconnects > 10, "streams reconnected $reconnects times while posting");
+	ok($reconnects >= 5, "streams reconnected $reconnects times while posting");
 
 	# every message of each guest's conversations, exactly once
 	my %want;
