@@ -477,11 +477,21 @@ BEGIN
             a := b;
             EXIT;
         END IF;
+        IF budget <= 0 THEN
+            -- no room for the next window: resume from B delivered whole
+            more := true;
+            a := b;
+            last_c := NULL;
+            EXIT;
+        END IF;
         a := b; b := now_s; kc := NULL; ks := 0; last_c := NULL; last_s := 0;
     END LOOP;
 
     event := NULL;
-    IF more THEN
+    IF more AND last_c IS NULL THEN
+        -- stopped before the window's first event: A is delivered whole
+        id := concat('g1~', me, '~', a, '~', a, '~', NULL, '~', 0);
+    ELSIF more THEN
         id := concat('g1~', me, '~', a, '~', b, '~', last_c, '~', last_s);
     ELSE
         id := concat('g1~', me, '~', b, '~', b, '~', NULL, '~', 0);
