@@ -145,6 +145,8 @@ CREATE INDEX conversation_log_guest_idx ON parley.conversation_log (guest_id, co
 -- events_guest_fetch(): did a conversation change since a snapshot?
 CREATE INDEX conversation_log_conversation_idx ON parley.conversation_log (conversation_id, tx);
 COMMENT ON TABLE parley.conversation_log IS 'Membership changes and other updates of conversations, with the writing transaction, for guest streams (one row per change, none per recipient).';
+COMMENT ON COLUMN parley.conversation_log.id IS 'Order of the rows; for one guest and conversation, commit order.';
+COMMENT ON COLUMN parley.conversation_log.conversation_id IS 'The conversation.';
 COMMENT ON COLUMN parley.conversation_log.guest_id IS 'The participant that joined, left or changed role; NULL when the conversation itself changed.';
 COMMENT ON COLUMN parley.conversation_log.kind IS 'a: joined, r: left or removed, o: role changed, u: the conversation changed (title, metadata, ...).';
 COMMENT ON COLUMN parley.conversation_log.seq IS 'For a join: the conversation''s last_seq as the joining transaction saw it; the guest''s stream gets the messages after it.';
@@ -161,6 +163,8 @@ CREATE TABLE parley.stream_identity (
     horizon  xid8 NOT NULL DEFAULT '0'
 );
 COMMENT ON TABLE parley.stream_identity IS 'One row: this database''s identity in guest stream cursors, and the oldest transaction a cursor may still name (raised when conversation_log is pruned).';
+COMMENT ON COLUMN parley.stream_identity.identity IS 'Random, made at install: a cursor of another database is not resumed here.';
+COMMENT ON COLUMN parley.stream_identity.horizon IS 'Cursors whose snapshot xmin is older get a reset (raise it when pruning conversation_log).';
 INSERT INTO parley.stream_identity DEFAULT VALUES;
 
 CREATE FUNCTION parley.participants_log() RETURNS trigger
@@ -191,9 +195,17 @@ CREATE TRIGGER participants_role_log AFTER UPDATE OF role ON parley.participants
 -- conversation's state that participants see (title, metadata, ...)
 -- calls this in its transaction.
 CREATE FUNCTION parley.conversation_touched(conversation_id uuid) RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    INSERT INTO parley.conversation_log (conversation_id, guest_id, kind) VALUES ($1, NULL, 'u')
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION 'conversation_id must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM parley.conversations c WHERE c.id = $1) THEN
+        RAISE EXCEPTION 'conversation % does not exist', $1 USING ERRCODE = 'PR002';
+    END IF;
+    INSERT INTO parley.conversation_log (conversation_id, guest_id, kind) VALUES ($1, NULL, 'u');
+END
 $$;
 COMMENT ON FUNCTION parley.conversation_touched(uuid) IS 'Record that a conversation changed: guest streams of its participants get conversation_updated.';
 
