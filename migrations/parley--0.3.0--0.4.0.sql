@@ -219,28 +219,27 @@ COMMENT ON FUNCTION parley.conversation_touched(uuid) IS 'Record that a conversa
 -- message is the answer.
 
 -- The subscribe check of GET /v1/guests/{G}/events: G exists; the cursor
--- to start from (the client's, or "everything visible now": live).
+-- to start from (the client's, or '': live from the first fetch).
 CREATE FUNCTION parley.events_guest_subscribe(guest_id text, after text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    me text;
-    now_s pg_snapshot := pg_current_snapshot();
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM parley.guests g WHERE g.guest_id = $1) THEN
         RAISE EXCEPTION 'guest "%" does not exist', $1 USING ERRCODE = 'PR001';
     END IF;
-    IF $2 IS NOT NULL AND (length($2) > 8000 OR $2 !~ '^[A-Za-z0-9~:,.-]*$') THEN
+    IF $2 IS NOT NULL AND (length($2) > 8000 OR $2 !~ '^[A-Za-z0-9~:,.|-]*$') THEN
         RAISE EXCEPTION 'the cursor is not one this stream gave' USING ERRCODE = '22023';
     END IF;
-    SELECT i.identity INTO me FROM parley.stream_identity i;
-    RETURN jsonb_build_object('cursor', COALESCE($2, concat('g1~', me, '~', now_s, '~', now_s, '~', NULL, '~', 0)));
+    -- '': live from the stream's first fetch (on every shard)
+    RETURN jsonb_build_object('cursor', COALESCE($2, ''));
 END
 $$;
 COMMENT ON FUNCTION parley.events_guest_subscribe(text, text) IS 'The subscribe check of a guest stream: the guest exists; the cursor to start from (after, or live from now).';
 
--- A guest stream's fetch: the events of guest $1 after cursor $2, at most
+-- A guest stream's fetch: the events of guest $1 after cursor $2 ('' or
+-- NULL: live from now; one part per shard, '|' between, through the proxy,
+-- and only this database's part in what it answers), at most
 -- $3 of them, then one row with event NULL whose id is the stream's cursor
 -- after them and whose data is {"more": bool, "conversations": [ids]}
 -- (more: call again at once; conversations: G's now, for the gateway's
@@ -286,8 +285,12 @@ DECLARE
     w integer;
 BEGIN
     SELECT i.identity, i.horizon INTO me, hz FROM parley.stream_identity i;
-    IF $2 IS NOT NULL THEN
-        parts := string_to_array($2, '~');
+    IF $2 IS NOT NULL AND $2 <> '' THEN
+        -- through parley_proxy a cursor has one part per shard, '|' between
+        -- them: this database's is the one with its identity
+        parts := string_to_array(
+            (SELECT p FROM unnest(string_to_array($2, '|')) AS p
+              WHERE split_part(p, '~', 2) = me LIMIT 1), '~');
         BEGIN
             IF array_length(parts, 1) = 6 AND parts[1] = 'g1' AND parts[2] = me THEN
                 a := parts[3]::pg_snapshot;

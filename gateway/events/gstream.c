@@ -276,6 +276,30 @@ set_conversations(struct gstream *gs, const cJSON *conv)
 		cidx_add(cids[i], gs);
 }
 
+/* More conversations of gs (another shard's): merged into its sorted list. */
+static void
+add_conversations(struct gstream *gs, const cJSON *conv)
+{
+	int			n = cJSON_IsArray(conv) ? cJSON_GetArraySize(conv) : 0;
+	cJSON	   *all;
+	const cJSON *e;
+
+	if (n == 0)
+		return;
+	all = cJSON_CreateArray();
+	if (all == NULL)
+		return;
+	for (int i = 0; i < gs->ncids; i++)
+		cJSON_AddItemToArray(all, cJSON_CreateString(gs->cids[i]));
+	cJSON_ArrayForEach(e, conv)
+	{
+		if (cJSON_IsString(e))
+			cJSON_AddItemToArray(all, cJSON_CreateString(e->valuestring));
+	}
+	set_conversations(gs, all);
+	cJSON_Delete(all);
+}
+
 static bool
 in_conversation(const struct gstream *gs, const char *cid)
 {
@@ -439,22 +463,93 @@ flush_to(struct gstream *gs)
 	return hub_stream_send(gs->s, gq.out);
 }
 
-/* One stream's final row: its new cursor, "more", its conversations. */
+/* The identity of a cursor part ("g1~<identity>~..."): its span in part. */
+static const char *
+part_identity(const char *part, size_t *len)
+{
+	const char *a = strchr(part, '~');
+	const char *b = a ? strchr(a + 1, '~') : NULL;
+
+	if (b == NULL)
+		return NULL;
+	*len = (size_t) (b - a - 1);
+	return a + 1;
+}
+
+/*
+ * Put part (one database's cursor) into gs->cursor, which holds one part
+ * per database (shard) separated by '|': replace the part of the same
+ * database, or add it.  Through parley_proxy each shard answers only its
+ * own part, so an event's id is the stream's cursor with that shard's
+ * part moved past the event.  False when out of memory (unchanged).
+ */
+static bool
+cursor_put(struct gstream *gs, const char *part)
+{
+	size_t		ilen = 0;
+	const char *id = part_identity(part, &ilen);
+	const char *cur = gs->cursor ? gs->cursor : "";
+	struct evbuffer *b = evbuffer_new();
+	bool		put = false;
+	char	   *out;
+	size_t		len;
+
+	if (b == NULL)
+		return false;
+	while (*cur != '\0')
+	{
+		const char *end = strchr(cur, '|');
+		size_t		plen = end ? (size_t) (end - cur) : strlen(cur);
+		size_t		clen = 0;
+		const char *cid = part_identity(cur, &clen);
+		bool		same = id != NULL && cid != NULL && clen == ilen &&
+			cid < cur + plen && memcmp(cid, id, ilen) == 0;
+
+		if (evbuffer_get_length(b) > 0)
+			evbuffer_add(b, "|", 1);
+		if (same)
+		{
+			evbuffer_add(b, part, strlen(part));
+			put = true;
+		}
+		else
+			evbuffer_add(b, cur, plen);
+		cur += plen + (end ? 1 : 0);
+	}
+	if (!put)
+	{
+		if (evbuffer_get_length(b) > 0)
+			evbuffer_add(b, "|", 1);
+		evbuffer_add(b, part, strlen(part));
+	}
+	len = evbuffer_get_length(b);
+	out = malloc(len + 1);
+	if (out != NULL)
+	{
+		evbuffer_remove(b, out, len);
+		out[len] = '\0';
+		free(gs->cursor);
+		gs->cursor = out;
+	}
+	evbuffer_free(b);
+	return out != NULL;
+}
+
+/* One database's final row: its part of the cursor, "more", its conversations. */
 static void
-stream_done(struct gstream *gs, const char *cursor, const char *data)
+stream_done(struct gstream *gs, const char *cursor, const char *data, bool first)
 {
 	cJSON	   *d = cJSON_Parse(data);
 	bool		more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "more"));
-	char	   *c = strdup(cursor);
 
-	if (c != NULL)
-	{
-		free(gs->cursor);
-		gs->cursor = c;
-	}
+	(void) cursor_put(gs, cursor);
 	if (!gs->dead)
 	{
-		set_conversations(gs, cJSON_GetObjectItemCaseSensitive(d, "conversations"));
+		/* through the proxy every shard answers its own conversations */
+		if (first)
+			set_conversations(gs, cJSON_GetObjectItemCaseSensitive(d, "conversations"));
+		else
+			add_conversations(gs, cJSON_GetObjectItemCaseSensitive(d, "conversations"));
 		if (more)
 		{
 			if (hub_stream_queued(gs->s) > 0)
@@ -487,6 +582,8 @@ on_fetched(struct pool_job *job, PGresult *res, const struct problem *err)
 	{
 		int			nrows = PQntuples(res);
 		int			cur = -1;
+		int			finals = 0;
+		bool		reset_sent = false;
 
 		gq.backoff_ms = 0;
 		log_debug("events: guest stream fetch: %d rows", nrows);
@@ -500,22 +597,30 @@ on_fetched(struct pool_job *job, PGresult *res, const struct problem *err)
 			gs = b->gs[n];
 			if (n != cur)
 			{
-				evbuffer_drain(gq.out, evbuffer_get_length(gq.out));
+				(void) flush_to(b->gs[cur >= 0 ? cur : n]);
 				cur = n;
+				finals = 0;
+				reset_sent = false;
 			}
 			if (PQgetisnull(res, r, 1))
 			{
 				(void) flush_to(gs);
-				stream_done(gs, PQgetvalue(res, r, 2), PQgetvalue(res, r, 3));
+				stream_done(gs, PQgetvalue(res, r, 2), PQgetvalue(res, r, 3), finals++ == 0);
 				continue;
 			}
 			if (gs->dead)
 				continue;
 			if (PQgetisnull(res, r, 2))
+			{
+				/* one reset, however many shards could not resume */
+				if (strcmp(PQgetvalue(res, r, 1), "reset") == 0 && reset_sent)
+					continue;
+				reset_sent |= strcmp(PQgetvalue(res, r, 1), "reset") == 0;
 				sse_event(gq.out, PQgetvalue(res, r, 1), PQgetvalue(res, r, 3),
 						  (size_t) PQgetlength(res, r, 3));
-			else
-				sse_event_id(gq.out, PQgetvalue(res, r, 2), PQgetvalue(res, r, 1),
+			}
+			else if (cursor_put(gs, PQgetvalue(res, r, 2)))
+				sse_event_id(gq.out, gs->cursor, PQgetvalue(res, r, 1),
 							 PQgetvalue(res, r, 3), (size_t) PQgetlength(res, r, 3));
 		}
 		evbuffer_drain(gq.out, evbuffer_get_length(gq.out));
