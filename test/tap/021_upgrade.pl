@@ -36,7 +36,7 @@ my $fingerprint_sql = q{
 	       (SELECT md5(string_agg((to_jsonb(c) - 'change_seq')::text, '|' ORDER BY id))
 	          FROM parley.conversations c) || ' ' ||
 	       (SELECT md5(string_agg(p::text, '|' ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
-	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq')::text, '|' ORDER BY conversation_id, seq))
+	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq' - 'tx')::text, '|' ORDER BY conversation_id, seq))
 	          FROM parley.messages m) || ' ' ||
 	       (SELECT md5(string_agg(k::text, '|' ORDER BY name)) FROM parley.service_keys k
 	         WHERE name = 'before-upgrade') || ' ' ||
