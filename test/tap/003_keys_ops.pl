@@ -97,6 +97,7 @@ my %want = (
 	'/v1/conversations/{cid}/messages/{seq}'             => [qw(delete patch)],
 	'/v1/conversations/{cid}/read'                       => [qw(post)],
 	'/v1/conversations/{cid}/events'                     => [qw(get)],
+	'/v1/guests/{guest_id}/events'                       => [qw(get)],
 	'/v1/guests/{guest_id}/friends'                      => [qw(get)],
 	'/v1/guests/{guest_id}/friends/{other_id}'           => [qw(delete put)],
 	'/v1/guests/{guest_id}/blocks/{other_id}'            => [qw(delete put)],
