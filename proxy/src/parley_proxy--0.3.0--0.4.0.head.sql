@@ -18,7 +18,7 @@ RETURNS TABLE (event text, id text, data jsonb)
 LANGUAGE plproxy AS $$
     CLUSTER 'parley_shards';
     RUN ON ALL;
-    SELECT event, id, data FROM parley.events_guest_fetch(guest_id, after, "limit");
+    SELECT event, id, data FROM parley.events_guest_fetch($1, $2, $3);
 $$;
 
 CREATE FUNCTION parley.events_guests_fetch(guest_ids text[], afters text[], "limit" integer DEFAULT 200)
