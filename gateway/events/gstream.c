@@ -535,6 +535,8 @@ cursor_put(struct gstream *gs, const char *part)
 	return out != NULL;
 }
 
+static void stream_start(struct gstream *gs);
+
 /* One database's final row: its part of the cursor, "more", its conversations. */
 static void
 stream_done(struct gstream *gs, const char *cursor, const char *data, bool first)
@@ -595,6 +597,8 @@ on_fetched(struct pool_job *job, PGresult *res, const struct problem *err)
 			if (n < 0 || n >= b->n)
 				continue;
 			gs = b->gs[n];
+			if (!gs->dead && !gs->s->started)
+				stream_start(gs);	/* its first fetch: "now" is fixed */
 			if (n != cur)
 			{
 				(void) flush_to(b->gs[cur >= 0 ? cur : n]);
@@ -782,7 +786,12 @@ on_sub_done(struct pool_job *job, PGresult *res, const struct problem *err)
 			hub_stream_end(gs->s);
 			return;
 		}
-		if (!gs->s->started)
+		/*
+		 * Live from now (''): the head goes out once the first fetch has
+		 * fixed "now", so whatever a client does after it sees the 200
+		 * reaches its stream.  A cursor: at once.
+		 */
+		if (!gs->s->started && gs->cursor[0] != '\0')
 			stream_start(gs);
 		if (!gs->dead)
 			kick(gs);
