@@ -614,6 +614,15 @@ parley_render_list_conversation(JsonOut *jo, const char *guest_id, Datum cid, Pa
  * archived (argument 4): true or false lists only the archived ones or
  * only the others.
  */
+/* 0.4.0: the unread count over all of a guest's conversations. */
+static ParleyQuery q_unread_total = {
+	"SELECT COALESCE(sum(c.last_seq - p.last_read_seq), 0)::bigint"
+	"  FROM parley.participants p"
+	"  JOIN parley.conversations c ON c.id = p.conversation_id"
+	" WHERE p.guest_id = $1",
+	1, {TEXTOID}
+};
+
 static Datum
 conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 {
@@ -631,6 +640,7 @@ conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	SPITupleTable *parts;
 	uint64		nparts;
 	uint64		p = 0;
+	int64		unread_total = 0;
 	JsonOut		jo = {0};
 
 	if (has_cursor)
@@ -670,6 +680,16 @@ conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	/* The participants of the whole page, in page order. */
 	parts = list_participants(page, npage, &nparts);
 
+	/* 0.4.0: "unread_total" over every conversation of the guest, not only the page. */
+	if (api >= PARLEY_API_0_4)
+	{
+		bool		isnull;
+
+		values[0] = CStringGetTextDatum(guest_id);
+		parley_query_exec(&q_unread_total, values, NULL, true, 1);
+		unread_total = DatumGetInt64(parley_col(SPI_tuptable, 0, 1, &isnull));
+	}
+
 	jo_begin_object(&jo, NULL);
 	jo_begin_array(&jo, "conversations");
 	for (uint64 i = 0; i < npage; i++)
@@ -695,12 +715,16 @@ conversation_list_impl(FunctionCallInfo fcinfo, ParleyApi api)
 	}
 	else
 		jo_null(&jo, "next_before");
+	if (api >= PARLEY_API_0_4)
+		jo_int64(&jo, "unread_total", unread_total);
 	jo_end_object(&jo);
 	PG_RETURN_JSONB_P(parley_return_jsonb(&jo, 200));
 }
 
-/* The symbols of the 0.1.0 SQL, 0.5.0 (settings, archived, the conversation's
- * description and metadata) and 0.6.0 (frozen, slow mode). */
+/* The symbols of the 0.1.0 SQL, 0.4.0 (unread_total), 0.5.0 (settings,
+ * archived, the conversation's description and metadata) and 0.6.0 (frozen,
+ * slow mode). */
 PARLEY_API_ENTRY(conversation_list, conversation_list_impl, PARLEY_API_0_1)
+PARLEY_API_ENTRY(conversation_list_v0_4, conversation_list_impl, PARLEY_API_0_4)
 PARLEY_API_ENTRY(conversation_list_v0_5, conversation_list_impl, PARLEY_API_0_5)
 PARLEY_API_ENTRY(conversation_list_v0_6, conversation_list_impl, PARLEY_API_0_6)

@@ -47,6 +47,8 @@ GRANT EXECUTE ON FUNCTION
     parley.conversation_heads(uuid[]),
     parley.events_heads(uuid[]),
     parley.events_changes(uuid, bigint, text[]),
+    parley.events_guest_subscribe(text, text),
+    parley.events_guests_fetch(text[], text[], integer),
     parley.service_key_hashes(),
     parley.last_status(),
     parley.version()

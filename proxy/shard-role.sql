@@ -10,6 +10,7 @@
 \ir ../extension/gateway-role.sql
 GRANT EXECUTE ON FUNCTION
     parley.conversation_create_at(text, text, text[], text, uuid),
+    parley.events_guest_fetch(text, text, integer),
     parley.service_key_create(text),
     parley.service_key_revoke(text)
 TO :"role";

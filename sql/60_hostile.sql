@@ -171,6 +171,15 @@ INSERT INTO templates VALUES
     ('events_changes', 'conversation_id', $$SELECT parley.events_changes(%s, 0, ARRAY['h1'])$$),
     ('events_changes', 'after_change', $$SELECT parley.events_changes(:'cid', %s::bigint, ARRAY['h1'])$$),
     ('events_changes', 'guests[1]', $$SELECT parley.events_changes(:'cid', 0, ARRAY[%s])$$),
+    ('events_guest_subscribe', 'guest_id', $$SELECT parley.events_guest_subscribe(%s)$$),
+    ('events_guest_subscribe', 'after', $$SELECT parley.events_guest_subscribe('h1', %s)$$),
+    ('events_guest_fetch', 'guest_id', $$SELECT count(*) FROM parley.events_guest_fetch(%s, NULL)$$),
+    ('events_guest_fetch', 'after', $$SELECT count(*) FROM parley.events_guest_fetch('h1', %s)$$),
+    ('events_guest_fetch', 'limit', $$SELECT count(*) FROM parley.events_guest_fetch('h1', NULL, %s::int)$$),
+    ('events_guests_fetch', 'guest_ids[1]', $$SELECT count(*) FROM parley.events_guests_fetch(ARRAY[%s], ARRAY[NULL::text])$$),
+    ('events_guests_fetch', 'afters[1]', $$SELECT count(*) FROM parley.events_guests_fetch(ARRAY['h1'], ARRAY[%s])$$),
+    ('events_guests_fetch', 'limit', $$SELECT count(*) FROM parley.events_guests_fetch(ARRAY['h1'], ARRAY[NULL::text], %s::int)$$),
+    ('conversation_touched', 'conversation_id', $$SELECT parley.conversation_touched(%s::uuid)$$),
     ('service_key_create', 'name', $$SELECT parley.service_key_create(%s)$$),
     ('service_key_revoke', 'name', $$SELECT parley.service_key_revoke(%s)$$),
     -- 0.5.0 conversation_update, 0.6.0 moderation and filters
@@ -398,6 +407,13 @@ INSERT INTO typed VALUES
     ('conversation_settings_update', 'notifications_off_until', 'jsonb', $$SELECT parley.conversation_settings_update(:'cid', 'h1', %s)$$),
     ('conversation_settings_update', 'archived', 'jsonb', $$SELECT parley.conversation_settings_update(:'cid', 'h1', NULL, %s)$$),
     ('conversation_settings_update', 'pinned', 'jsonb', $$SELECT parley.conversation_settings_update(:'cid', 'h1', NULL, NULL, %s)$$);
+-- 0.4.0 guest streams
+INSERT INTO typed VALUES
+    ('events_guest_fetch', 'limit', 'integer', $$SELECT count(*) FROM parley.events_guest_fetch('h1', NULL, %s)$$),
+    ('events_guests_fetch', 'guest_ids', 'text[]', $$SELECT count(*) FROM parley.events_guests_fetch(%s, ARRAY[NULL::text])$$),
+    ('events_guests_fetch', 'afters', 'text[]', $$SELECT count(*) FROM parley.events_guests_fetch(ARRAY['h1'], %s)$$),
+    ('events_guests_fetch', 'limit', 'integer', $$SELECT count(*) FROM parley.events_guests_fetch(ARRAY['h1'], ARRAY[NULL::text], %s)$$),
+    ('conversation_touched', 'conversation_id', 'uuid', $$SELECT parley.conversation_touched(%s)$$);
 
 -- psql variables are not expanded inside dollar quotes: put the id in.
 UPDATE templates SET q = replace(q, ':''cid''', quote_literal(:'cid'));

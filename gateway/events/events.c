@@ -55,6 +55,7 @@
 #include "decimal.h"
 #include "deliver.h"
 #include "events.h"
+#include "gstream.h"
 #include "hub.h"
 #include "db/listen.h"
 #include "log.h"
@@ -90,6 +91,11 @@ static const char *const sql_changes =
 " FROM parley.events_changes($1::uuid, $2::bigint, $3::text[]) AS c"
 " LEFT JOIN LATERAL jsonb_array_elements(c->'messages') WITH ORDINALITY AS e(m, i) ON true"
 " ORDER BY e.i";
+/* Guest streams (gstream.c): the subscribe check and the batched fetch. */
+static const char *const sql_guest_subscribe =
+"SELECT s->>'cursor' FROM parley.events_guest_subscribe($1, $2) AS s";
+static const char *const sql_guests_fetch =
+"SELECT n, event, id, data FROM parley.events_guests_fetch($1::text[], $2::text[], $3::integer)";
 static const char *const sql_subscribe =
 "SELECT s->>'last_seq', s->>'change_seq' FROM parley.events_subscribe($1::uuid, $2, $3::bigint) AS s";
 
@@ -118,6 +124,102 @@ head_seen(const char *cid, int64_t head, int64_t change_head)
 		deliver_kick(c);
 }
 
+static const char *
+friend_mirror(const char *status)
+{
+	if (strcmp(status, "outgoing") == 0)
+		return "incoming";
+	if (strcmp(status, "incoming") == 0)
+		return "outgoing";
+	return status;
+}
+
+/* A friend event from guest's side to guest's streams. */
+static void
+friend_send(const char *guest, const char *other, const char *status, const char *since)
+{
+	cJSON	   *o = cJSON_CreateObject();
+	char	   *js;
+
+	cJSON_AddStringToObject(o, "guest_id", guest);
+	cJSON_AddStringToObject(o, "other_id", other);
+	cJSON_AddStringToObject(o, "status", status);
+	if (strcmp(since, "-") == 0)
+		cJSON_AddNullToObject(o, "since");
+	else
+		cJSON_AddStringToObject(o, "since", since);
+	js = cJSON_PrintUnformatted(o);
+	if (js != NULL)
+	{
+		sse_event(ev.scratch, "friend", js, strlen(js));
+		(void) gstream_send_guest(guest, ev.scratch);
+	}
+	cJSON_free(js);
+	cJSON_Delete(o);
+}
+
+/*
+ * The notification lines of guest streams (section 8):
+ *	 "g <guest>"						fetch for guest's streams (joined, created)
+ *	 "u <cid>"							fetch for cid's guest streams (it changed)
+ *	 "R <cid> <guest> <seq>"			guest's read marker in cid moved to seq
+ *	 "f <guest> <other> <status> <since>"	a friendship changed, from guest's side
+ */
+static void
+guest_line(const char *line)
+{
+	char		a[HUB_GUEST_MAX + 1];
+	char		b[HUB_GUEST_MAX + 1];
+	char		c[24];
+	char		d[48];
+	char		key[HUB_CID_LEN + 1];
+	int			nf = sscanf(line + 2, "%64s %64s %23s %47s", a, b, c, d);
+
+	switch (line[0])
+	{
+		case 'g':
+			if (nf >= 1)
+				gstream_kick_guest(a);
+			break;
+		case 'u':
+			if (nf >= 1 && hub_cid_canonical(a, key))
+				gstream_kick_conversation(key);
+			break;
+		case 'R':
+			if (nf == 3 && hub_cid_canonical(a, key))
+			{
+				char		js[256];
+				struct hub_conv *hc = hub_conv_find(key);
+				struct events_stream *next;
+				size_t		len;
+
+				snprintf(js, sizeof(js),
+						 "{\"conversation_id\":\"%s\",\"guest_id\":\"%s\",\"last_read_seq\":%s}",
+						 key, b, c);
+				len = strlen(js);
+				/* never for a guest's own marker, on either kind of stream */
+				for (struct events_stream *s = hc ? hc->streams : NULL; s != NULL; s = next)
+				{
+					next = s->next;
+					if (!s->started || strcmp(s->guest, b) == 0)
+						continue;
+					sse_event(ev.scratch, "read", js, len);
+					(void) hub_stream_send(s, ev.scratch);
+				}
+				sse_event(ev.scratch, "read", js, len);
+				(void) gstream_send_conversation(key, b, ev.scratch);
+			}
+			break;
+		case 'f':
+			if (nf == 4)
+			{
+				friend_send(a, b, c, d);
+				friend_send(b, a, friend_mirror(c), d);
+			}
+			break;
+	}
+}
+
 static void
 on_notify(const char *payload)
 {
@@ -133,7 +235,13 @@ on_notify(const char *payload)
 		char		arg[HUB_GUEST_MAX + 1];
 		int			nf;
 
-		if (len < sizeof(buf))
+		if (len < sizeof(buf) && len > 2 && strchr("gufR", line[0]) != NULL)
+		{
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			guest_line(buf);
+		}
+		else if (len < sizeof(buf))
 		{
 			memcpy(buf, line, len);
 			buf[len] = '\0';
@@ -142,6 +250,8 @@ on_notify(const char *payload)
 			if (nf >= 2)
 			{
 				int64_t		seq = nf == 3 ? strtoll(arg, NULL, 10) : 0;
+
+				char		key[HUB_CID_LEN + 1];
 
 				/* "m <cid>" without a seq comes from an older gateway. */
 				if (kind == 'm')
@@ -152,6 +262,16 @@ on_notify(const char *payload)
 
 					if (c != NULL)
 						changes_kick(c, 0);
+				}
+				/* guest streams */
+				if (hub_cid_canonical(cid, key))
+				{
+					if (kind == 'm' || kind == 'r')
+						gstream_kick_conversation(key);
+					if (kind == 'r' && nf == 3)
+						gstream_kick_guest(arg);
+					if ((kind == 'e' || kind == 'd') && nf == 3)
+						gstream_changed(key, arg, kind == 'd');
 				}
 			}
 		}
@@ -173,6 +293,92 @@ message_seq(const char *json, size_t len)
 	return v;
 }
 
+/* A guest id as the notification lines carry it: no white space (ids never have any). */
+static bool
+line_safe(const char *v)
+{
+	return v != NULL && *v != '\0' && strlen(v) <= HUB_GUEST_MAX && strpbrk(v, " \t\r\n") == NULL;
+}
+
+/*
+ * The writes that concern guest streams only: queue their lines.  False
+ * for the routes events_after_write() handles itself (posts, edits,
+ * deletes, removals: their lines serve both kinds of stream).
+ */
+static bool
+guest_after_write(const char *route, const char *const *values, const char *body, size_t body_len)
+{
+	cJSON	   *j = NULL;
+	const cJSON *v;
+	char		key[HUB_CID_LEN + 1];
+	char		arg[HUB_GUEST_MAX + 64];
+
+	if (strcmp(route, "conversation_create") == 0 && body != NULL)
+	{
+		/* every participant: its stream gets conversation_added */
+		j = cJSON_ParseWithLength(body, body_len);
+		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "participants"))
+		{
+			const cJSON *g = cJSON_GetObjectItemCaseSensitive(v, "guest_id");
+
+			if (cJSON_IsString(g) && line_safe(g->valuestring))
+				notify_queue('g', g->valuestring, NULL);
+		}
+	}
+	else if (strcmp(route, "participant_add") == 0 && body != NULL && hub_cid_canonical(values[0], key))
+	{
+		const cJSON *g;
+
+		j = cJSON_ParseWithLength(body, body_len);
+		g = cJSON_GetObjectItemCaseSensitive(j, "guest_id");
+		if (cJSON_IsString(g) && line_safe(g->valuestring))
+			notify_queue('g', g->valuestring, NULL);
+		notify_queue('u', key, NULL);
+	}
+	else if (strcmp(route, "read_mark") == 0 && body != NULL && hub_cid_canonical(values[0], key))
+	{
+		const cJSON *g;
+		const cJSON *seq;
+
+		j = cJSON_ParseWithLength(body, body_len);
+		g = cJSON_GetObjectItemCaseSensitive(j, "guest_id");
+		seq = cJSON_GetObjectItemCaseSensitive(j, "last_read_seq");
+		if (cJSON_IsString(g) && line_safe(g->valuestring) && cJSON_IsNumber(seq))
+		{
+			snprintf(arg, sizeof(arg), "%s %.0f", g->valuestring, seq->valuedouble);
+			notify_queue('R', key, arg);
+		}
+	}
+	else if (strcmp(route, "friend_request") == 0 && body != NULL)
+	{
+		const cJSON *st;
+		const cJSON *since;
+
+		j = cJSON_ParseWithLength(body, body_len);
+		st = cJSON_GetObjectItemCaseSensitive(j, "status");
+		since = cJSON_GetObjectItemCaseSensitive(j, "since");
+		if (line_safe(values[0]) && line_safe(values[1]) && cJSON_IsString(st) &&
+			line_safe(st->valuestring))
+		{
+			snprintf(arg, sizeof(arg), "%s %s %s", values[1], st->valuestring,
+					 cJSON_IsString(since) && line_safe(since->valuestring) ? since->valuestring : "-");
+			notify_queue('f', values[0], arg);
+		}
+	}
+	else if (strcmp(route, "friend_remove") == 0)
+	{
+		if (line_safe(values[0]) && line_safe(values[1]))
+		{
+			snprintf(arg, sizeof(arg), "%s none -", values[1]);
+			notify_queue('f', values[0], arg);
+		}
+	}
+	else
+		return false;
+	cJSON_Delete(j);
+	return true;
+}
+
 void
 events_after_write(const char *route, const char *const *values,
 				   const char *body, size_t body_len)
@@ -183,6 +389,8 @@ events_after_write(const char *route, const char *const *values,
 	char		seq_s[24];
 
 	if (!config.events)
+		return;
+	if (guest_after_write(route, values, body, body_len))
 		return;
 	if (strcmp(route, "message_post") == 0)
 		kind = 'm';
@@ -198,6 +406,9 @@ events_after_write(const char *route, const char *const *values,
 		return;
 	if (!hub_cid_canonical(values[0], cid))
 		return;
+	/* our guest streams fetch now; the notification kicks them again, and other gateways' */
+	if (kind == 'm')
+		gstream_kick_conversation(cid);
 	if (kind == 'm' && hub_conv_find(cid) != NULL)
 	{
 		int64_t		seq = message_seq(body, body_len);
@@ -253,6 +464,26 @@ events_cursor(const char **after, const char *last_event_id, struct problem *p)
 	/* Beyond bigint is past the end, as for ?after= (decimal.h). */
 	*after = strcmp(clamped, DECIMAL_INT64_MAX_TEXT) == 0 ? DECIMAL_INT64_MAX_TEXT : last_event_id;
 	return true;
+}
+
+bool
+events_guest_cursor(const char **after, const char *last_event_id, struct problem *p)
+{
+	if (!ev.enabled)
+	{
+		problem_set(p, 404, CODE_NOT_FOUND, "live events are off in this gateway (PARLEY_EVENTS=0)");
+		return false;
+	}
+	if (last_event_id != NULL)
+		*after = last_event_id;	/* opaque: the subscribe check looks at it */
+	return true;
+}
+
+struct events_stream *
+events_guest_stream_open(const struct events_sink_ops *ops, void *conn, const char *guest,
+						 const char *after)
+{
+	return gstream_open(ops, conn, guest, after);
 }
 
 /* The sink starts: its head, then a comment so the client sees it open, and the retry field. */
@@ -401,6 +632,8 @@ events_setup(struct event_base *base, struct pool *pool)
 	const struct pool_stmt *heads = pool_statement(pool, "events_heads", sql_heads);
 	const struct pool_stmt *changes = pool_statement(pool, "events_changes", sql_changes);
 	const struct pool_stmt *subscribe = pool_statement(pool, "events_subscribe", sql_subscribe);
+	const struct pool_stmt *gsubscribe = pool_statement(pool, "guest_events", sql_guest_subscribe);
+	const struct pool_stmt *gfetch = pool_statement(pool, "events_guests_fetch", sql_guests_fetch);
 
 	ev.enabled = config.events;
 	ev.scratch = evbuffer_new();
@@ -410,7 +643,9 @@ events_setup(struct event_base *base, struct pool *pool)
 		!hub_setup(base, &deliver_fetcher, &changes_fetcher, config.sse_buffer) ||
 		!notify_setup(base) || !deliver_setup(base, pool, fetch) ||
 		!changes_setup(base, pool, changes) ||
-		!subscribe_setup(base, pool, subscribe, &subscribe_cb))
+		!subscribe_setup(base, pool, subscribe, &subscribe_cb) ||
+		gsubscribe == NULL || gfetch == NULL ||
+		!gstream_setup(base, pool, gsubscribe, gfetch, fetch, EVENTS_RETRY_MS))
 		return false;
 	if (!ev.enabled)
 		return true;
@@ -431,10 +666,74 @@ events_shutdown(void)
 	deliver_shutdown();
 	changes_shutdown();
 	hub_shutdown();
+	gstream_shutdown();
 	if (ev.heartbeat_timer)
 		event_free(ev.heartbeat_timer);
 	notify_shutdown();
 	if (ev.scratch)
 		evbuffer_free(ev.scratch);
 	memset(&ev, 0, sizeof(ev));
+}
+
+/* ---- the interface of presence and typing ---------------------------------- */
+
+static const struct events_stream_watch *stream_watch;
+
+static void
+on_stream_watch(const char *guest, bool opened)
+{
+	if (stream_watch == NULL)
+		return;
+	if (opened && stream_watch->opened)
+		stream_watch->opened(guest, stream_watch->arg);
+	else if (!opened && stream_watch->closed)
+		stream_watch->closed(guest, stream_watch->arg);
+}
+
+void
+events_set_stream_watch(const struct events_stream_watch *w)
+{
+	stream_watch = w;
+	hub_set_watch(w != NULL ? on_stream_watch : NULL);
+}
+
+int
+events_guest_send(const char *guest_id, const char *event, const char *data_json)
+{
+	sse_event(ev.scratch, event, data_json, strlen(data_json));
+	return gstream_send_guest(guest_id, ev.scratch);
+}
+
+int
+events_conversation_send(const char *cid, const char *event, const char *data_json)
+{
+	char		key[HUB_CID_LEN + 1];
+	struct hub_conv *c;
+	struct events_stream *next;
+	size_t		len = strlen(data_json);
+	int			n = 0;
+
+	if (!hub_cid_canonical(cid, key))
+		return 0;
+	c = hub_conv_find(key);
+	for (struct events_stream *s = c ? c->streams : NULL; s != NULL; s = next)
+	{
+		next = s->next;
+		if (!s->started)
+			continue;
+		sse_event(ev.scratch, event, data_json, len);
+		n += hub_stream_send(s, ev.scratch);
+	}
+	sse_event(ev.scratch, event, data_json, len);
+	return n + gstream_send_conversation(key, NULL, ev.scratch);
+}
+
+int
+events_guest_in_conversation(const char *guest_id, const char *cid)
+{
+	char		key[HUB_CID_LEN + 1];
+
+	if (!hub_cid_canonical(cid, key))
+		return 0;
+	return gstream_in_conversation(guest_id, key);
 }

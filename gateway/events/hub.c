@@ -31,6 +31,8 @@ static struct
 	const struct hub_fetcher *changes;
 	struct event *resume_timer;
 	unsigned long long dropped;
+	void		(*watch) (const char *guest, bool opened);
+	void		(*gstream_gone) (struct gstream *gs);
 }			hub;
 
 static void on_resume(evutil_socket_t fd, short what, void *arg);
@@ -258,6 +260,10 @@ stream_free(struct events_stream *s)
 	if (s->all_next)
 		s->all_next->all_prev = s->all_prev;
 	hub.nstreams--;
+	if (s->started && hub.watch != NULL)
+		hub.watch(s->guest, false);
+	if (s->gs != NULL && hub.gstream_gone != NULL)
+		hub.gstream_gone(s->gs);
 	if (s->paused)
 		hub.npaused--;
 	free(s);
@@ -272,6 +278,20 @@ hub_stream_start(struct events_stream *s)
 		return;
 	s->ops->start(s->conn);
 	s->started = true;
+	if (hub.watch != NULL)
+		hub.watch(s->guest, true);
+}
+
+void
+hub_set_gstream_gone(void (*gone) (struct gstream *gs))
+{
+	hub.gstream_gone = gone;
+}
+
+void
+hub_set_watch(void (*watch) (const char *guest, bool opened))
+{
+	hub.watch = watch;
 }
 
 void

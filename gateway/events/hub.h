@@ -34,6 +34,7 @@
 struct evbuffer;
 struct event_base;
 struct hub_conv;
+struct gstream;
 
 /* What a fetcher gives the hub. */
 struct hub_fetcher
@@ -93,6 +94,7 @@ struct events_stream
 	bool		started;		/* the sink sent its head: it may be written */
 	bool		paused;			/* replay waits for the client to read */
 	void	   *owner;			/* the caller's, while it has not joined */
+	struct gstream *gs;			/* a guest stream's state (gstream.c), else NULL */
 	char		guest[HUB_GUEST_MAX + 1];
 };
 
@@ -158,6 +160,12 @@ size_t		hub_stream_queued(const struct events_stream *s);
  * conversations again once they have read everything.
  */
 void		hub_stream_pause(struct events_stream *s);
+
+/* gone(gs) is called when a guest stream's hub stream is freed (any path). */
+void		hub_set_gstream_gone(void (*gone) (struct gstream *gs));
+
+/* watch(guest, opened) is called when a stream starts and when a started one ends. */
+void		hub_set_watch(void (*watch) (const char *guest, bool opened));
 
 /* The subscription is accepted: the sink sends its head; writes go out from now on. */
 void		hub_stream_start(struct events_stream *s);

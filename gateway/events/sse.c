@@ -28,6 +28,13 @@ sse_event(struct evbuffer *buf, const char *name, const char *json, size_t len)
 }
 
 void
+sse_event_id(struct evbuffer *buf, const char *id, const char *name, const char *json, size_t len)
+{
+	evbuffer_add_printf(buf, "id: %s\n", id);
+	sse_event(buf, name, json, len);
+}
+
+void
 sse_comment(struct evbuffer *buf, const char *text)
 {
 	evbuffer_add(buf, ":", 1);

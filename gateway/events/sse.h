@@ -18,6 +18,10 @@ void		sse_message(struct evbuffer *buf, int64_t seq, const char *json, size_t le
 /* "event: <name>\ndata: <json>\n\n": an event with no id (it does not move Last-Event-ID). */
 void		sse_event(struct evbuffer *buf, const char *name, const char *json, size_t len);
 
+/* "id: <id>\nevent: <name>\ndata: <json>\n\n": an event with an opaque id (guest streams). */
+void		sse_event_id(struct evbuffer *buf, const char *id, const char *name,
+						 const char *json, size_t len);
+
 /* ":<text>\n\n": a comment (the open stream's ":ok", heartbeats). */
 void		sse_comment(struct evbuffer *buf, const char *text);
 

@@ -771,8 +771,12 @@ serve_events(struct req_ctx *ctx)
 	}
 	client_stream_set_gone(ctx->client, on_sink_gone, sink);
 	/* NULL: refused already (the sink and ctx are gone) */
-	stream = events_stream_open(&stream_sink_ops, sink, ctx->rp.values[0], ctx->rp.values[1],
-								ctx->rp.values[2]);
+	if (strcmp(ctx->rp.route->name, "guest_events") == 0)
+		stream = events_guest_stream_open(&stream_sink_ops, sink, ctx->rp.values[0],
+										  ctx->rp.values[1]);
+	else
+		stream = events_stream_open(&stream_sink_ops, sink, ctx->rp.values[0], ctx->rp.values[1],
+									ctx->rp.values[2]);
 	if (stream != NULL)
 		sink->stream = stream;
 }
@@ -837,7 +841,9 @@ serve_sql(struct req_ctx *ctx, const char *query)
 	if (!check_auth(ctx, query, &p) || !check_rate(ctx, &p) ||
 		!request_bind(&ctx->rp, query, ct, m->body, m->body_len, (size_t) config.max_body, &p) ||
 		(ctx->rp.route->kind == ROUTE_EVENTS &&
-		 !events_cursor(&ctx->rp.values[2], http_msg_field(ctx->req, "Last-Event-ID"), &p)))
+		 (strcmp(ctx->rp.route->name, "guest_events") == 0 ?
+		  !events_guest_cursor(&ctx->rp.values[1], http_msg_field(ctx->req, "Last-Event-ID"), &p) :
+		  !events_cursor(&ctx->rp.values[2], http_msg_field(ctx->req, "Last-Event-ID"), &p))))
 	{
 		finish_problem(ctx, &p, NULL);
 		return;

@@ -15,8 +15,15 @@
 #      (PARLEY_EVENTS=0), alternated ROUNDS times in one run (target: on
 #      >= 90% of off).
 #
+#   4. (issue #16) one message to a group of 100 whose members all hold
+#      guest streams (GET /v1/guests/{G}/events): p50/p99 from sending the
+#      POST to each guest stream seeing its id: line (target p99 <= 50 ms);
+#      and parleyd's resident size holding 10,000 guest streams (each of
+#      the 10,000 h guests, in one conversation each: not yet the issue's
+#      20 conversations per guest).
+#
 #   bash test/bench/events.sh        (make bench runs it at the end)
-#   env: CLIENTS=32 DURATION=10 ROUNDS=2 NPOSTS=50 KEEP=1 ONLY=1|2|3
+#   env: CLIENTS=32 DURATION=10 ROUNDS=2 NPOSTS=50 KEEP=1 ONLY=1|2|3|4
 #
 # Runs on its own throwaway cluster and its own parleyd, so it does not
 # depend on what test/bench/run.sh left behind.
@@ -78,6 +85,9 @@ SELECT count(parley.guest_upsert('h' || i || '_' || j, 'h')) FROM generate_serie
 CREATE TABLE bench_fan AS
   SELECT (parley.conversation_create('f0', 'group',
           ARRAY(SELECT 'f' || i FROM generate_series(1, 999) i), 'fan-out') ->> 'id') AS id;
+CREATE TABLE bench_gfan AS
+  SELECT (parley.conversation_create('f0', 'group',
+          ARRAY(SELECT 'f' || i FROM generate_series(1, 99) i), 'guest-fan') ->> 'id') AS id;
 CREATE TABLE bench_groups AS
   SELECT i, (parley.conversation_create('h' || i || '_0', 'group',
              ARRAY['h' || i || '_1', 'h' || i || '_2', 'h' || i || '_3', 'h' || i || '_4'], 'g') ->> 'id') AS id
@@ -89,6 +99,9 @@ psql -Atc "SELECT format('/v1/conversations/%s/events?as=h%s_%s', id, i, j)
 psql -Atc "SELECT format('/v1/conversations/%s/events?as=h%s_1', id, i) FROM bench_groups ORDER BY i" >"$work/paths_2k"
 psql -Atc "SELECT format('/v1/conversations/%s/messages?as=h%s_0', id, i) FROM bench_groups ORDER BY i" >"$work/post_paths"
 psql -Atc "SELECT format('/v1/conversations/%s/events?as=f%s', '$fan', i) FROM generate_series(0, 999) i" >"$work/paths_fan"
+gfan=$(psql -Atc "SELECT id FROM bench_gfan")
+psql -Atc "SELECT format('/v1/guests/f%s/events', i) FROM generate_series(0, 99) i" >"$work/paths_gfan"
+psql -Atc "SELECT format('/v1/guests/h%s_%s/events', i, j) FROM generate_series(0, 1999) i, generate_series(0, 4) j" >"$work/paths_g10k"
 export EVENTS_POST_PATHS=$work/post_paths BENCH_WRK_DIR=$bench/wrk
 
 port=$(free_port)
@@ -139,6 +152,18 @@ echo "== 2. one message to 1,000 subscribers of one conversation ($NPOSTS posts,
 "$work/sse_load" 127.0.0.1 "$port" "$key" "$work/paths_fan" 1000 1 \
     "/v1/conversations/$fan/messages?as=f0" "$NPOSTS" 100 >"$work/load_fan" 2>&1
 echo "   $(head -1 "$work/load_fan"); $(grep fanout "$work/load_fan") (target p99 <= 50 ms)"
+fi
+if want 4; then
+echo "== 4. one message to a group of 100, every member on its guest stream ($NPOSTS posts, 100 ms apart)"
+"$work/sse_load" 127.0.0.1 "$port" "$key" "$work/paths_gfan" 100 1 \
+    "/v1/conversations/$gfan/messages?as=f0" "$NPOSTS" 100 >"$work/load_gfan" 2>&1
+echo "   $(head -1 "$work/load_gfan"); $(grep fanout "$work/load_gfan") (target p99 <= 50 ms)"
+echo "== 4b. 10,000 guest streams held"
+rss0=$(rss_mb)
+start_load "$work/load_g10k" "$work/paths_g10k" 10000 5
+rss1=$(rss_mb)
+echo "   $(head -1 "$work/load_g10k"); parleyd RSS ${rss0} MB -> ${rss1} MB holding them (target <= 64 MB)"
+stop_load
 fi
 stop_parleyd
 

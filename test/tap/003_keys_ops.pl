@@ -100,6 +100,7 @@ my %want = (
 	'/v1/conversations/{cid}/messages/{seq}/reactions'   => [qw(get)],
 	'/v1/conversations/{cid}/messages/{seq}/reactions/{key}' => [qw(delete put)],
 	'/v1/conversations/{cid}/events'                     => [qw(get)],
+	'/v1/guests/{guest_id}/events'                       => [qw(get)],
 	'/v1/guests/{guest_id}/friends'                      => [qw(get)],
 	'/v1/guests/{guest_id}/friends/{other_id}'           => [qw(delete put)],
 	'/v1/guests/{guest_id}/blocks/{other_id}'            => [qw(delete put)],
@@ -125,6 +126,7 @@ for my $path (sort keys %want)
 		$p =~ s/\{guest_id\}/alice/;
 		$p =~ s/\{other_id\}/bob/;
 		$p =~ s/\{key\}/ok/;
+		$p =~ s{^/v1/guests/alice/events$}{/v1/guests/no-such-guest/events};    # a stream would stay open
 		my $resp = $gw->req(uc $m, $p, ($m =~ /post|put|patch/ ? {} : undef));
 		isnt($resp->{json}{code} // '', 'not_found', uc($m) . " $path is routed");
 	}

@@ -49,7 +49,7 @@ my $fingerprint_sql = q{
 	                                 - 'archived' - 'pinned')::text, '|'
 	                              ORDER BY conversation_id, guest_id)) FROM parley.participants p) || ' ' ||
 	       (SELECT md5(string_agg((to_jsonb(m) - 'change_seq' - 'reactions' - 'reply_to' - 'reply_count'
-	                                 - 'attachments' - 'reacted_change_seq')::text, '|' ORDER BY conversation_id, seq))
+	                                 - 'attachments' - 'reacted_change_seq' - 'tx')::text, '|' ORDER BY conversation_id, seq))
 	          FROM parley.messages m) || ' ' ||
 	       (SELECT md5(string_agg(k::text, '|' ORDER BY name)) FROM parley.service_keys k
 	         WHERE name = 'before-upgrade') || ' ' ||
