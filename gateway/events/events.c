@@ -436,3 +436,64 @@ events_shutdown(void)
 		evbuffer_free(ev.scratch);
 	memset(&ev, 0, sizeof(ev));
 }
+
+/* ---- the interface of presence and typing ---------------------------------- */
+
+static const struct events_stream_watch *stream_watch;
+
+static void
+on_stream_watch(const char *guest, bool opened)
+{
+	if (stream_watch == NULL)
+		return;
+	if (opened && stream_watch->opened)
+		stream_watch->opened(guest, stream_watch->arg);
+	else if (!opened && stream_watch->closed)
+		stream_watch->closed(guest, stream_watch->arg);
+}
+
+void
+events_set_stream_watch(const struct events_stream_watch *w)
+{
+	stream_watch = w;
+	hub_set_watch(w != NULL ? on_stream_watch : NULL);
+}
+
+int
+events_guest_send(const char *guest_id, const char *event, const char *data_json)
+{
+	(void) guest_id;
+	(void) event;
+	(void) data_json;
+	return 0;					/* guest streams come with GET /v1/guests/{G}/events */
+}
+
+int
+events_conversation_send(const char *cid, const char *event, const char *data_json)
+{
+	char		key[HUB_CID_LEN + 1];
+	struct hub_conv *c;
+	struct events_stream *next;
+	size_t		len = strlen(data_json);
+	int			n = 0;
+
+	if (!hub_cid_canonical(cid, key) || (c = hub_conv_find(key)) == NULL)
+		return 0;
+	for (struct events_stream *s = c->streams; s != NULL; s = next)
+	{
+		next = s->next;
+		if (!s->started)
+			continue;
+		sse_event(ev.scratch, event, data_json, len);
+		n += hub_stream_send(s, ev.scratch);
+	}
+	return n;
+}
+
+int
+events_guest_in_conversation(const char *guest_id, const char *cid)
+{
+	(void) guest_id;
+	(void) cid;
+	return -1;
+}

@@ -81,4 +81,24 @@ void		events_close_all(void);
 
 void		events_shutdown(void);
 
+/* ---- the interface of presence and typing (issue #16) ---------------------- */
+
+/* Send one event to every open guest stream of guest_id on this gateway (no id: line). Returns how many streams got it. */
+int			events_guest_send(const char *guest_id, const char *event, const char *data_json);
+
+/* Send one event (no id:) to the per-conversation streams of cid and the guest streams of its participants on this gateway. */
+int			events_conversation_send(const char *cid, const char *event, const char *data_json);
+
+/* Who listens: called when any stream (per-conversation with its acting guest, or guest stream) of guest_id opens or ends on this gateway. */
+struct events_stream_watch
+{
+	void		(*opened) (const char *guest_id, void *arg);
+	void		(*closed) (const char *guest_id, void *arg);
+	void	   *arg;
+};
+void		events_set_stream_watch(const struct events_stream_watch *w);
+
+/* Whether guest_id is known (from a guest stream on this gateway) to take part in cid: 1 yes, 0 no, -1 unknown. */
+int			events_guest_in_conversation(const char *guest_id, const char *cid);
+
 #endif							/* PARLEY_EVENTS_H */

@@ -31,6 +31,7 @@ static struct
 	const struct hub_fetcher *changes;
 	struct event *resume_timer;
 	unsigned long long dropped;
+	void		(*watch) (const char *guest, bool opened);
 }			hub;
 
 static void on_resume(evutil_socket_t fd, short what, void *arg);
@@ -258,6 +259,8 @@ stream_free(struct events_stream *s)
 	if (s->all_next)
 		s->all_next->all_prev = s->all_prev;
 	hub.nstreams--;
+	if (s->started && hub.watch != NULL)
+		hub.watch(s->guest, false);
 	if (s->paused)
 		hub.npaused--;
 	free(s);
@@ -272,6 +275,14 @@ hub_stream_start(struct events_stream *s)
 		return;
 	s->ops->start(s->conn);
 	s->started = true;
+	if (hub.watch != NULL)
+		hub.watch(s->guest, true);
+}
+
+void
+hub_set_watch(void (*watch) (const char *guest, bool opened))
+{
+	hub.watch = watch;
 }
 
 void

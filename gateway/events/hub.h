@@ -159,6 +159,9 @@ size_t		hub_stream_queued(const struct events_stream *s);
  */
 void		hub_stream_pause(struct events_stream *s);
 
+/* watch(guest, opened) is called when a stream starts and when a started one ends. */
+void		hub_set_watch(void (*watch) (const char *guest, bool opened));
+
 /* The subscription is accepted: the sink sends its head; writes go out from now on. */
 void		hub_stream_start(struct events_stream *s);
 
