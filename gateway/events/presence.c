@@ -49,7 +49,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "events.h"
 #include "log.h"
 #include "notify.h"
 #include "presence.h"
@@ -97,6 +96,7 @@ struct pgw
 static struct
 {
 	bool		enabled;
+	const struct presence_callbacks *cb;
 	struct pool *pool;
 	const struct pool_stmt *audience;
 	const struct pool_stmt *seen;
@@ -340,7 +340,7 @@ on_audience_done(struct pool_job *job, PGresult *res, const struct problem *err)
 		if (data != NULL)
 			cJSON_ArrayForEach(viewer, audience)
 				if (cJSON_IsString(viewer))
-				(void) events_guest_send(viewer->valuestring, "presence", data);
+				(void) pr.cb->guest_send(viewer->valuestring, "presence", data);
 		free(data);
 		cJSON_Delete(audience);
 	}
@@ -877,7 +877,7 @@ presence_count_gateways(void)
 /* ---- setup ----------------------------------------------------------------- */
 
 bool
-presence_setup(struct event_base *base, struct pool *pool)
+presence_setup(struct event_base *base, struct pool *pool, const struct presence_callbacks *cb)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[GW_ID_LEN / 2];
@@ -885,6 +885,7 @@ presence_setup(struct event_base *base, struct pool *pool)
 	struct timeval hb = util_timeval_ms(PRESENCE_HEARTBEAT_MS);
 	char		line[GW_ID_LEN + 4];
 
+	pr.cb = cb;
 	pr.pool = pool;
 	pr.audience = pool_statement(pool, "presence_audience", sql_audience);
 	pr.seen = pool_statement(pool, "presence_seen", sql_seen);

@@ -4,8 +4,8 @@
  *	  which guests hold a stream on some gateway, told between gateways
  *	  with LISTEN/NOTIFY lines, and the presence events to the guest
  *	  streams of each changed guest's audience.  docs/gateway.md has the
- *	  protocol.  events.c calls it; it sends through events.h's interface
- *	  (events_guest_send) and notify.c.
+ *	  protocol.  events.c calls it; it sends lines through notify.c and
+ *	  events through struct presence_callbacks.
  */
 #ifndef PARLEY_PRESENCE_H
 #define PARLEY_PRESENCE_H
@@ -17,7 +17,14 @@
 
 #include "db/pool.h"
 
-bool		presence_setup(struct event_base *base, struct pool *pool);
+/* How presence.c sends an event to a guest's streams here (events.c's events_guest_send). */
+struct presence_callbacks
+{
+	int			(*guest_send) (const char *guest, const char *event, const char *data_json);
+};
+
+bool		presence_setup(struct event_base *base, struct pool *pool,
+						   const struct presence_callbacks *cb);
 void		presence_shutdown(void);
 
 /* A stream of guest opened or ended on this gateway. */

@@ -21,7 +21,6 @@
 
 #include <event2/event.h>
 
-#include "events.h"
 #include "hub.h"
 #include "notify.h"
 #include "typing.h"
@@ -43,6 +42,7 @@ static struct
 {
 	struct tentry *buckets[NBUCKETS];
 	struct event *sweep;
+	const struct typing_callbacks *cb;
 	struct typing_stats st;
 }			ty;
 
@@ -113,7 +113,7 @@ typing_request(const char *cid_in, const char *guest)
 	e = entry(cid, guest, false);
 	if (e == NULL || e->ok_until <= now)
 	{
-		if (events_guest_in_conversation(guest, cid) != 1)
+		if (ty.cb->in_conversation(guest, cid) != 1)
 		{
 			ty.st.checks++;
 			return false;
@@ -168,7 +168,7 @@ typing_on_line(const char *line, size_t len)
 	snprintf(data, sizeof(data),
 			 "{\"conversation_id\":\"%s\",\"guest_id\":\"%s\",\"expires_in_ms\":%d}",
 			 cid, guest, TYPING_EXPIRES_MS);
-	(void) events_conversation_send_except(cid, guest, "typing", data);
+	(void) ty.cb->send_except(cid, guest, "typing", data);
 	return true;
 }
 
@@ -206,10 +206,11 @@ typing_get_stats(struct typing_stats *st)
 }
 
 bool
-typing_setup(struct event_base *base)
+typing_setup(struct event_base *base, const struct typing_callbacks *cb)
 {
 	struct timeval tv = util_timeval_ms(SWEEP_MS);
 
+	ty.cb = cb;
 	ty.sweep = event_new(base, -1, EV_PERSIST, on_sweep, NULL);
 	return ty.sweep != NULL && evtimer_add(ty.sweep, &tv) == 0;
 }

@@ -20,7 +20,17 @@
 #define TYPING_EXPIRES_MS	5000
 #define TYPING_CACHE_MS		30000	/* how long a passed check is trusted */
 
-bool		typing_setup(struct event_base *base);
+/* What typing.c asks of events.c. */
+struct typing_callbacks
+{
+	/* send to cid's streams here but except_guest's */
+	int			(*send_except) (const char *cid, const char *except_guest, const char *event,
+								const char *data_json);
+	/* 1: a guest stream here knows guest in cid; 0 no; -1 unknown */
+	int			(*in_conversation) (const char *guest, const char *cid);
+};
+
+bool		typing_setup(struct event_base *base, const struct typing_callbacks *cb);
 void		typing_shutdown(void);
 
 /*
