@@ -123,6 +123,8 @@ CREATE TABLE parley.presence (
     updated_at   timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE parley.presence IS 'What a guest shows while online (presence_set()) and when it was last seen (presence_seen()); online itself is the gateways'' knowledge.';
+COMMENT ON COLUMN parley.presence.guest_id IS 'The guest.';
+COMMENT ON COLUMN parley.presence.updated_at IS 'When the guest last set its status or activity.';
 COMMENT ON COLUMN parley.presence.status IS 'online, away, busy or invisible (shown as offline); shown only while the guest holds a stream.';
 COMMENT ON COLUMN parley.presence.activity IS 'A JSON object of at most 1 KiB (jsonb::text), or NULL.';
 COMMENT ON COLUMN parley.presence.last_seen_at IS 'When the guest''s last stream closed (or its gateway was found dead).';

@@ -139,6 +139,19 @@ INSERT INTO templates VALUES
     ('events_changes', 'conversation_id', $$SELECT parley.events_changes(%s, 0, ARRAY['h1'])$$),
     ('events_changes', 'after_change', $$SELECT parley.events_changes(:'cid', %s::bigint, ARRAY['h1'])$$),
     ('events_changes', 'guests[1]', $$SELECT parley.events_changes(:'cid', 0, ARRAY[%s])$$),
+    ('presence_set', 'guest_id', $$SELECT parley.presence_set(%s, 'online')$$),
+    ('presence_set', 'status', $$SELECT parley.presence_set('h1', %s)$$),
+    ('presence_set', 'activity', $$SELECT parley.presence_set('h1', 'online', %s::jsonb)$$),
+    ('presence_set', 'actor', $$SELECT parley.presence_set('h1', 'online', NULL, %s)$$),
+    ('presence_set', 'online', $$SELECT parley.presence_set('h1', 'online', NULL, NULL, %s::boolean)$$),
+    ('presence_get', 'guest_id', $$SELECT parley.presence_get(%s, ARRAY['h2'])$$),
+    ('presence_get', 'ids[1]', $$SELECT parley.presence_get('h1', ARRAY[%s])$$),
+    ('presence_get', 'online[1]', $$SELECT parley.presence_get('h1', ARRAY['h2'], ARRAY[%s])$$),
+    ('presence_audience', 'guest_ids[1]', $$SELECT parley.presence_audience(ARRAY[%s])$$),
+    ('presence_audience', 'online[1]', $$SELECT parley.presence_audience(ARRAY['h1'], ARRAY[%s])$$),
+    ('presence_seen', 'guest_ids[1]', $$SELECT parley.presence_seen(ARRAY[%s])$$),
+    ('typing_check', 'conversation_id', $$SELECT parley.typing_check(%s, 'h1')$$),
+    ('typing_check', 'guest_id', $$SELECT parley.typing_check(:'cid', %s)$$),
     ('service_key_create', 'name', $$SELECT parley.service_key_create(%s)$$),
     ('service_key_revoke', 'name', $$SELECT parley.service_key_revoke(%s)$$);
 
@@ -218,7 +231,10 @@ INSERT INTO hostile_typed VALUES
     ('bigint[]', 'max', 'ARRAY[9223372036854775807]'),
     ('bigint[]', 'min', 'ARRAY[(-9223372036854775807 - 1)]'),
     ('bigint[]', 'one too many', 'ARRAY[0, 0]::bigint[]'),
-    ('bigint[]', '100k zeros', 'array_fill(0::bigint, ARRAY[100000])');
+    ('bigint[]', '100k zeros', 'array_fill(0::bigint, ARRAY[100000])'),
+    ('boolean', 'null', 'NULL::boolean'),
+    ('boolean', 'true', 'true'),
+    ('boolean', 'false', 'false');
 
 -- Each typed template has one %s: an expression of hostile_typed of its
 -- type.  events_fetch's conversation_ids get afters of the same length, so
@@ -259,7 +275,15 @@ INSERT INTO typed VALUES
     ('events_heads', 'conversation_ids', 'uuid[]', $$SELECT parley.events_heads(%s)$$),
     ('events_changes', 'conversation_id', 'uuid', $$SELECT parley.events_changes(%s, 0, ARRAY['h1'])$$),
     ('events_changes', 'after_change', 'bigint', $$SELECT parley.events_changes(:'cid', %s, ARRAY['h1'])$$),
-    ('events_changes', 'guests', 'text[]', $$SELECT parley.events_changes(:'cid', 0, %s)$$);
+    ('events_changes', 'guests', 'text[]', $$SELECT parley.events_changes(:'cid', 0, %s)$$),
+    ('presence_set', 'activity', 'jsonb', $$SELECT parley.presence_set('h1', 'away', %s)$$),
+    ('presence_set', 'online', 'boolean', $$SELECT parley.presence_set('h1', 'away', NULL, NULL, %s)$$),
+    ('presence_get', 'ids', 'text[]', $$SELECT parley.presence_get('h1', %s)$$),
+    ('presence_get', 'online', 'text[]', $$SELECT parley.presence_get('h1', ARRAY['h2'], %s)$$),
+    ('presence_audience', 'guest_ids', 'text[]', $$SELECT parley.presence_audience(%s)$$),
+    ('presence_audience', 'online', 'text[]', $$SELECT parley.presence_audience(ARRAY['h1'], %s)$$),
+    ('presence_seen', 'guest_ids', 'text[]', $$SELECT parley.presence_seen(%s)$$),
+    ('typing_check', 'conversation_id', 'uuid', $$SELECT parley.typing_check(%s, 'h1')$$);
 
 -- psql variables are not expanded inside dollar quotes: put the id in.
 UPDATE templates SET q = replace(q, ':''cid''', quote_literal(:'cid'));
