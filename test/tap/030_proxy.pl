@@ -28,7 +28,7 @@ my $nshards = 4;
 # extension).
 my @suites = qw(001_api.pl 002_malformed.pl 003_keys_ops.pl 004_lifecycle.pl
   007_events.pl 008_events_direct.pl 009_pipeline.pl 012_ratelimit_keys.pl 017_contract.pl
-  018_sessions.pl 020_friends.pl);
+  018_sessions.pl 020_friends.pl 026_presence.pl);
 # They run PARLEY_PROXY_JOBS (default 2) at a time, each its own process and
 # cluster; the results are reported in the order above.
 my $jobs = $ENV{PARLEY_PROXY_JOBS} || 2;
