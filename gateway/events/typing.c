@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "hub.h"
@@ -28,6 +29,8 @@
 
 #define NBUCKETS	4096
 #define SWEEP_MS	10000
+#define BATCH_MS	200			/* T lines wait this long to share a pg_notify */
+#define PENDING_MAX	(256 * 1024)
 
 struct tentry
 {
@@ -42,6 +45,8 @@ static struct
 {
 	struct tentry *buckets[NBUCKETS];
 	struct event *sweep;
+	struct event *batch;
+	struct evbuffer *pending;	/* T lines not handed to notify.c yet */
 	const struct typing_callbacks *cb;
 	struct typing_stats st;
 }			ty;
@@ -96,8 +101,37 @@ forward(struct tentry *e, int64_t now)
 		return;
 	e->last_forward = now;
 	ty.st.forwarded++;
-	snprintf(line, sizeof(line), "T %s %s", e->cid, e->guest);
-	notify_queue_line(line);
+	snprintf(line, sizeof(line), "T %s %s\n", e->cid, e->guest);
+	if (evbuffer_get_length(ty.pending) < PENDING_MAX)
+		evbuffer_add(ty.pending, line, strlen(line));
+	if (!evtimer_pending(ty.batch, NULL))
+	{
+		struct timeval tv = util_timeval_ms(BATCH_MS);
+
+		evtimer_add(ty.batch, &tv);
+	}
+}
+
+/*
+ * Every BATCH_MS the typing lines go to notify.c at once, so that 1,000
+ * guests typing cost a few pg_notify a second, not one per
+ * PARLEY_EVENTS_BATCH_MS; a typing indicator can wait 200 ms.
+ */
+static void
+on_batch(evutil_socket_t fd, short what, void *arg)
+{
+	size_t		len = evbuffer_get_length(ty.pending);
+	char	   *text;
+
+	(void) fd;
+	(void) what;
+	(void) arg;
+	if (len == 0)
+		return;
+	text = (char *) evbuffer_pullup(ty.pending, -1);
+	text[len - 1] = '\0';		/* the last newline: notify.c adds its own */
+	notify_queue_line(text);
+	evbuffer_drain(ty.pending, len);
 }
 
 bool
@@ -212,7 +246,10 @@ typing_setup(struct event_base *base, const struct typing_callbacks *cb)
 
 	ty.cb = cb;
 	ty.sweep = event_new(base, -1, EV_PERSIST, on_sweep, NULL);
-	return ty.sweep != NULL && evtimer_add(ty.sweep, &tv) == 0;
+	ty.batch = evtimer_new(base, on_batch, NULL);
+	ty.pending = evbuffer_new();
+	return ty.sweep != NULL && ty.batch != NULL && ty.pending != NULL &&
+		evtimer_add(ty.sweep, &tv) == 0;
 }
 
 void
@@ -220,6 +257,10 @@ typing_shutdown(void)
 {
 	if (ty.sweep)
 		event_free(ty.sweep);
+	if (ty.batch)
+		event_free(ty.batch);
+	if (ty.pending)
+		evbuffer_free(ty.pending);
 	for (int b = 0; b < NBUCKETS; b++)
 		while (ty.buckets[b] != NULL)
 		{
