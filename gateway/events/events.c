@@ -372,6 +372,16 @@ events_get_stats(struct events_stats *st)
 	st->dropped = hub_dropped();
 	st->fetches = deliver_fetches() + changes_fetches();
 	st->direct = deliver_direct();
+	{
+		struct typing_stats ts;
+
+		typing_get_stats(&ts);
+		st->typing_requests = ts.requests;
+		st->typing_forwarded = ts.forwarded;
+		st->typing_checks = ts.checks;
+		st->presence_online = presence_count_online();
+		st->presence_gateways = presence_count_gateways();
+	}
 }
 
 void

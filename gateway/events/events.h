@@ -73,6 +73,11 @@ struct events_stats
 	unsigned long long fetches;	/* round trips of events_fetch and events_changes */
 	unsigned long long direct;	/* messages sent from a post's own reply */
 	unsigned long long dropped;	/* slow consumers disconnected */
+	int			presence_online;	/* guests online in the deployment, as known here */
+	int			presence_gateways;	/* gateways heard (this one included) */
+	unsigned long long typing_requests; /* POST .../typing */
+	unsigned long long typing_forwarded;	/* of them, sent on (not throttled) */
+	unsigned long long typing_checks;	/* of them, run as typing_check (not cached) */
 };
 void		events_get_stats(struct events_stats *st);
 

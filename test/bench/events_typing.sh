@@ -5,8 +5,8 @@
 # random guest in its own conversation) after one warm-up request each.
 # Reported side by side: the database's transactions per second
 # (pg_stat_database xact_commit + xact_rollback, which counts every
-# statement of the gateway: each is its own transaction) and the calls of
-# parley.typing_check (pg_stat_user_functions, track_functions = all)
+# statement of the gateway: each is its own transaction) and the typing
+# checks the gateway ran (parley_typing_checks_total of /metrics)
 # during DURATION s without typing and during DURATION s of typing.  What
 # remains with typing is the batched pg_notify of the T lines (one per
 # PARLEY_EVENTS_BATCH_MS at most), not a statement per keystroke.
@@ -52,7 +52,6 @@ echo "== typing bench: cluster and data"
 cluster_start "$work/pg"
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 key=$(cluster_parley_setup 200 typing-bench)
-psql -c "ALTER SYSTEM SET track_functions = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
 export PARLEY_KEY=$key
 
 # 100 groups of 10: guest t<i>_<j> (j = 0..9) in group i, owned by t<i>_0.
@@ -92,14 +91,14 @@ until grep -q READY "$work/load"; do
     sleep 0.2   # polling the tool's output with a deadline
 done
 
-# xacts and typing_check calls so far, "xacts checks"
+# xacts of the database and typing checks of the gateway so far, "xacts checks"
 counters() {
-    psql -Atc "SELECT (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'postgres'),
-                      coalesce((SELECT calls FROM pg_stat_user_functions WHERE schemaname = 'parley' AND funcname = 'typing_check'), 0)" |
-        tr '|' ' '
+    echo "$(psql -Atc "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'postgres'") $(
+        curl -s "$url/metrics" | awk '/^parley_typing_checks_total / { print $2 }')"
 }
-# the statistics of other backends reach pg_stat_database when they report
-# (at most every second, PGSTAT_MIN_INTERVAL); each window is long enough.
+# The statistics of other backends reach pg_stat_database when they report:
+# a busy backend at most every second, an idle one within 10 s
+# (PGSTAT_IDLE_INTERVAL); windows start 11 s after the load before them.
 window() { # LABEL: prints "xact/s checks" over DURATION s, $1 running in the background
     local x0 c0 x1 c1
     read -r x0 c0 < <(counters)
@@ -108,25 +107,26 @@ window() { # LABEL: prints "xact/s checks" over DURATION s, $1 running in the ba
     else
         sleep "$DURATION"   # the idle window itself: nothing to wait for
     fi
-    sleep 1.5               # let the last counters report (PGSTAT_MIN_INTERVAL)
+    sleep 1.5               # busy backends report within a second (PGSTAT_MIN_INTERVAL)
     read -r x1 c1 < <(counters)
     # the two counter queries are transactions themselves: take them out
     echo "$(( (x1 - x0 - 2) / DURATION )) $((c1 - c0))"
 }
 
 echo "== typing from 1,000 guests in 100 conversations (1,000 streams held; wrk -c $CLIENTS -d ${DURATION}s)"
+sleep 11    # the subscribe checks' statistics report first (PGSTAT_IDLE_INTERVAL)
 read -r idle_xps idle_checks < <(window idle)
 # warm-up: one typing per guest (the participant check runs once each, then is cached)
 # (in parallel: the checks are trusted 30 s, the window must start well within that)
 sed "s|^|$url|" "$work/typing_paths" |
     xargs -P 16 -n 50 curl -s -o /dev/null -X POST -H "Authorization: Bearer $key"
-sleep 1.5   # let the warm-up's counters report before the window reads them (PGSTAT_MIN_INTERVAL)
+sleep 11    # let the warm-up's statistics report before the window reads them (PGSTAT_IDLE_INTERVAL)
 read -r typing_xps typing_checks < <(window typing)
 rps=$(awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
                        printf "%.0f (non-2xx %d, p99 %.1f ms)", v["requests"] / (v["duration_us"] / 1e6), v["non2xx"], v["p99_us"] / 1000 }' "$work/wrk.out")
 received=$(sed -n 's/^received=//p' "$work/load" | tail -1)
 printf '   %-28s %12s %14s\n' "" "no typing" "typing"
 printf '   %-28s %12s %14s\n' "database xacts/s" "$idle_xps" "$typing_xps"
-printf '   %-28s %12s %14s\n' "typing_check calls" "$idle_checks" "$typing_checks"
+printf '   %-28s %12s %14s\n' "typing checks run" "$idle_checks" "$typing_checks"
 echo "   typing requests/s: $rps"
 echo "   (the xacts with typing are the batched pg_notify of the forwarded typing, at most one per PARLEY_EVENTS_BATCH_MS)"

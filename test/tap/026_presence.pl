@@ -57,6 +57,9 @@ sub of_kind { my ($s, $kind) = @_; $s->pump(0); return grep { ($_->{event} // ''
 # presence events are checked when this gateway has them.
 my $guest_streams = $gw1->req(GET => '/v1/guests/ben/events?after=x')->{status} != 404;
 
+ok(ParleyTest::poll_until(sub { $gw1->metric('parley_presence_gateways') == 2 && $gw2->metric('parley_presence_gateways') == 2 }, 15),
+	'each gateway hears the other');
+
 # --- GET: shape, unknown ids left out, offline at first -----------------------
 $r = $gw2->req(GET => '/v1/presence?as=ben&ids=ann,nobody,cat');
 is($r->{status}, 200, 'GET presence') or diag($r->{body});
@@ -159,10 +162,12 @@ if ($ben_guest)
 }
 # a burst within 2 s on the same gateway: none forwarded (the throttle is
 # kept per gateway, API.md section 8's fine points)
+my $checks = $gw1->metric('parley_typing_checks_total');
 for (1 .. 5)
 {
 	is($gw1->req(POST => "/v1/conversations/$group/typing?as=ann")->{status}, 204, 'typing again: 204');
 }
+is($gw1->metric('parley_typing_checks_total'), $checks, 'the cached check: no statement for them');
 $ann1->pump(0.5);
 $ben2->pump(0.5);
 if (time - $t_first < 1.9)
