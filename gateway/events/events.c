@@ -504,6 +504,7 @@ events_setup(struct event_base *base, struct pool *pool)
 void
 events_shutdown(void)
 {
+	presence_leaving();
 	events_close_all();
 	events_set_stream_watch(NULL);
 	presence_shutdown();

@@ -15,9 +15,13 @@
  *	                             is not seen as offline and online again)
  *	 H <gw> <gen> <guest>...     heartbeat: gw's whole online set, in lines
  *	                             of at most PRESENCE_LINE_MAX bytes...
- *	 Z <gw> <gen>                ...ended by this one: the receiver replaces
- *	                             gw's bits by the set (repairs lost lines)
+ *	 Z <gw> <gen> <n>            ...ended by this one: when all n ids came,
+ *	                             the receiver replaces gw's bits by the set
+ *	                             (repairs lost lines)
  *	 Q <gw>                      gw started: send your heartbeat now
+ *	 X <gw>                      gw is stopping (SIGTERM): its guests leave
+ *	                             now (best effort: sent straight on the
+ *	                             listener's connection when it is free)
  *	 P <guest>                   guest's status or activity changed (PUT)
  *
  * gw is a random id each gateway draws at start.  A gateway that is not
@@ -49,6 +53,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "db/listen.h"
 #include "log.h"
 #include "notify.h"
 #include "presence.h"
@@ -91,6 +96,7 @@ struct pgw
 	bool		used;
 	int64_t		last_heard;		/* ms */
 	uint32_t	gen;			/* of the heartbeat being received */
+	uint32_t	received;		/* ids of it received so far */
 };
 
 static struct
@@ -481,6 +487,32 @@ record_seen(char *arg, pool_done_fn done)
 	return pr.seen_running;
 }
 
+/*
+ * Gateway slot is gone (not heard for PRESENCE_EXPIRE_MS, or it said X):
+ * its guests leave, and the live gateway with the smallest id records
+ * their last_seen_at.
+ */
+static void
+gw_gone(int slot)
+{
+	struct evbuffer *offline = evbuffer_new();
+	char	   *a;
+
+	if (offline == NULL)
+	{
+		gw_forget(slot, NULL);
+		return;
+	}
+	util_array_begin(offline);
+	gw_forget(slot, offline);
+	a = util_array_end(offline);
+	if (a != NULL && strcmp(a, "{}") != 0 && gw_smallest() && !pr.seen_running)
+		(void) record_seen(a, on_seen_done);	/* takes a over */
+	else
+		free(a);
+	evbuffer_free(offline);
+}
+
 /* ---- the tick: graces, expiry ---------------------------------------------- */
 
 static void
@@ -546,31 +578,11 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		pr.last_expired_check = now;
 		for (int i = 1; i < PRESENCE_MAX_GW; i++)
 		{
-			struct evbuffer *offline;
-			char	   *a;
-
 			if (!pr.gw[i].used || now - pr.gw[i].last_heard < PRESENCE_EXPIRE_MS)
 				continue;
 			log_warn("presence: gateway %s not heard for %d s: its guests are offline",
 					 pr.gw[i].id, PRESENCE_EXPIRE_MS / 1000);
-			offline = evbuffer_new();
-			if (offline == NULL)
-			{
-				gw_forget(i, NULL);
-				continue;
-			}
-			util_array_begin(offline);
-			gw_forget(i, offline);
-			a = util_array_end(offline);
-			/* One gateway records last_seen_at for the dead one's guests. */
-			if (a != NULL && strcmp(a, "{}") != 0 && gw_smallest() && !pr.seen_running)
-			{
-				if (!record_seen(a, on_seen_done))
-					a = NULL;	/* taken over (and freed) */
-			}
-			else
-				free(a);
-			evbuffer_free(offline);
+			gw_gone(i);
 		}
 	}
 }
@@ -582,6 +594,8 @@ send_heartbeat(void)
 {
 	char		head[64];
 	size_t		headlen;
+
+	uint32_t	n_ids = 0;
 
 	pr.gen++;
 	headlen = (size_t) snprintf(head, sizeof(head), "H %s %" PRIu32, pr.gw[0].id, pr.gen);
@@ -604,6 +618,7 @@ send_heartbeat(void)
 			}
 			evbuffer_add(pr.scratch, " ", 1);
 			evbuffer_add(pr.scratch, g->id, n);
+			n_ids++;
 		}
 	if (evbuffer_get_length(pr.scratch) > headlen)
 	{
@@ -611,7 +626,7 @@ send_heartbeat(void)
 		send_line((const char *) evbuffer_pullup(pr.scratch, -1));
 	}
 	evbuffer_drain(pr.scratch, evbuffer_get_length(pr.scratch));
-	snprintf(head, sizeof(head), "Z %s %" PRIu32, pr.gw[0].id, pr.gen);
+	snprintf(head, sizeof(head), "Z %s %" PRIu32 " %" PRIu32, pr.gw[0].id, pr.gen, n_ids);
 	send_line(head);
 }
 
@@ -649,10 +664,11 @@ next_word(const char **p, const char *end, const char **w, size_t *n)
 
 /* Z: gw's heartbeat gen is complete: its bits become the set received. */
 static void
-heartbeat_end(int slot, uint32_t gen)
+heartbeat_end(int slot, uint32_t gen, uint32_t count)
 {
 	uint64_t	bit = UINT64_C(1) << slot;
-	bool		complete = pr.gw[slot].gen == gen;
+	bool		complete = (count == 0 || pr.gw[slot].gen == gen) &&
+		pr.gw[slot].received == count;
 
 	for (int b = 0; b < NBUCKETS; b++)
 	{
@@ -670,6 +686,7 @@ heartbeat_end(int slot, uint32_t gen)
 		}
 	}
 	pr.gw[slot].gen = 0;
+	pr.gw[slot].received = 0;
 }
 
 bool
@@ -734,6 +751,7 @@ presence_on_line(const char *line, size_t len)
 						for (struct pguest *g = pr.buckets[b]; g != NULL; g = g->hnext)
 							g->build &= ~bit;
 					pr.gw[slot].gen = gen;
+					pr.gw[slot].received = 0;
 				}
 				while (next_word(&p, end, &w, &n))
 				{
@@ -741,6 +759,7 @@ presence_on_line(const char *line, size_t len)
 
 					if (g != NULL)
 						g->build |= bit;
+					pr.gw[slot].received++;
 				}
 			}
 			break;
@@ -748,14 +767,16 @@ presence_on_line(const char *line, size_t len)
 			if (next_word(&p, end, &w, &n))
 			{
 				uint32_t	gen = (uint32_t) strtoul(w, NULL, 10);
+				uint32_t	count = 0;
 
-				if (pr.gw[slot].gen == 0 && gen != 0)
-				{
-					/* an empty set: no H line came */
-					pr.gw[slot].gen = gen;
-				}
-				heartbeat_end(slot, gen);
+				if (next_word(&p, end, &w, &n))
+					count = (uint32_t) strtoul(w, NULL, 10);
+				/* applied only when every id of the set arrived (none lost) */
+				heartbeat_end(slot, gen, count);
 			}
+			break;
+		case 'X':
+			gw_gone(slot);
 			break;
 		case 'Q':
 			{
@@ -872,6 +893,17 @@ presence_count_gateways(void)
 	for (int i = 0; i < PRESENCE_MAX_GW; i++)
 		n += pr.gw[i].used;
 	return n;
+}
+
+void
+presence_leaving(void)
+{
+	char		line[GW_ID_LEN + 4];
+
+	if (!pr.enabled || !listen_ready())
+		return;
+	snprintf(line, sizeof(line), "X %s", pr.gw[0].id);
+	(void) listen_send(line);
 }
 
 /* ---- setup ----------------------------------------------------------------- */

@@ -46,6 +46,9 @@ bool		presence_online(const char *guest);
  */
 char	   *presence_online_among(const char *ids);
 
+/* The gateway stops: tell the others its guests leave (best effort). */
+void		presence_leaving(void);
+
 /* For /metrics and tests: guests online in the deployment, gateways heard. */
 int			presence_count_online(void);
 int			presence_count_gateways(void);

@@ -18,7 +18,7 @@
 
 #define TYPING_THROTTLE_MS	2000
 #define TYPING_EXPIRES_MS	5000
-#define TYPING_CACHE_MS		30000	/* how long a passed check is trusted */
+#define TYPING_CACHE_MS		60000	/* how long a passed check is trusted */
 
 /* What typing.c asks of events.c. */
 struct typing_callbacks

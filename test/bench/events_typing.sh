@@ -117,7 +117,7 @@ echo "== typing from 1,000 guests in 100 conversations (1,000 streams held; wrk 
 sleep 11    # the subscribe checks' statistics report first (PGSTAT_IDLE_INTERVAL)
 read -r idle_xps idle_checks < <(window idle)
 # warm-up: one typing per guest (the participant check runs once each, then is cached)
-# (in parallel: the checks are trusted 30 s, the window must start well within that)
+# (in parallel: the checks are trusted 60 s, the window must end well within that)
 sed "s|^|$url|" "$work/typing_paths" |
     xargs -P 16 -n 50 curl -s -o /dev/null -X POST -H "Authorization: Bearer $key"
 sleep 11    # let the warm-up's statistics report before the window reads them (PGSTAT_IDLE_INTERVAL)
