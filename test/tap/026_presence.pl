@@ -28,6 +28,7 @@ is($gw1->req(PUT => '/v1/guests/ann/friends/ben')->{status}, 201, 'ann asks ben'
 is($gw1->req(PUT => '/v1/guests/ben/friends/ann')->{status}, 200, 'ben accepts');
 my $r = $gw1->req(POST => '/v1/conversations?as=ann', { kind => 'direct', participants => ['cat'] });
 is($r->{status}, 201, 'ann and cat: a direct conversation');
+my $direct = $r->{json}{id};
 $r = $gw1->req(POST => '/v1/conversations?as=ann', { kind => 'group', participants => [qw(ben cat)] });
 is($r->{status}, 201, 'a group of ann, ben and cat');
 my $group = $r->{json}{id};
@@ -208,6 +209,18 @@ my $took = time - $t0;
 diag(sprintf('offline after %.2f s', $took));
 ok($took < 2.5, 'within 2 s (and a poll)');
 like(presence($gw1, 'ben', 'ann')->{ann}{last_seen_at} // '', $ts_re, 'last_seen_at recorded');
+
+# --- SIGTERM: a stopping gateway's guests leave at once --------------------------------
+my $gw3 = ParleyTest->start(node => $node, key => $key, name => 'presence3');
+my $cat3 = stream($gw3, "/v1/conversations/$direct/events?as=cat");
+ok(ParleyTest::poll_until(sub { status_of($gw1, 'ann', 'cat') eq 'away' }, 10), 'cat online (away, as it set) through gateway 3');
+$gw3->stop('presence3');
+$t0 = time;
+ok(ParleyTest::poll_until(sub { status_of($gw1, 'ann', 'cat') eq 'offline' }, 35), 'gateway 3 stopped: cat offline on gateway 1');
+$took = time - $t0;
+diag(sprintf('offline after the SIGTERM in %.1f s', $took));
+ok($took < 5, 'at once (the gateway said it stops), not after the expiry');
+$cat3->close;
 
 # --- SIGKILL of a gateway: its guests offline within 30 s -----------------------------
 my $eve2 = stream($gw2, "/v1/conversations/$group/events?as=ben");
