@@ -77,7 +77,8 @@ static ParleyQuery q_guest_exists = {
  */
 static ParleyQuery q_audience = {
 	"SELECT " PRESENCE_COLUMNS ", g.guest_id = ANY($2), false,"
-	"  ARRAY(SELECT f.other_id FROM parley.friendships f"
+	"  ARRAY(SELECT a.v FROM ("
+	"        SELECT f.other_id FROM parley.friendships f"
 	"         WHERE f.guest_id = g.guest_id AND f.status = 'accepted'"
 	"        UNION"
 	"        SELECT o.guest_id FROM parley.participants me"
@@ -86,7 +87,8 @@ static ParleyQuery q_audience = {
 	"                                    AND o.guest_id <> me.guest_id"
 	"         WHERE me.guest_id = g.guest_id"
 	"        EXCEPT"
-	"        SELECT b.other_id FROM parley.blocks b WHERE b.guest_id = g.guest_id)"
+	"        SELECT b.other_id FROM parley.blocks b WHERE b.guest_id = g.guest_id"
+	"        ) AS a(v) ORDER BY a.v)"
 	" FROM parley.guests g LEFT JOIN parley.presence p ON p.guest_id = g.guest_id"
 	" WHERE g.guest_id = ANY($1)"
 	" ORDER BY g.guest_id",
