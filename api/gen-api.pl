@@ -181,7 +181,7 @@ sub parse_table
 			}
 			$fn->{proxy} = \%p;
 		}
-		elsif ($route && $line =~ /^\s+([a-z_][a-z0-9_]*)\s+(path|query|body)\s*(.*?)\s*$/)
+		elsif ($route && $line =~ /^\s+([a-z_][a-z0-9_]*)\s+(path|query|body|gateway)\s*(.*?)\s*$/)
 		{
 			my ($arg, $src, $rest) = ($1, $2, $3);
 			my $b = {arg => $arg, source => $src};
@@ -320,6 +320,8 @@ sub bind_expr
 {
 	my ($a, $b, $n) = @_;
 	my $t = $a->{type};
+	return "\$${n}::$t" if $b->{source} eq 'gateway';
+	return "pg_catalog.string_to_array(\$$n, ',')" if $b->{source} eq 'query' && $t eq 'text[]';
 	if ($b->{source} ne 'body')
 	{
 		return "\$$n" if $t eq 'text';
@@ -380,7 +382,7 @@ sub route_row
 	for my $a (@{ $f->{args} })
 	{
 		my $b = $bound{ $a->{name} } or next;
-		if ($b->{source} eq 'query')
+		if ($b->{source} eq 'query' || $b->{source} eq 'gateway')
 		{
 			push @params, $b;
 			$number{ $a->{name} } = scalar @params;
@@ -463,6 +465,11 @@ sub route_row
 		if ($b->{source} eq 'body-seq')
 		{
 			push @prow, "\t\t\t{.source = PARAM_BODY_SEQ, .name = " . c_string($b->{name}) . "},\n";
+			next;
+		}
+		if ($b->{source} eq 'gateway')
+		{
+			push @prow, "\t\t\t{.source = PARAM_GATEWAY, .name = " . c_string($b->{name}) . "},\n";
 			next;
 		}
 		my $t = $arg{ $b->{arg} }{type};

@@ -642,3 +642,90 @@ CREATE OR REPLACE FUNCTION parley.conversation_list(guest_id text, before text D
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'conversation_list_v0_4'
 LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- section 8: presence and typing
+-- Who is online is not stored: the gateways know it (streams) and tell each
+-- other with LISTEN/NOTIFY (docs/gateway.md).  parley.presence holds what a
+-- guest sets (PUT .../presence) and when it was last seen, written when it
+-- goes offline, never per event.  extension/presence.c states the rules.
+CREATE TABLE parley.presence (
+    guest_id     text        PRIMARY KEY REFERENCES parley.guests (guest_id) ON DELETE CASCADE,
+    status       text        NOT NULL DEFAULT 'online' CHECK (status IN ('online', 'away', 'busy', 'invisible')),
+    activity     jsonb,
+    last_seen_at timestamptz,
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE parley.presence IS 'What a guest shows while online (presence_set()) and when it was last seen (presence_seen()); online itself is the gateways'' knowledge.';
+COMMENT ON COLUMN parley.presence.guest_id IS 'The guest.';
+COMMENT ON COLUMN parley.presence.updated_at IS 'When the guest last set its status or activity.';
+COMMENT ON COLUMN parley.presence.status IS 'online, away, busy or invisible (shown as offline); shown only while the guest holds a stream.';
+COMMENT ON COLUMN parley.presence.activity IS 'A JSON object of at most 1 KiB (jsonb::text), or NULL.';
+COMMENT ON COLUMN parley.presence.last_seen_at IS 'When the guest''s last stream closed (or its gateway was found dead).';
+SELECT pg_catalog.pg_extension_config_dump('parley.presence', '');
+
+CREATE FUNCTION parley.presence_set(guest_id text, status text, activity jsonb DEFAULT NULL,
+                                    actor text DEFAULT NULL, online boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'presence_set'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.presence_set(text, text, jsonb, text, boolean) IS 'Set the status (online, away, busy, invisible) and activity (NULL keeps it, JSON null clears it) a guest shows; answers its presence as others see it.  actor: the acting guest, who may set only its own; online: whether it holds a stream (the gateway knows).';
+
+CREATE FUNCTION parley.presence_get(guest_id text, ids text[], online text[] DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'presence_get'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.presence_get(text, text[], text[]) IS '{"presence": [...]}: the presence of 1-100 guests as guest_id sees it (blocks and invisible show offline), unknown ids left out; online: the ids the gateways know online.';
+
+CREATE FUNCTION parley.presence_audience(guest_ids text[], online text[] DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'presence_audience'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.presence_audience(text[], text[]) IS 'For a gateway whose guests'' presence changed: each guest as others see it and its audience (friends, direct partners, none across a block).';
+
+CREATE FUNCTION parley.presence_seen(guest_ids text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'presence_seen'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.presence_seen(text[]) IS 'For a gateway: these guests went offline now (last_seen_at).';
+
+CREATE FUNCTION parley.typing_check(conversation_id uuid, guest_id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'typing_check'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION parley.typing_check(uuid, text) IS 'May guest_id send typing in the conversation (404, 403)?  Writes nothing; the gateway caches a yes.';
+
+REVOKE ALL ON FUNCTION
+    parley.presence_set(text, text, jsonb, text, boolean),
+    parley.presence_get(text, text[], text[]),
+    parley.presence_audience(text[], text[]),
+    parley.presence_seen(text[]),
+    parley.typing_check(uuid, text)
+FROM PUBLIC;
+
+DO $$
+DECLARE
+    r name;
+BEGIN
+    FOR r IN
+        SELECT a.rolname FROM pg_catalog.pg_roles a
+         WHERE NOT a.rolsuper
+           AND pg_catalog.has_function_privilege(a.oid, 'parley.guest_upsert(text, text, jsonb, text)', 'EXECUTE')
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION parley.presence_set(text, text, jsonb, text, boolean),'
+                                  ' parley.presence_get(text, text[], text[]),'
+                                  ' parley.presence_audience(text[], text[]),'
+                                  ' parley.presence_seen(text[]),'
+                                  ' parley.typing_check(uuid, text) TO %I', r);
+    END LOOP;
+END
+$$;
+
+-- As above: the grants just copied to gateway roles are not the extension's own.
+UPDATE pg_catalog.pg_init_privs i
+   SET initprivs = ARRAY(SELECT a FROM pg_catalog.unnest(i.initprivs) AS a
+                          WHERE (SELECT e.grantee FROM pg_catalog.aclexplode(ARRAY[a]) AS e LIMIT 1)
+                                IN (0, p.proowner))
+  FROM pg_catalog.pg_proc p
+ WHERE i.classoid = 'pg_catalog.pg_proc'::regclass AND i.objoid = p.oid AND i.objsubid = 0
+   AND p.pronamespace = 'parley'::regnamespace
+   AND p.proname IN ('presence_set', 'presence_get', 'presence_audience', 'presence_seen', 'typing_check');

@@ -180,6 +180,19 @@ INSERT INTO templates VALUES
     ('events_guests_fetch', 'afters[1]', $$SELECT count(*) FROM parley.events_guests_fetch(ARRAY['h1'], ARRAY[%s])$$),
     ('events_guests_fetch', 'limit', $$SELECT count(*) FROM parley.events_guests_fetch(ARRAY['h1'], ARRAY[NULL::text], %s::int)$$),
     ('conversation_touched', 'conversation_id', $$SELECT parley.conversation_touched(%s::uuid)$$),
+    ('presence_set', 'guest_id', $$SELECT parley.presence_set(%s, 'online')$$),
+    ('presence_set', 'status', $$SELECT parley.presence_set('h1', %s)$$),
+    ('presence_set', 'activity', $$SELECT parley.presence_set('h1', 'online', %s::jsonb)$$),
+    ('presence_set', 'actor', $$SELECT parley.presence_set('h1', 'online', NULL, %s)$$),
+    ('presence_set', 'online', $$SELECT parley.presence_set('h1', 'online', NULL, NULL, %s::boolean)$$),
+    ('presence_get', 'guest_id', $$SELECT parley.presence_get(%s, ARRAY['h2'])$$),
+    ('presence_get', 'ids[1]', $$SELECT parley.presence_get('h1', ARRAY[%s])$$),
+    ('presence_get', 'online[1]', $$SELECT parley.presence_get('h1', ARRAY['h2'], ARRAY[%s])$$),
+    ('presence_audience', 'guest_ids[1]', $$SELECT parley.presence_audience(ARRAY[%s])$$),
+    ('presence_audience', 'online[1]', $$SELECT parley.presence_audience(ARRAY['h1'], ARRAY[%s])$$),
+    ('presence_seen', 'guest_ids[1]', $$SELECT parley.presence_seen(ARRAY[%s])$$),
+    ('typing_check', 'conversation_id', $$SELECT parley.typing_check(%s, 'h1')$$),
+    ('typing_check', 'guest_id', $$SELECT parley.typing_check(:'cid', %s)$$),
     ('service_key_create', 'name', $$SELECT parley.service_key_create(%s)$$),
     ('service_key_revoke', 'name', $$SELECT parley.service_key_revoke(%s)$$),
     -- 0.5.0 conversation_update, 0.6.0 moderation and filters
@@ -414,6 +427,16 @@ INSERT INTO typed VALUES
     ('events_guests_fetch', 'afters', 'text[]', $$SELECT count(*) FROM parley.events_guests_fetch(ARRAY['h1'], %s)$$),
     ('events_guests_fetch', 'limit', 'integer', $$SELECT count(*) FROM parley.events_guests_fetch(ARRAY['h1'], ARRAY[NULL::text], %s)$$),
     ('conversation_touched', 'conversation_id', 'uuid', $$SELECT parley.conversation_touched(%s)$$);
+-- 0.4.0 presence and typing
+INSERT INTO typed VALUES
+    ('presence_set', 'activity', 'jsonb', $$SELECT parley.presence_set('h1', 'away', %s)$$),
+    ('presence_set', 'online', 'boolean', $$SELECT parley.presence_set('h1', 'away', NULL, NULL, %s)$$),
+    ('presence_get', 'ids', 'text[]', $$SELECT parley.presence_get('h1', %s)$$),
+    ('presence_get', 'online', 'text[]', $$SELECT parley.presence_get('h1', ARRAY['h2'], %s)$$),
+    ('presence_audience', 'guest_ids', 'text[]', $$SELECT parley.presence_audience(%s)$$),
+    ('presence_audience', 'online', 'text[]', $$SELECT parley.presence_audience(ARRAY['h1'], %s)$$),
+    ('presence_seen', 'guest_ids', 'text[]', $$SELECT parley.presence_seen(%s)$$),
+    ('typing_check', 'conversation_id', 'uuid', $$SELECT parley.typing_check(%s, 'h1')$$);
 
 -- psql variables are not expanded inside dollar quotes: put the id in.
 UPDATE templates SET q = replace(q, ':''cid''', quote_literal(:'cid'));

@@ -61,8 +61,10 @@
 #include "log.h"
 #include "notify.h"
 #include "poll.h"
+#include "presence.h"
 #include "sse.h"
 #include "subscribe.h"
+#include "typing.h"
 #include "util.h"
 
 /*
@@ -241,6 +243,9 @@ on_notify(const char *payload)
 			buf[len] = '\0';
 			guest_line(buf);
 		}
+		/* Upper case: presence's and typing's lines (presence.c, typing.c). */
+		else if (len > 0 && *line >= 'A' && *line <= 'Z')
+			(void) (presence_on_line(line, len) || typing_on_line(line, len));
 		else if (len < sizeof(buf))
 		{
 			memcpy(buf, line, len);
@@ -259,6 +264,9 @@ on_notify(const char *payload)
 				else if (kind == 'e' || kind == 'd' || kind == 'r')
 				{
 					struct hub_conv *c = hub_conv_find(cid);
+
+					if (kind == 'r' && nf == 3)
+						typing_forget(cid, arg);
 
 					if (c != NULL)
 						changes_kick(c, 0);
@@ -390,6 +398,16 @@ events_after_write(const char *route, const char *const *values,
 
 	if (!config.events)
 		return;
+	if (strcmp(route, "presence_set") == 0)
+	{
+		presence_changed(values[0]);
+		return;
+	}
+	if (strcmp(route, "typing_check") == 0)
+	{
+		typing_checked(values[0], values[1]);
+		return;
+	}
 	if (guest_after_write(route, values, body, body_len))
 		return;
 	if (strcmp(route, "message_post") == 0)
@@ -587,6 +605,16 @@ events_get_stats(struct events_stats *st)
 	st->dropped = hub_dropped();
 	st->fetches = deliver_fetches() + changes_fetches();
 	st->direct = deliver_direct();
+	{
+		struct typing_stats ts;
+
+		typing_get_stats(&ts);
+		st->typing_requests = ts.requests;
+		st->typing_forwarded = ts.forwarded;
+		st->typing_checks = ts.checks;
+		st->presence_online = presence_count_online();
+		st->presence_gateways = presence_count_gateways();
+	}
 }
 
 void
@@ -608,6 +636,47 @@ events_close_all(void)
 	}
 }
 
+/* ---- presence and typing --------------------------------------------------- */
+
+static void
+presence_opened(const char *guest, void *arg)
+{
+	(void) arg;
+	presence_stream_opened(guest);
+}
+
+static void
+presence_closed(const char *guest, void *arg)
+{
+	(void) arg;
+	presence_stream_closed(guest);
+}
+
+char *
+events_gateway_value(const char *route, const char *name, const char *const *values, int nvalues)
+{
+	if (strcmp(name, "online") != 0)
+		return NULL;
+	if (strcmp(route, "presence_set") == 0 && nvalues >= 1 && values[0] != NULL)
+		return strdup(ev.enabled && presence_online(values[0]) ? "true" : "false");
+	if (strcmp(route, "presence_get") == 0 && nvalues >= 2)
+		return ev.enabled ? presence_online_among(values[1]) : strdup("{}");
+	return NULL;
+}
+
+/* typing.c's callbacks name the guest first, as the rest of typing.c does. */
+static int
+typing_in_conversation(const char *guest, const char *cid)
+{
+	return events_guest_in_conversation(guest, cid);
+}
+
+bool
+events_typing(const char *cid, const char *guest)
+{
+	return ev.enabled && typing_request(cid, guest);
+}
+
 /* ---- setup ---------------------------------------------------------------- */
 
 bool
@@ -621,6 +690,17 @@ events_setup(struct event_base *base, struct pool *pool)
 	static const struct poll_callbacks poll_cb = {
 		.ids = hub_conv_ids,
 		.head = head_seen,
+	};
+	static const struct presence_callbacks presence_cb = {
+		.guest_send = events_guest_send,
+	};
+	static const struct typing_callbacks typing_cb = {
+		.send_except = events_conversation_send_except,
+		.in_conversation = typing_in_conversation,
+	};
+	static const struct events_stream_watch presence_watch = {
+		.opened = presence_opened,
+		.closed = presence_closed,
 	};
 	static const struct subscribe_callbacks subscribe_cb = {
 		.accepted = on_subscribe_accepted,
@@ -649,8 +729,10 @@ events_setup(struct event_base *base, struct pool *pool)
 		return false;
 	if (!ev.enabled)
 		return true;
-	if (!poll_setup(base, pool, heads, &poll_cb))
+	if (!poll_setup(base, pool, heads, &poll_cb) || !presence_setup(base, pool, &presence_cb) ||
+		!typing_setup(base, &typing_cb))
 		return false;
+	events_set_stream_watch(&presence_watch);
 	evtimer_add(ev.heartbeat_timer, &hb_tv);
 	/* PARLEY_PREPARED=0 means PgBouncer in transaction mode: no session SET. */
 	return listen_setup(base, config.database_url, config.prepared, &listen_cb);
@@ -659,7 +741,11 @@ events_setup(struct event_base *base, struct pool *pool)
 void
 events_shutdown(void)
 {
+	presence_leaving();
 	events_close_all();
+	events_set_stream_watch(NULL);
+	presence_shutdown();
+	typing_shutdown();
 	subscribe_shutdown();
 	listen_free();
 	poll_shutdown();
@@ -726,6 +812,35 @@ events_conversation_send(const char *cid, const char *event, const char *data_js
 	}
 	sse_event(ev.scratch, event, data_json, len);
 	return n + gstream_send_conversation(key, NULL, ev.scratch);
+}
+
+/*
+ * Typing: every stream of cid but the typist's, the conversation's own and
+ * the guest streams of its other participants.
+ */
+int
+events_conversation_send_except(const char *cid, const char *except_guest, const char *event,
+								const char *data_json)
+{
+	char		key[HUB_CID_LEN + 1];
+	struct hub_conv *c;
+	struct events_stream *next;
+	size_t		len = strlen(data_json);
+	int			n = 0;
+
+	if (!hub_cid_canonical(cid, key))
+		return 0;
+	c = hub_conv_find(key);
+	for (struct events_stream *s = c ? c->streams : NULL; s != NULL; s = next)
+	{
+		next = s->next;
+		if (!s->started || strcmp(s->guest, except_guest) == 0)
+			continue;
+		sse_event(ev.scratch, event, data_json, len);
+		n += hub_stream_send(s, ev.scratch);
+	}
+	sse_event(ev.scratch, event, data_json, len);
+	return n + gstream_send_conversation(key, except_guest, ev.scratch);
 }
 
 int

@@ -85,6 +85,11 @@ struct events_stats
 	unsigned long long fetches;	/* round trips of events_fetch and events_changes */
 	unsigned long long direct;	/* messages sent from a post's own reply */
 	unsigned long long dropped;	/* slow consumers disconnected */
+	int			presence_online;	/* guests online in the deployment, as known here */
+	int			presence_gateways;	/* gateways heard (this one included) */
+	unsigned long long typing_requests; /* POST .../typing */
+	unsigned long long typing_forwarded;	/* of them, sent on (not throttled) */
+	unsigned long long typing_checks;	/* of them, run as typing_check (not cached) */
 };
 void		events_get_stats(struct events_stats *st);
 
@@ -112,5 +117,28 @@ void		events_set_stream_watch(const struct events_stream_watch *w);
 
 /* Whether guest_id is known (from a guest stream on this gateway) to take part in cid: 1 yes, 0 no, -1 unknown. */
 int			events_guest_in_conversation(const char *guest_id, const char *cid);
+
+/* ---- presence and typing (presence.c, typing.c) --------------------------- */
+
+/*
+ * The value of route parameter name that the gateway knows (api.txt's
+ * "gateway" source, PARAM_GATEWAY), from the request's other values:
+ * "online" of presence_set (values[0] the guest: "true"/"false") and of
+ * presence_get (values[1] the ids: the array of those online).  malloc'd;
+ * NULL when out of memory or unknown.
+ */
+char	   *events_gateway_value(const char *route, const char *name,
+								 const char *const *values, int nvalues);
+
+/*
+ * POST .../typing of guest in cid: true when it is answered now (204) with
+ * no statement (the participant check is cached); false: run the route's
+ * statement (typing_check), whose success events_after_write() reports.
+ */
+bool		events_typing(const char *cid, const char *guest);
+
+/* As events_conversation_send(), but not to the streams of guest except_guest (typing). */
+int			events_conversation_send_except(const char *cid, const char *except_guest,
+											const char *event, const char *data_json);
 
 #endif							/* PARLEY_EVENTS_H */

@@ -99,6 +99,15 @@ notify_queue(char kind, const char *cid, const char *arg)
 	arm_batch_timer();
 }
 
+void
+notify_queue_line(const char *line)
+{
+	if (evbuffer_get_length(nq.outq) > OUTQ_MAX)
+		return;					/* presence heartbeats repair what is lost */
+	evbuffer_add_printf(nq.outq, "%s\n", line);
+	arm_batch_timer();
+}
+
 bool
 notify_setup(struct event_base *base)
 {

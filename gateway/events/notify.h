@@ -11,6 +11,9 @@
 
 #include <event2/event.h>
 
+/* Queue one line of presence or typing (presence.c, typing.c); under 7900 bytes. */
+void		notify_queue_line(const char *line);
+
 bool		notify_setup(struct event_base *base);
 
 /* The listener is idle again: send what queued meanwhile after the batch period. */

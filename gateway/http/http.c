@@ -62,6 +62,7 @@ struct req_ctx
 	const char *demo_values[1];
 	char		demo_guest[TOKEN_GUEST_MAX + 1];
 	char		cors[300];		/* CORS header lines for every reply */
+	char	   *gateway_value;	/* a PARAM_GATEWAY value (events_gateway_value) */
 };
 
 static struct
@@ -128,6 +129,7 @@ finish(struct req_ctx *ctx, int status, const char *content_type, const char *ex
 	}
 
 	request_parse_free(&ctx->rp);
+	free(ctx->gateway_value);
 	free(ctx);
 	srv.in_flight--;
 }
@@ -851,6 +853,21 @@ serve_sql(struct req_ctx *ctx, const char *query)
 	if (ctx->rp.route->kind == ROUTE_EVENTS)
 	{
 		serve_events(ctx);
+		return;
+	}
+	/* What the gateway knows (presence), and typing answered from its cache. */
+	for (int i = 0; i < ctx->rp.route->nparams; i++)
+		if (ctx->rp.route->params[i].source == PARAM_GATEWAY && ctx->gateway_value == NULL)
+		{
+			ctx->gateway_value = events_gateway_value(ctx->rp.route->name,
+													  ctx->rp.route->params[i].name,
+													  ctx->rp.values, ctx->rp.nvalues);
+			ctx->rp.values[i] = ctx->gateway_value;
+		}
+	if (strcmp(ctx->rp.route->name, "typing_check") == 0 &&
+		events_typing(ctx->rp.values[0], ctx->rp.values[1]))
+	{
+		finish(ctx, 204, NULL, NULL, NULL, 0);
 		return;
 	}
 	if (ctx->rp.route->kind == ROUTE_PAGES)

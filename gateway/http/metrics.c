@@ -227,6 +227,24 @@ metrics_render(struct evbuffer *out, const struct pool_stats *pool,
 						"# TYPE parley_events_dropped_total counter\n"
 						"parley_events_dropped_total %llu\n",
 						events->streams, events->fetches, events->direct, events->dropped);
+	evbuffer_add_printf(out,
+						"# HELP parley_presence_online Guests holding a stream on some gateway of the deployment, as this gateway knows.\n"
+						"# TYPE parley_presence_online gauge\n"
+						"parley_presence_online %d\n"
+						"# HELP parley_presence_gateways Gateways of the deployment heard from (this one included).\n"
+						"# TYPE parley_presence_gateways gauge\n"
+						"parley_presence_gateways %d\n"
+						"# HELP parley_typing_requests_total Typing requests (POST .../typing) answered 204.\n"
+						"# TYPE parley_typing_requests_total counter\n"
+						"parley_typing_requests_total %llu\n"
+						"# HELP parley_typing_forwarded_total Typing sent on to the streams (not held by the 2 s throttle).\n"
+						"# TYPE parley_typing_forwarded_total counter\n"
+						"parley_typing_forwarded_total %llu\n"
+						"# HELP parley_typing_checks_total Typing requests whose participant check ran in the database (not cached).\n"
+						"# TYPE parley_typing_checks_total counter\n"
+						"parley_typing_checks_total %llu\n",
+						events->presence_online, events->presence_gateways,
+						events->typing_requests, events->typing_forwarded, events->typing_checks);
 
 	if (replica->configured)
 		render_replica(out, replica);

@@ -582,6 +582,7 @@ request_bind(struct request_parse *rp, const char *query, const char *content_ty
 				break;
 			case PARAM_BODY:
 			case PARAM_BODY_SEQ:
+			case PARAM_GATEWAY:
 				break;
 		}
 	}

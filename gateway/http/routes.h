@@ -51,7 +51,10 @@ enum param_source
 	PARAM_QUERY_SEQ,			/* optional query parameter, a seq cursor (bigint) */
 	PARAM_QUERY_ENUM,			/* optional query parameter, one of choices */
 	PARAM_BODY,					/* the raw request body, one text parameter */
-	PARAM_BODY_SEQ				/* body field name, a JF_INTEGER seq (bigint) */
+	PARAM_BODY_SEQ,				/* body field name, a JF_INTEGER seq (bigint) */
+	PARAM_GATEWAY				/* what the gateway knows (name "online"):
+								 * NULL after request_bind(), filled in by
+								 * events_gateway_value() */
 };
 
 #define ROUTE_MAX_PARAMS 8

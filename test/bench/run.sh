@@ -330,3 +330,9 @@ if [ -f "$bench/events.sh" ] && [ "${EVENTS:-1}" = 1 ]; then
     echo "== events (test/bench/events.sh)"
     PARLEY_URL=$url bash "$bench/events.sh" || echo "bench: events.sh failed" >&2
 fi
+
+if [ -f "$bench/events_typing.sh" ] && [ "${EVENTS:-1}" = 1 ]; then
+    echo
+    echo "== typing (test/bench/events_typing.sh)"
+    bash "$bench/events_typing.sh" || echo "bench: events_typing.sh failed" >&2
+fi

@@ -29,7 +29,7 @@ my $nshards = 4;
 my @suites = qw(001_api.pl 002_malformed.pl 003_keys_ops.pl 004_lifecycle.pl
   007_events.pl 008_events_direct.pl 009_pipeline.pl 012_ratelimit_keys.pl 017_contract.pl
   018_sessions.pl 020_friends.pl 025_guest_stream.pl 027_messages_v05.pl 028_search_settings.pl
-  029_moderation.pl 032_data_rights.pl);
+  029_moderation.pl 032_data_rights.pl 026_presence.pl);
 # PARLEY_PROXY_SUITES="025_guest_stream.pl ...": only those (while working on one).
 @suites = split(' ', $ENV{PARLEY_PROXY_SUITES}) if $ENV{PARLEY_PROXY_SUITES};
 # They run PARLEY_PROXY_JOBS (default 2) at a time, each its own process and
