@@ -96,7 +96,11 @@ ok(ParleyTest::poll_until(sub { $gw->metric('parley_pool_waiting') == 1 }, $wait
 unlock_guests();
 like(ParleyTest::read_response($w),  qr{^HTTP/1\.1 200}, 'the write completes');
 like(ParleyTest::read_response($r1), qr{"guest_id":\s*"g2"}, 'then the read');
-is($gw->req(GET => '/v1/guests/g1')->{json}{display_name}, 'Written', 'read-back of the write');
+{
+	my $back = $gw->req(GET => '/v1/guests/g1');
+	is($back->{json}{display_name}, 'Written', 'read-back of the write')
+	  or diag("status $back->{status}: " . ($back->{body} // '(no body)'));
+}
 $gw->stop;
 
 # --- a timeout behind another statement ---------------------------------------
