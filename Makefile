@@ -9,6 +9,7 @@
 #   make deb        Debian packages postgresql-15-parley and parleyd in dist/
 #   make clients    TypeScript types of the API (clients/ts/generated/) from
 #                   the OpenAPI document, and tsc on clients/ts/example.ts
+#                   and (checkJs) on demo/parley.js
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
@@ -106,7 +107,8 @@ deb:
 	@bash test/make-deb.sh
 
 # Typed clients from the OpenAPI document (openapi-typescript, openapi-fetch;
-# npm packages of test/node/).  tsc must compile the example client.
+# npm packages of test/node/).  tsc must compile the example client and
+# type-check the demo's demo/parley.js (its JSDoc names the generated types).
 clients:
 	@bash test/node-deps.sh
 	@$(MAKE) -s -C gateway PG_CONFIG=$(PG_CONFIG) openapi.json
@@ -114,5 +116,5 @@ clients:
 	@test/node/node_modules/.bin/openapi-typescript gateway/openapi.json \
 	    -o clients/ts/generated/parley.ts --silent
 	@test/node/node_modules/.bin/tsc -p clients/ts
-	@echo "clients: clients/ts/generated/parley.ts; clients/ts/example.ts compiles"
+	@echo "clients: clients/ts/generated/parley.ts; clients/ts/example.ts and demo/parley.js type-check"
 

@@ -22,9 +22,44 @@
 // retried with exponential backoff from the last seq seen (?after=).
 // Messages are delivered once each: a seq at or below the last one
 // delivered is dropped.
+//
+// Types: the JSDoc below names the types that make clients generates from
+// the OpenAPI document (clients/ts/generated/parley.ts), and make clients
+// (so make test) runs tsc --checkJs over this file: a shape, field or
+// route answer that changes under this module fails the build.  They are
+// comments only; the browser loads the file as it is.
+
+/** @typedef {import('../clients/ts/generated/parley').components['schemas']} Schemas */
+/** @typedef {import('../clients/ts/generated/parley').operations} Operations */
+/** @typedef {Schemas['Guest']} Guest */
+/** @typedef {Schemas['Conversation']} Conversation */
+/** @typedef {Schemas['ConversationPage']} ConversationPage */
+/** @typedef {Schemas['Message']} Message */
+/** @typedef {Schemas['MessagePage']} MessagePage */
+/** @typedef {Schemas['ReadMarker']} ReadMarker */
+/** @typedef {Schemas['Problem']} Problem */
+/** @typedef {Schemas['Metadata']} Metadata */
+/** @typedef {Schemas['Seq']} Seq */
+/**
+ * The JSON of an operation's success answer (its 200 and 201).
+ * @template {keyof Operations} Op
+ * @typedef {{ [S in 200 | 201]: S extends keyof Operations[Op]['responses']
+ *   ? (Operations[Op]['responses'][S] extends { content: { 'application/json': infer J } } ? J : never)
+ *   : never }[200 | 201]} Answer
+ */
+/**
+ * The JSON body an operation takes.
+ * @template {keyof Operations} Op
+ * @typedef {NonNullable<Operations[Op]['requestBody']>['content']['application/json']} Body
+ */
+/** @typedef {'connecting' | 'live' | 'reconnecting' | 'ended'} StreamState */
 
 /** An error answer of parleyd (application/problem+json). */
 export class ParleyError extends Error {
+  /**
+   * @param {number} status
+   * @param {Partial<Problem> | null} [problem]
+   */
   constructor(status, problem) {
     super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
     this.name = 'ParleyError';
@@ -38,6 +73,7 @@ const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 
 // The guest id (sub) of a JWT, without verifying it (parleyd does that).
+/** @param {string} token @returns {string | undefined} */
 function tokenSubject(token) {
   try {
     const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
@@ -54,8 +90,9 @@ export class Parley {
    * @param {object} o
    * @param {string} o.token         the guest token (from your game server)
    * @param {string} [o.baseUrl]     parleyd's URL; '' = this page's origin
-   * @param {function} [o.onSessionEnd]  called once when parleyd refuses
-   *                                 the token (401: expired or revoked)
+   * @param {(err: ParleyError) => void} [o.onSessionEnd]  called once
+   *                                 when parleyd refuses the token (401:
+   *                                 expired or revoked)
    */
   constructor({ token, baseUrl = '', onSessionEnd = () => {} }) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -63,13 +100,17 @@ export class Parley {
     this.setToken(token);
   }
 
-  /** A fresh token for the same guest (e.g. before the old one expires). */
+  /**
+   * A fresh token for the same guest (e.g. before the old one expires).
+   * @param {string} token
+   */
   setToken(token) {
     this.token = token;
     this.guestId = tokenSubject(token);
     this.ended = false;
   }
 
+  /** @param {ParleyError} err */
   _sessionEnded(err) {
     if (this.ended)
       return;
@@ -79,13 +120,19 @@ export class Parley {
 
   /**
    * One API call.  Answers the parsed JSON (null for 204); throws a
-   * ParleyError for an error answer or a network failure.
+   * ParleyError for an error answer or a network failure.  (The methods
+   * below name the type of each answer.)
+   * @param {string} method
+   * @param {string} path
+   * @param {{ query?: Record<string, string | number | null | undefined>, body?: unknown }} [o]
+   * @returns {Promise<any>}
    */
   async request(method, path, { query, body } = {}) {
     const url = new URL(this.baseUrl + path, location.href);
     for (const [k, v] of Object.entries(query || {}))
       if (v !== undefined && v !== null)
         url.searchParams.set(k, String(v));
+    /** @type {RequestInit & { headers: Record<string, string> }} */
     const init = { method, headers: { Authorization: `Bearer ${this.token}` } };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
@@ -95,7 +142,7 @@ export class Parley {
     try {
       res = await fetch(url, init);
     } catch (e) {
-      throw new ParleyError(0, { detail: `network error: ${e.message}` });
+      throw new ParleyError(0, { detail: `network error: ${/** @type {Error} */ (e).message}` });
     }
     const text = await res.text();
     let json = null;
@@ -115,38 +162,63 @@ export class Parley {
 
   // --- the API, as the token's guest --------------------------------------
 
+  /** @param {string} guestId @returns {Promise<Answer<'guest_get'>>} */
   getGuest(guestId) {
     return this.request('GET', `/v1/guests/${encodeURIComponent(guestId)}`);
   }
 
-  /** Create or update this guest's own profile. */
+  /**
+   * Create or update this guest's own profile.
+   * @param {string} displayName
+   * @param {Metadata} [metadata]
+   * @returns {Promise<Answer<'guest_upsert'>>}
+   */
   putMe(displayName, metadata) {
-    return this.request('PUT', `/v1/guests/${encodeURIComponent(this.guestId)}`,
-      { body: metadata === undefined ? { display_name: displayName } : { display_name: displayName, metadata } });
+    return this.request('PUT', `/v1/guests/${encodeURIComponent(/** @type {string} */ (this.guestId))}`,
+      { body: /** @satisfies {Body<'guest_upsert'>} */ (metadata === undefined ? { display_name: displayName } : { display_name: displayName, metadata }) });
   }
 
-  /** {conversations: [...], has_more, next_before}; latest activity first. */
+  /**
+   * {conversations: [...], has_more, next_before}; latest activity first.
+   * @param {{ before?: string, limit?: number }} [o]
+   * @returns {Promise<Answer<'conversation_list'>>}
+   */
   conversations({ before, limit } = {}) {
-    return this.request('GET', `/v1/guests/${encodeURIComponent(this.guestId)}/conversations`,
+    return this.request('GET', `/v1/guests/${encodeURIComponent(/** @type {string} */ (this.guestId))}/conversations`,
       { query: { before, limit } });
   }
 
-  /** The direct conversation with another guest (the same one every time). */
+  /**
+   * The direct conversation with another guest (the same one every time).
+   * @param {string} otherGuestId
+   * @returns {Promise<Answer<'conversation_create'>>}
+   */
   openDirect(otherGuestId) {
     return this.request('POST', '/v1/conversations',
-      { body: { kind: 'direct', participants: [otherGuestId] } });
+      { body: /** @satisfies {Body<'conversation_create'>} */ ({ kind: 'direct', participants: [otherGuestId] }) });
   }
 
+  /**
+   * @param {string[]} guestIds
+   * @param {string} [title]
+   * @returns {Promise<Answer<'conversation_create'>>}
+   */
   createGroup(guestIds, title) {
     return this.request('POST', '/v1/conversations',
-      { body: { kind: 'group', participants: guestIds, title } });
+      { body: /** @satisfies {Body<'conversation_create'>} */ ({ kind: 'group', participants: guestIds, title }) });
   }
 
+  /** @param {string} cid @returns {Promise<Answer<'conversation_get'>>} */
   conversation(cid) {
     return this.request('GET', `/v1/conversations/${encodeURIComponent(cid)}`);
   }
 
-  /** {messages: [... ascending seq ...], has_more}; the newest without a cursor. */
+  /**
+   * {messages: [... ascending seq ...], has_more}; the newest without a cursor.
+   * @param {string} cid
+   * @param {{ before?: Seq, after?: Seq, limit?: number }} [o]
+   * @returns {Promise<Answer<'message_list'>>}
+   */
   messages(cid, { before, after, limit } = {}) {
     return this.request('GET', `/v1/conversations/${encodeURIComponent(cid)}/messages`,
       { query: { before, after, limit } });
@@ -155,16 +227,23 @@ export class Parley {
   /**
    * Post a message.  client_msg_id makes a retry safe: the same id and
    * body answer the message already stored (200), never a second one.
+   * @param {string} cid
+   * @param {string} body
+   * @param {{ clientMsgId?: string, metadata?: Metadata }} [o]
+   * @returns {Promise<Answer<'message_post'>>}
    */
   post(cid, body, { clientMsgId = crypto.randomUUID(), metadata } = {}) {
+    /** @type {Body<'message_post'>} */
     const b = { body, client_msg_id: clientMsgId };
     if (metadata !== undefined)
       b.metadata = metadata;
     return this.request('POST', `/v1/conversations/${encodeURIComponent(cid)}/messages`, { body: b });
   }
 
+  /** @param {string} cid @param {Seq} seq @returns {Promise<Answer<'read_mark'>>} */
   markRead(cid, seq) {
-    return this.request('POST', `/v1/conversations/${encodeURIComponent(cid)}/read`, { body: { seq } });
+    return this.request('POST', `/v1/conversations/${encodeURIComponent(cid)}/read`,
+      { body: /** @satisfies {Body<'read_mark'>} */ ({ seq }) });
   }
 
   // --- the live stream ----------------------------------------------------
@@ -176,17 +255,26 @@ export class Parley {
    * 'connecting', 'live', 'reconnecting' or 'ended', onError(err) when
    * the stream ends for good (403/404: not a participant, or the session
    * ended).  Returns {close(), lastSeq()}.
+   * @param {string} cid
+   * @param {{ after?: Seq, onMessage?: (m: Message) => void, onEdit?: (m: Message) => void,
+   *   onDelete?: (m: Message) => void, onState?: (s: StreamState) => void,
+   *   onError?: (err: ParleyError) => void }} [o]
+   * @returns {{ close: () => void, lastSeq: () => Seq | undefined }}
    */
   subscribe(cid, { after, onMessage = () => {}, onEdit = () => {}, onDelete = () => {},
     onState = () => {}, onError = () => {} } = {}) {
     let lastSeq = after;
+    /** @type {EventSource | null} */
     let es = null;
+    /** @type {any} setTimeout's id */
     let timer = null;
     let backoff = BACKOFF_MIN_MS;
     let closed = false;
 
+    /** @param {StreamState} s */
     const setState = (s) => { if (!closed || s === 'ended') onState(s); };
 
+    /** @param {ParleyError} [err] */
     const end = (err) => {
       if (closed)
         return;
@@ -197,6 +285,7 @@ export class Parley {
       if (err) onError(err);
     };
 
+    /** @param {MessageEvent} ev @returns {Message | null} */
     const parse = (ev) => {
       try {
         return JSON.parse(ev.data);
@@ -208,7 +297,7 @@ export class Parley {
     const connect = () => {
       const url = new URL(`${this.baseUrl}/v1/conversations/${encodeURIComponent(cid)}/events`,
         location.href);
-      url.searchParams.set('access_token', this.token);
+      url.searchParams.set('access_token', /** @type {string} */ (this.token));
       if (lastSeq !== undefined)
         url.searchParams.set('after', String(lastSeq));
       es = new EventSource(url);
@@ -230,13 +319,13 @@ export class Parley {
       es.onerror = () => {
         if (closed)
           return;
-        if (es.readyState === EventSource.CONNECTING) {
+        if (/** @type {EventSource} */ (es).readyState === EventSource.CONNECTING) {
           // The browser reconnects by itself, with Last-Event-ID.
           setState('reconnecting');
           return;
         }
         // The browser gave up (an HTTP error): find out why.
-        es.close();
+        /** @type {EventSource} */ (es).close();
         es = null;
         setState('reconnecting');
         this.conversation(cid).then(

@@ -138,6 +138,22 @@ refresh_done(struct pool_job *job, PGresult *res, const struct problem *err)
 	auth.loaded = true;
 }
 
+/*
+ * Until the first load, try every FIRST_LOAD_MS (from the moment the pool
+ * is up), not every refresh_ms: readiness does not wait for a refresh
+ * period, and a long PARLEY_KEY_REFRESH_MS costs nothing at start.
+ */
+#define FIRST_LOAD_MS 50
+
+static void
+refresh_arm(void)
+{
+	int			ms = auth.loaded || auth.refresh_ms < FIRST_LOAD_MS ? auth.refresh_ms : FIRST_LOAD_MS;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	event_add(auth.timer, &tv);
+}
+
 static void
 refresh_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -146,6 +162,7 @@ refresh_tick(evutil_socket_t fd, short what, void *arg)
 	(void) fd;
 	(void) what;
 	(void) arg;
+	refresh_arm();
 	if (auth.in_flight || !pool_is_up(auth.pool))
 		return;
 	pool_job_init(&auth.job, auth.stmt, 0, NULL, true, refresh_done, NULL);
@@ -157,14 +174,13 @@ refresh_tick(evutil_socket_t fd, short what, void *arg)
 bool
 auth_setup(struct event_base *base, struct pool *pool, int refresh_ms)
 {
-	struct timeval tv = {refresh_ms / 1000, (refresh_ms % 1000) * 1000};
-
 	auth.pool = pool;
 	auth.stmt = pool_statement(pool, "auth_keys", AUTH_SQL);
 	auth.refresh_ms = refresh_ms;
-	auth.timer = event_new(base, -1, EV_PERSIST, refresh_tick, NULL);
-	if (auth.stmt == NULL || auth.timer == NULL || event_add(auth.timer, &tv) != 0)
+	auth.timer = evtimer_new(base, refresh_tick, NULL);
+	if (auth.stmt == NULL || auth.timer == NULL)
 		return false;
+	refresh_arm();
 	return true;
 }
 
