@@ -12,9 +12,11 @@
 #   remote              the generated remote function parley_proxy.message_post
 #                       called directly (no wrapper)
 #   wrapper_lean        a wrapper without exception block, SET search_path or
-#                       relay() (what the 0.6.0 generator makes)
+#                       relay()
 #   wrapper_noexc       the 0.2.0 wrapper without its exception block
-#   wrapper             parley.message_post as released in 0.2.0
+#   wrapper_020         the wrapper as released in parley_proxy 0.2.0
+#   message_post        parley.message_post as installed (0.6.0: relay()
+#                       inlined, exception block kept)
 #   ... -C              a new connection per transaction (pgbench -C): the
 #                       proxy then also connects to the shard every time
 #
@@ -24,7 +26,7 @@
 # the single database is what the capacity model counts.  Not part of make
 # test; make bench runs it.
 #
-#   bash test/bench/proxy.sh   (env: CLIENTS=8 DURATION=10 THREADS=2 SHARDS="4 8 16" ROUNDS=3)
+#   bash test/bench/proxy.sh   (env: CLIENTS=8 DURATION=10 THREADS=2 SHARDS="4 8 16" ROUNDS=3 WARMUP=3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -34,6 +36,7 @@ DURATION=${DURATION:-10}
 THREADS=${THREADS:-2}
 SHARDS=${SHARDS:-4 8 16}
 ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-3}
 
 bash test/install-deps.sh
 make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
@@ -89,6 +92,17 @@ BEGIN
     RETURN parley_proxy.relay(parley_proxy.message_post($1, $2, $3, $4, $5));
 END
 $$;
+CREATE FUNCTION bench.wrapper_020(conversation_id uuid, sender text, body text,
+                                  client_msg_id text DEFAULT NULL, metadata jsonb DEFAULT '{}')
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN parley_proxy.relay(parley_proxy.message_post($1, $2, $3, $4, $5));
+EXCEPTION WHEN internal_error THEN
+    PERFORM parley_proxy.raise_unreachable(SQLERRM);
+    RAISE;
+END
+$$;
 CREATE FUNCTION bench.wrapper_lean(conversation_id uuid, sender text, body text,
                                    client_msg_id text DEFAULT NULL, metadata jsonb DEFAULT '{}')
 RETURNS jsonb
@@ -123,18 +137,22 @@ post parley.message_post "'bench', 'hello from pgbench'" message_post
 post '* FROM parley_proxy.message_post' "'bench', 'hello from pgbench', NULL, '{}'" remote
 post bench.wrapper_lean "'bench', 'hello from pgbench'" wrapper_lean
 post bench.wrapper_noexc "'bench', 'hello from pgbench'" wrapper_noexc
+post bench.wrapper_020 "'bench', 'hello from pgbench'" wrapper_020
 echo "SELECT parley.conversation_list('bench', NULL, 20);" >"$work/conversation_list.sql"
 echo "SELECT parley.guest_upsert('bench', 'Bench');" >"$work/guest_upsert.sql"
 echo "SELECT count(*) FROM parley_proxy.guest_upsert('bench', 'Bench', '{}', NULL);" >"$work/guest_upsert_all.sql"
 
-# tps DB SCRIPT [pgbench options]
+# tps DB SCRIPT [pgbench options]: transactions per second after the first
+# WARMUP seconds (pgbench -P 1), so that a proxy backend's first connection
+# to each shard (PL/Proxy connects lazily, once per backend and shard) is
+# not counted; the -C variants count it on purpose.
 tps() {
     local db=$1 f=$2
     shift 2
-    "$PGBIN/pgbench" -n -c "$CLIENTS" -j "$THREADS" -T "$DURATION" "$@" -f "$work/$f.sql" "$db" 2>&1 \
-        | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+    "$PGBIN/pgbench" -n -c "$CLIENTS" -j "$THREADS" -T "$DURATION" -P 1 "$@" -f "$work/$f.sql" "$db" 2>&1 \
+        | awk -v w="$WARMUP" '/^progress: / && $2 + 0 > w { s += $4; n++ } END { printf "%.1f\n", n ? s / n : 0 }'
 }
-row() { printf '%-50s %9.0f %9.0f %6.2f\n' "$1" "$2" "$3" "$(echo "$3 / $2" | bc -l)"; }
+row() { printf '%-50s %9.0f %9.0f %6.2f\n' "$1" "$2" "$3" "$(echo "if ($2 > 0) $3 / $2 else 0" | bc -l)"; }
 
 # median VALUES...: the middle value (rounds run interleaved so that the
 # machine's other load spreads over every variant alike).
@@ -160,10 +178,10 @@ group() {
     done
 }
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; -c $CLIENTS -j $THREADS, ${DURATION} s per run, median of $ROUNDS interleaved rounds"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; -c $CLIENTS -j $THREADS, ${DURATION} s per run (the first ${WARMUP} s not counted), median of $ROUNDS interleaved rounds"
 printf '%-50s %9s %9s %6s\n' "statement: variant (database)" single proxy ratio
 group select_1 single:select_1 proxy:plproxy_select_1
-group message_post single:message_post proxy:remote proxy:wrapper_lean proxy:wrapper_noexc proxy:message_post
+group message_post single:message_post proxy:remote proxy:wrapper_lean proxy:wrapper_noexc proxy:wrapper_020 proxy:message_post
 group "message_post, new connection each" single:message_post:-C proxy:message_post:-C
 group conversation_list single:conversation_list proxy:conversation_list
 args=(single:guest_upsert)
