@@ -668,7 +668,13 @@ sub merge_body
 # it replaces the wrappers of the released scripts.
 use constant LEAN_SINCE => '0.6.0';
 
-sub lean { return $_[0]->{proxy}{merge} eq 'relay' }
+# (a partition-0 function that returns neither jsonb nor void has no wrapper)
+sub lean
+{
+	my ($f) = @_;
+	return $f->{proxy}{merge} eq 'relay'
+	  && !($f->{proxy}{rule} eq 'partition0' && $f->{returns} !~ /^(jsonb|void)$/);
+}
 
 sub lean_body
 {
