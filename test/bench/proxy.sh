@@ -21,10 +21,11 @@
 #                       proxy then also connects to the shard every time
 #
 # and guest_upsert (every shard, then the home partition) at 4, 8 and 16
-# shards, with its RUN ON ALL part alone.  On one machine the proxy can only
+# shards, with its RUN ON ALL part alone; then the wrapper's parts in CPU
+# time (test/bench/proxy-wrapper-cpu.sql).  On one machine the proxy can only
 # cost (a proxy backend and a shard backend share the cores); the ratio to
 # the single database is what the capacity model counts.  Not part of make
-# test; make bench runs it.
+# test nor of make bench (run it by hand; ~15 min at the default settings).
 #
 #   bash test/bench/proxy.sh   (env: CLIENTS=8 DURATION=10 THREADS=2 SHARDS="4 8 16" ROUNDS=3 WARMUP=3)
 set -euo pipefail
@@ -191,5 +192,10 @@ for n in $SHARDS; do
     args+=("$db:guest_upsert_all" "$db:guest_upsert")
 done
 group guest_upsert "${args[@]}"
+"$PGBIN/createdb" wrapcpu
+psql_q -d wrapcpu -f test/bench/proxy-wrapper-cpu.sql
+for i in $(seq "$ROUNDS"); do psql_q -d wrapcpu -c 'CALL run(20000)'; done
+echo "the wrapper's parts, CPU µs per call (min / median of $ROUNDS rounds of 20,000 calls):"
+psql_q -d wrapcpu -F ' ' -c "SELECT rpad(v, 8), round(min(us)::numeric, 1), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY us)::numeric, 1) FROM t GROUP BY v ORDER BY min(us)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "per shard, messages: $(for s in 0 1 2 3; do psql_q -d "shard$s" -c 'SELECT count(*) FROM parley.messages'; done | tr '\n' ' ')"
