@@ -685,6 +685,36 @@ sub merge_body
 	die "$f->{name}: no generated merge $m\n";
 }
 
+# From this version of parley_proxy on, a one-shard wrapper keeps the
+# shard's status itself instead of calling relay(): one PL/pgSQL call less
+# per API call (docs/scaling.md, "The proxy's cost").  The update script to
+# it replaces the wrappers of the released scripts.
+use constant LEAN_SINCE => '0.6.0';
+
+# (a partition-0 function that returns neither jsonb nor void has no wrapper)
+sub lean
+{
+	my ($f) = @_;
+	return $f->{proxy}{merge} eq 'relay'
+	  && !($f->{proxy}{rule} eq 'partition0' && $f->{returns} !~ /^(jsonb|void)$/);
+}
+
+sub lean_body
+{
+	my ($f) = @_;
+	my $remote = "parley_proxy.$f->{name}(" . placeholders($f) . ")";
+	return "DECLARE\n    a parley_proxy.answer;\nBEGIN\n    a := $remote;\n"
+	  . "    PERFORM pg_catalog.set_config('parley_proxy.last_status', coalesce(a.http_status::text, ''), false);\n"
+	  . ($f->{returns} eq 'void' ? '' : "    RETURN a.answer;\n");
+}
+
+# The wrapper's body in version $v of the scripts.
+sub body_at
+{
+	my ($f, $v) = @_;
+	return lean($f) && version_cmp($v, LEAN_SINCE) >= 0 ? lean_body($f) : merge_body($f);
+}
+
 my %merge_comment = (objects => "-- Each shard answers for its own ids: the objects are disjoint.\n");
 
 sub wrapper
@@ -726,7 +756,7 @@ sub hand_block
 # The block of one function in a script.
 sub function_block
 {
-	my ($f, $src) = @_;
+	my ($f, $src, $v) = @_;
 	my $p = $f->{proxy};
 	# a redeclared signature's merge is NAME--SINCE.sql
 	return hand_block($f, $f->{previous} ? "$src/$f->{name}--$f->{since}.sql" : "$src/$f->{name}.sql")
@@ -738,7 +768,7 @@ sub function_block
 		  . ") RETURNS $f->{returns}\nLANGUAGE plproxy SECURITY DEFINER AS \$\$\n"
 		  . "    CLUSTER 'parley_shards';\n    RUN ON 0;\n\$\$;\n";
 	}
-	return remote_function($f) . ($merge_comment{ $p->{merge} } // '') . wrapper($f, merge_body($f));
+	return remote_function($f) . ($merge_comment{ $p->{merge} } // '') . wrapper($f, body_at($f, $v));
 }
 
 sub proxied { return $_[0]->{proxy}{rule} !~ /^(local|shard|none)$/ }
@@ -788,7 +818,7 @@ sub base_script
 		next unless @fs;
 		my $rule = '-- ' . ('-' x 75) . "\n";
 		$out .= "\n$rule" . join('', map { "-- $_\n" } @{ $sec->{prose} }) . $rule;
-		$out .= "\n" . function_block($_, $src) for ordered(@fs);
+		$out .= "\n" . function_block($_, $src, $v) for ordered(@fs);
 	}
 	return $out . "\nREVOKE ALL ON ALL FUNCTIONS IN SCHEMA parley FROM PUBLIC;\n"
 	  . "REVOKE ALL ON ALL FUNCTIONS IN SCHEMA parley_proxy FROM PUBLIC;\n";
@@ -800,12 +830,12 @@ sub update_script
 {
 	my ($to, $src, $head) = @_;
 	my $out = read_fragment($head);
-	my @revoke;
+	my (@revoke, @lean);
 	for my $f (ordered(grep { proxied($_) } at_version($to)))
 	{
 		if ($f->{since} eq $to)
 		{
-			$out .= "\n" . function_block($f, $src);
+			$out .= "\n" . function_block($f, $src, $to);
 			push @revoke, "parley_proxy.$f->{name}(" . arg_types($f) . ")"
 			  unless $f->{proxy}{rule} eq 'partition0' && $f->{returns} !~ /^(jsonb|void)$/;
 			push @revoke, "parley.$f->{name}(" . arg_types($f) . ")";
@@ -814,7 +844,12 @@ sub update_script
 		{
 			$out .= "\n" . hand_block($f, "$src/$f->{name}--$to.sql", 1);
 		}
+		elsif ($to eq LEAN_SINCE && lean($f))
+		{
+			push @lean, wrapper($f, lean_body($f), 1);
+		}
 	}
+	$out .= "\n-- The one-shard wrappers keep the shard's status without relay().\n" . join("\n", @lean) if @lean;
 	$out .= "\nREVOKE ALL ON FUNCTION\n    " . join(",\n    ", @revoke) . "\nFROM PUBLIC;\n" if @revoke;
 	$out .= replaced_block($_) for grep { proxied($_) && ($_->{until} // '') eq $to } @functions;
 	return $out;
