@@ -77,8 +77,8 @@ test_routing(void)
 	}			cases[] = {
 		{METHOD_PUT, "/v1/guests/alice", "guest_upsert"},
 		{METHOD_GET, "/v1/guests/alice", "guest_get"},
-		{METHOD_POST, "/v1/guests/alice", "405:GET, HEAD, PUT"},
-		{METHOD_OTHER, "/v1/guests/alice", "405:GET, HEAD, PUT"},
+		{METHOD_POST, "/v1/guests/alice", "405:GET, HEAD, PUT, DELETE"},
+		{METHOD_OTHER, "/v1/guests/alice", "405:GET, HEAD, PUT, DELETE"},
 		{METHOD_HEAD, "/v1/guests/alice", "guest_get"},
 		{METHOD_HEAD, "/healthz", "healthz"},
 		{METHOD_HEAD, "/openapi.json", "openapi"},

@@ -81,7 +81,7 @@ ParleyTest::problem($gw->req(GET => '/v1/guests/alice/'), 404, 'not_found', 'tra
 ParleyTest::problem($gw->req(GET => '/v1/guests/alice', undef, key => undef) , 401, 'unauthorized', 'key before body checks');
 $r = $gw->req(POST => '/v1/guests/alice', { display_name => 'X' });
 ParleyTest::problem($r, 405, 'method_not_allowed', 'wrong method: 405');
-is($r->{headers}{allow}, 'GET, HEAD, PUT', '405 lists the allowed methods (HEAD with GET)');
+is($r->{headers}{allow}, 'GET, HEAD, PUT, DELETE', '405 lists the allowed methods (HEAD with GET)');
 is($gw->req(DELETE => '/v1/conversations')->{headers}{allow}, 'POST', 'Allow for /v1/conversations');
 
 ParleyTest::problem($gw->req(PUT => '/v1/guests/alice', '{"display_name": "Text"}', content_type => 'text/plain'),
@@ -102,7 +102,9 @@ is($gw->req(GET => '/v1/guests/alice')->{json}{display_name}, 'Alice', 'read-bac
 # --- conversations -------------------------------------------------------------
 $r = $gw->req(POST => '/v1/conversations?as=alice', { kind => 'direct', participants => ['bob'] });
 is($r->{status}, 201, 'POST direct conversation: 201') or diag($r->{body});
-keys_are($r->{json}, [qw(id kind title created_by created_at last_seq participants)], 'conversation shape');
+# description and metadata: 0.5.0; frozen and slow_mode_s: 0.6.0
+keys_are($r->{json}, [qw(id kind title created_by created_at last_seq participants description metadata frozen
+	  slow_mode_s)], 'conversation shape');
 like($r->{json}{id} // '', $uuid_re, 'conversation id is a UUID');
 my $direct = $r->{json}{id} // '00000000-0000-0000-0000-000000000000';
 keys_are($r->{json}{participants}[0], [qw(guest_id role joined_at last_read_seq)], 'participant shape');
@@ -144,7 +146,7 @@ ParleyTest::problem($gw->req(GET => "/v1/conversations/$group"), 400, 'validatio
 
 $r = $gw->req(GET => '/v1/guests/alice/conversations?limit=1');
 is($r->{status}, 200, 'list conversations: 200');
-keys_are($r->{json}, [qw(conversations has_more next_before)], 'list shape');
+keys_are($r->{json}, [qw(conversations has_more next_before unread_total)], 'list shape (unread_total: 0.4.0)');
 is(scalar @{ $r->{json}{conversations} // [] }, 1, 'limit=1: one');
 ok($r->{json}{has_more}, 'limit=1: has_more');
 ok(exists $r->{json}{conversations}[0]{unread}, 'list items carry unread');
