@@ -224,8 +224,10 @@ COMMENT ON COLUMN parley.conversation_log.kind IS 'a: joined, r: left or removed
 COMMENT ON COLUMN parley.conversation_log.seq IS 'For a join: the conversation''s last_seq as the joining transaction saw it; the guest''s stream gets the messages after it.';
 COMMENT ON COLUMN parley.conversation_log.tx IS 'The transaction that made the change.';
 COMMENT ON COLUMN parley.conversation_log.at IS 'When.';
-SELECT pg_catalog.pg_extension_config_dump('parley.conversation_log', '');
-SELECT pg_catalog.pg_extension_config_dump('parley.conversation_log_id_seq', '');
+-- Not dumped (pg_extension_config_dump): a restored database is another
+-- database (its transaction ids and stream_identity differ, so every guest
+-- cursor gets a reset), and the participants trigger below logs a join for
+-- each participant pg_restore copies back.
 
 -- The identity of this database in guest cursors: a cursor of another
 -- database (another shard, a restored copy whose transaction ids differ)

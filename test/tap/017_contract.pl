@@ -278,7 +278,8 @@ is($r->{headers}{allow}, 'POST', '... Allow: POST');
 $r = $gw->req(POST => '/healthz');
 ParleyTest::problem($r, 405, 'method_not_allowed', 'POST /healthz: 405');
 is($r->{headers}{allow}, 'GET, HEAD', '... Allow: GET, HEAD');
-is($gw->req(DELETE => '/v1/guests/alice')->{headers}{allow}, 'GET, HEAD, PUT', 'Allow of a guest: GET, HEAD, PUT');
+is($gw->req(PATCH => '/v1/guests/alice', {})->{headers}{allow}, 'GET, HEAD, PUT, DELETE',
+	'Allow of a guest: GET, HEAD, PUT, DELETE (0.6.0: erase)');
 is($gw->req(GET => "/v1/conversations/$cid/messages/1?as=bob")->{headers}{allow}, 'PATCH, DELETE',
 	'Allow of a message: PATCH, DELETE (no GET, no HEAD)');
 

@@ -44,6 +44,12 @@ my @tables = split /\n/, $node->safe_psql('postgres', q{
 	SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'parley'::regnamespace AND c.relkind = 'r'
 	 ORDER BY 1});
 ok(@tables >= 7, 'at least the seven tables of 0.2.0 and later: ' . join(' ', @tables));
+# Per database, not data (0.4.0, docs/gateway.md): stream_identity is made
+# anew by CREATE EXTENSION in the restored database and conversation_log is
+# not dumped (a restored database gives every guest cursor a reset; the
+# participants trigger logs a join for each restored participant).
+my %per_database = (stream_identity => 1, conversation_log => 1);
+@tables = grep { !$per_database{$_} } @tables;
 sub contents
 {
 	my ($db) = @_;
