@@ -146,7 +146,9 @@ ParleyTest::problem($gw->req(GET => "/v1/conversations/$group"), 400, 'validatio
 
 $r = $gw->req(GET => '/v1/guests/alice/conversations?limit=1');
 is($r->{status}, 200, 'list conversations: 200');
-keys_are($r->{json}, [qw(conversations has_more next_before unread_total)], 'list shape (unread_total: 0.4.0)');
+# unread_total: 0.4.0; not through parley_proxy, whose list merge is released
+keys_are($r->{json}, [ qw(conversations has_more next_before),
+	(ParleyTest::shard_count($node) ? () : 'unread_total') ], 'list shape (unread_total: 0.4.0)');
 is(scalar @{ $r->{json}{conversations} // [] }, 1, 'limit=1: one');
 ok($r->{json}{has_more}, 'limit=1: has_more');
 ok(exists $r->{json}{conversations}[0]{unread}, 'list items carry unread');
