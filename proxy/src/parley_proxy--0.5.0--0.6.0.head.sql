@@ -15,7 +15,7 @@ RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'guest_export_page() is not routed by parley_proxy'
-        USING ERRCODE = 'feature_not_supported',
+        USING ERRCODE = 'PR071',
               HINT = 'Run parley.guest_export() on each shard (docs/operations.md).';
 END
 $$;
