@@ -102,7 +102,7 @@ static ParleyQuery q_export_memberships = {
 
 /* messages_sender_idx, in its order. */
 #define EXPORT_MESSAGES_SQL \
-	"SELECT " MESSAGE_COLUMNS " FROM parley.messages" \
+	"SELECT " MESSAGE_COLUMNS_V05 " FROM parley.messages" \
 	" WHERE sender_id = $1 ORDER BY sender_id, conversation_id, seq"
 
 /* Append the text of jo's finished document to buf. */
@@ -264,7 +264,7 @@ guest_export(PG_FUNCTION_ARGS)
 			if (!st->first)
 				appendStringInfoChar(&buf, ',');
 			st->first = false;
-			render_message(&jo, NULL, tt, i, 1);
+			render_message_v05(&jo, NULL, tt, i, 1);
 			append_json(&buf, &jo);
 		}
 		if (SPI_processed < EXPORT_PAGE)
@@ -297,7 +297,7 @@ guest_export(PG_FUNCTION_ARGS)
  * the first message).  Unknown guest: 404; a cursor that is not one: 400.
  */
 static ParleyQuery q_export_page = {
-	"SELECT " MESSAGE_COLUMNS " FROM parley.messages"
+	"SELECT " MESSAGE_COLUMNS_V05 " FROM parley.messages"
 	" WHERE sender_id = $1 AND (conversation_id, seq) > ($2, $3)"
 	" ORDER BY sender_id, conversation_id, seq LIMIT " CppAsString2(EXPORT_PAGE),
 	3, {TEXTOID, UUIDOID, INT8OID}
@@ -358,7 +358,7 @@ guest_export_page(PG_FUNCTION_ARGS)
 		/* A comma before every message but the document's (or fragment's) first. */
 		if (i > 0 || *pos != '\0')
 			appendStringInfoChar(&buf, ',');
-		render_message(&jo, NULL, tt, i, 1);
+		render_message_v05(&jo, NULL, tt, i, 1);
 		append_json(&buf, &jo);
 	}
 	if (n == EXPORT_PAGE)
